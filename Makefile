@@ -1,0 +1,50 @@
+# utfall: the two commands of the README, and a few helpers.
+#   make demo   create .venv, install, load the reference contracts, show them
+#   make test   install everything the tests need and run them
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON ?= 3.11
+export UV_LINK_MODE ?= copy
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Use a uv on PATH if there is one; otherwise install it from the registry into .tools/.
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PYTEST_WORKERS ?= 2
+
+.PHONY: help install demo test lint check bench clean
+
+help:
+	@echo "make demo   - install and run the demo"
+	@echo "make test   - install and run the whole test suite"
+	@echo "make lint   - ruff, import-linter and mypy only"
+	@echo "make bench  - run the benchmarks in benchmarks/"
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+$(BIN)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(BIN)/.synced
+
+demo: install
+	$(BIN)/utfall demo
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: install lint
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache var/
