@@ -1,6 +1,5 @@
 """Estimators of the outcomes a contract pays on (pure Python, no Django).
 
-Every estimator returns an :class:`~utfall.core.evaluation.result.Estimate`.
-Methods register themselves in :mod:`utfall.core.evaluation.registry` under the
-name an evaluation spec uses (``method: did``).
+Every estimator is a pure function over a pandas DataFrame (or arrays) that
+dispatching on a spec's ``method`` is the job of :mod:`utfall.services.evaluation`.
 """
