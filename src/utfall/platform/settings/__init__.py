@@ -1,0 +1,1 @@
+"""Settings: ``base`` (shared), ``dev`` (manage.py default), ``production``, ``test``."""

@@ -1,0 +1,20 @@
+"""Development and demo settings: debug on, a local key file created on first use."""
+
+from __future__ import annotations
+
+import os
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR
+
+DEBUG = True
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "utfall-development-only-not-secret")
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+# A developer's machine may get a fresh random key; it is printed loudly (see keys.py).
+UTFALL_PSEUDONYM_KEY_CREATE_MISSING = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = VAR_DIR / "mail"

@@ -1,0 +1,30 @@
+"""Settings for the test suite: fast hashing, tasks run in-process, a throw-away key."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = "utfall-tests-only-not-secret"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+_TMP = Path(tempfile.mkdtemp(prefix="utfall-test-"))
+MEDIA_ROOT = _TMP / "media"
+UTFALL_PSEUDONYM_KEY_FILE = Path(
+    os.environ.get("UTFALL_TEST_PSEUDONYM_KEY_FILE", _TMP / "pseudonym.key")
+)
+UTFALL_PSEUDONYM_KEY_CREATE_MISSING = True
+# Small numbers so the tests exercise batching and the background path cheaply.
+UTFALL_IMPORT_BATCH_SIZE = 500
+UTFALL_IMPORT_BACKGROUND_ROWS = 1000
+LOGGING = {"version": 1, "disable_existing_loggers": False}
