@@ -147,19 +147,20 @@ def _suggest(name: str, known: Mapping[str, Any]) -> str:
 
 
 def resolve_parameters(
-    contract: Contract, overrides: Mapping[str, Any] | None, *, source: str | None = None
+    contract: Contract, overrides: Mapping[str, Any] | None
 ) -> tuple[dict[str, Value], frozenset[str]]:
     """Defaults with overrides applied (checked); raise FactsInvalid on bad overrides."""
     findings: list[Finding] = []
     values: dict[str, Value] = {n: p.default for n, p in contract.parameters.items()}
     for name, raw in (overrides or {}).items():
         if name not in contract.parameters:
-            findings.append(Finding("unknown-parameter", f"unknown parameter {name!r}{_suggest(name, contract.parameters)}", file=source, path=name))
+            message = f"unknown parameter{_suggest(name, contract.parameters)}"
+            findings.append(Finding("unknown-parameter", message, path=name))
             continue
         try:
             values[name] = coerce_value(raw, contract.parameters[name])
         except ValueError as error:
-            findings.append(Finding("bad-parameter", f"parameter {name!r}: {error}", file=source, path=name))
+            findings.append(Finding("bad-parameter", f"parameter: {error}", path=name))
     if findings:
         raise FactsInvalid(f"{len(findings)} problem(s) with the parameter overrides", findings)
     return values, frozenset((overrides or {}).keys())
@@ -173,15 +174,17 @@ def resolve_inputs(
     values: dict[str, Value] = {}
     for name, term in contract.inputs.items():
         if name not in facts:
-            findings.append(Finding("missing-input", f"input {name!r} is missing ({term.describe_type()})", file=source, path=name))
+            message = f"input is missing (expected {term.describe_type()})"
+            findings.append(Finding("missing-input", message, file=source, path=name))
             continue
         try:
             values[name] = coerce_value(facts[name], term)
         except ValueError as error:
-            findings.append(Finding("bad-input", f"input {name!r}: {error}", file=source, path=name))
+            findings.append(Finding("bad-input", f"input: {error}", file=source, path=name))
     for name in facts:
         if name not in contract.inputs:
-            findings.append(Finding("unknown-input", f"unknown input {name!r}{_suggest(name, contract.inputs)}", file=source, path=name))
+            message = f"unknown input{_suggest(name, contract.inputs)}"
+            findings.append(Finding("unknown-input", message, file=source, path=name))
     if findings:
         raise FactsInvalid(f"{len(findings)} problem(s) with the facts", findings)
     return values
@@ -215,7 +218,7 @@ def settle(
     the explanation tree. Raises :class:`FactsInvalid` for facts or overrides
     that do not fit, :class:`FormulaError` when a formula cannot be computed.
     """
-    parameters, overridden = resolve_parameters(contract, overrides, source=source)
+    parameters, overridden = resolve_parameters(contract, overrides)
     inputs = resolve_inputs(contract, facts, source=source)
     values: dict[str, Value] = {**parameters, **inputs}
     explanations: dict[str, Explanation] = {}

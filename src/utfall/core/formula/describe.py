@@ -92,9 +92,7 @@ def _render(node: ast.Node, words: Mapping[str, str], labels: Mapping[str, str])
     def argument(child: ast.Node) -> str:
         """A function argument, bracketed where its words would run into the next."""
         text = r(child)
-        if isinstance(child, (ast.Conditional, ast.Logical, ast.Binary)) or (
-            isinstance(child, ast.Call) and len(child.args) > 1
-        ):
+        if isinstance(child, (ast.Conditional, ast.Logical, ast.Binary, ast.Call)):
             return f"({text})"
         return text
 

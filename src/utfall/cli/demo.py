@@ -1,0 +1,56 @@
+"""``utfall demo``: settle every reference contract on its example facts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from utfall.cli.output import console
+from utfall.core.contracts import format_value
+from utfall.services.contracts import contract_settle, contract_test
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``utfall demo`` to the app."""
+    app.command("demo")(demo_command)
+
+
+def demo_command(
+    examples: Annotated[Path, typer.Option("--examples", help="Folder with contracts/ and facts/.")] = EXAMPLES,
+) -> None:
+    """Settle the reference contracts on their example facts and print a summary."""
+    contracts = sorted((examples / "contracts").glob("*.yaml"))
+    if not contracts:
+        console.print(f"[red]no contracts in {escape(str(examples / 'contracts'))}[/]")
+        raise typer.Exit(2)
+    summary = Table(title="utfall — the reference contracts, settled on their example facts", title_justify="left")
+    for column in ("contract", "tests", "payment", "from → to", "amount (SEK)"):
+        summary.add_column(column, justify="right" if column.startswith("amount") else "left")
+    for path in contracts:
+        facts = examples / "facts" / path.name
+        contract, results = contract_test(path)
+        passed = f"{sum(r.passed for r in results)}/{len(results)}"
+        settlement = contract_settle(contract_path=path, facts_path=facts)
+        first = True
+        total = sum((line.amount for line in settlement.payments), start=settlement.payments[0].amount * 0)
+        for line in settlement.payments:
+            summary.add_row(
+                escape(contract.title) if first else "",
+                passed if first else "",
+                escape(line.label),
+                f"{line.payer} → {line.payee}",
+                format_value(line.amount, "money"),
+            )
+            first = False
+        summary.add_row("", "", "[bold]total[/]", "", f"[bold]{format_value(total, 'money')}[/]", end_section=True)
+    console.print(summary)
+    console.print(
+        "Try: [bold]utfall settle examples/contracts/norrkoping-placed-children.yaml "
+        "--facts examples/facts/norrkoping-placed-children.yaml --explain[/]"
+    )

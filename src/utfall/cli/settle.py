@@ -1,0 +1,86 @@
+"""``utfall settle``: contract + facts → payments, with every figure explained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from utfall.cli.output import console, print_json
+from utfall.core.contracts import Settlement, format_value
+from utfall.services.contracts import contract_settle, parameter_overrides_parse
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``utfall settle`` to the app."""
+    app.command("settle")(settle_command)
+
+
+def explanation_roots(settlement: Settlement) -> list[str]:
+    """Payments first, then outputs that no payment explains."""
+    roots = [p.id for p in settlement.payments]
+    reached: set[str] = set()
+
+    def walk(name: str) -> None:
+        node = settlement.explain(name)
+        for child in node.children:
+            if child.name not in reached:
+                reached.add(child.name)
+                walk(child.name)
+
+    for root in roots:
+        walk(root)
+    roots += [name for name in settlement.outputs if name not in reached]
+    return roots
+
+
+def print_settlement(settlement: Settlement, *, explain: bool) -> None:
+    """Readable settlement: outputs and payments, optionally the explanation trees."""
+    contract = settlement.contract
+    console.print(f"[bold]{escape(contract.title)}[/] ({contract.id} v{contract.version})")
+    if settlement.overridden:
+        shown = ", ".join(
+            f"{n} = {format_value(settlement.parameters[n], contract.parameters[n].type)}"
+            for n in sorted(settlement.overridden)
+        )
+        console.print(f"[yellow]what-if:[/] {escape(shown)}")
+    outputs = Table(title="Outputs", title_justify="left")
+    outputs.add_column("name")
+    outputs.add_column("value", justify="right")
+    for name, value in settlement.outputs.items():
+        term = contract.outputs[name]
+        outputs.add_row(name, format_value(value, term.type, term.of))
+    console.print(outputs)
+    payments = Table(title="Payments", title_justify="left")
+    for column in ("payment", "from", "to", "amount (SEK)"):
+        payments.add_column(column, justify="right" if column.startswith("amount") else "left")
+    for line in settlement.payments:
+        payments.add_row(escape(line.label), line.payer, line.payee, format_value(line.amount, "money"))
+    console.print(payments)
+    if explain:
+        console.print("[bold]Explanation[/]")
+        for root in explanation_roots(settlement):
+            for text in settlement.explain(root).lines():
+                console.print(escape(text))
+
+
+def settle_command(
+    contract: Annotated[Path, typer.Argument(help="Contract YAML file.")],
+    facts: Annotated[Path | None, typer.Option("--facts", help="Facts: YAML or JSON, input name → value.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="What-if: override a parameter, NAME=VALUE (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show how every figure was computed.")] = False,
+) -> None:
+    """Settle a contract on evaluated facts: every output and payment."""
+    overrides = parameter_overrides_parse(param or [])
+    settlement = contract_settle(contract_path=contract, facts_path=facts, overrides=overrides)
+    if as_json:
+        data = settlement.to_json()
+        if explain:
+            data["explanation"] = {r: settlement.explain(r).as_dict() for r in explanation_roots(settlement)}
+        print_json(data)
+    else:
+        print_settlement(settlement, explain=explain)

@@ -1,0 +1,404 @@
+"""Difference-in-differences: the 2×2 regression and two-way fixed effects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+import statsmodels.api as sm  # type: ignore[import-untyped]
+
+from utfall.core.evaluation import _frame
+from utfall.core.evaluation._assemble import dropped_note, finish
+from utfall.core.evaluation.inference import Inference, IntArray, shuffle_units
+from utfall.core.evaluation.means import require_clusters
+from utfall.core.evaluation.result import Estimate
+from utfall.errors import DataInvalid, EvaluationError, Finding, SpecInvalid
+
+__all__ = ["cr1_covariance", "did", "twfe"]
+
+REGRESSION_SE = ("hc2", "hc1", "hc3", "classical")
+TWFE_SE = ("cluster", "classical")
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def _coefficients(design: FloatArray, targets: FloatArray) -> FloatArray:
+    """Least-squares coefficients for one or more outcome columns."""
+    solution, *_ = np.linalg.lstsq(design, targets, rcond=None)
+    return np.asarray(solution, dtype=np.float64)
+
+
+def cr1_covariance(
+    design: FloatArray, residuals: FloatArray, groups: IntArray, *, n_params: int
+) -> FloatArray:
+    """CR1 cluster-robust covariance: ``G/(G-1) · (N-1)/(N-K)`` times the sandwich."""
+    n_obs = design.shape[0]
+    count = int(groups.max()) + 1
+    bread = np.linalg.pinv(design.T @ design)
+    scores = np.zeros((count, design.shape[1]))
+    np.add.at(scores, groups, design * residuals[:, None])
+    meat = scores.T @ scores
+    n_groups = int(np.sum(np.bincount(groups, minlength=count) > 0))
+    factor = n_groups / (n_groups - 1) * (n_obs - 1) / (n_obs - n_params)
+    return np.asarray(factor * bread @ meat @ bread, dtype=np.float64)
+
+
+def _fit(y: FloatArray, design: FloatArray, se: str, groups: IntArray | None) -> Any:
+    model = sm.OLS(y, design)
+    if groups is not None:
+        return model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
+    if se == "classical":
+        return model.fit()
+    return model.fit(cov_type=se.upper(), use_t=True)
+
+
+def did(
+    frame: pd.DataFrame,
+    *,
+    outcome: str,
+    treatment: str,
+    post: str,
+    unit: str | None = None,
+    covariates: Sequence[str] = (),
+    se: str = "hc2",
+    inference: Inference | None = None,
+) -> Estimate:
+    """2×2 difference-in-differences as the regression ``y ~ D + post + D·post (+ X)``.
+
+    ``treatment`` marks the treated group (0/1, constant within a unit) and ``post``
+    the period after the start (0/1). The estimate is the coefficient on ``D·post``.
+    With ``unit`` (panel data) the standard error is CR1 clustered by unit with
+    ``G - 1`` df; without it (repeated cross-sections) it is ``se`` (``hc2`` by
+    default, or ``hc1``, ``hc3``, ``classical``) with ``N - K`` df.
+    """
+    inference = inference or Inference()
+    if se not in REGRESSION_SE:
+        raise SpecInvalid(f"se: {se!r} is not one of {', '.join(REGRESSION_SE)}")
+    covariates = list(covariates)
+    _frame.require_columns(
+        frame, {"outcome": outcome, "treatment": treatment, "post": post, "unit": unit}
+    )
+    needed = [outcome, treatment, post, unit, *_frame.covariate_variables(covariates)]
+    _frame.require_columns(frame, {"covariate": c for c in needed[4:]})
+    data, dropped = _frame.complete_rows(frame, needed)
+    y = _frame.numeric(data, outcome, "outcome")
+    g = _frame.binary(data, treatment, "treatment")
+    p = _frame.binary(data, post, "post")
+    _frame.require_both_groups(g, treatment)
+    _frame.require_both_groups(p, post)
+    for gv in (0.0, 1.0):
+        for pv in (0.0, 1.0):
+            if not np.any((g == gv) & (p == pv)):
+                raise DataInvalid(
+                    "a cell of the 2×2 design is empty",
+                    [
+                        Finding(
+                            code="empty_group",
+                            message=f"no rows with {treatment} = {gv:.0f} and {post} = {pv:.0f}",
+                            field_name=post,
+                        )
+                    ],
+                )
+    x_cov, cov_names = _frame.covariate_matrix(data, covariates)
+    notes = dropped_note(dropped, needed)
+
+    def design_for(group: FloatArray, rows: IntArray | slice = slice(None)) -> FloatArray:
+        pr = p[rows]
+        return np.column_stack([np.ones_like(pr), group, pr, group * pr, x_cov[rows]])
+
+    design = design_for(g)
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        raise EvaluationError(
+            "the did design is collinear: a covariate duplicates the group, period or another "
+            f"covariate ({', '.join(cov_names) or 'none'})"
+        )
+    extras: dict[str, Any] = {"covariates": cov_names}
+    if unit is not None:
+        codes, count = _frame.factorize(data[unit])
+        _frame.constant_within(data, g, codes, treatment, "unit")
+        units = _frame.UnitIndex(codes, count)
+        unit_g = units.first(g)
+        notes += require_clusters([{float(v)} for v in unit_g], unit)
+        fit = _fit(y, design, se, codes)
+        df: float = float(count - 1)
+        n_treated, n_control = int(np.sum(unit_g == 1)), int(np.sum(unit_g == 0))
+        extras.update(n_clusters=count, se="cr1")
+        strata = [np.flatnonzero(unit_g == 1), np.flatnonzero(unit_g == 0)]
+    else:
+        codes = np.arange(len(y), dtype=np.int64)
+        units = _frame.UnitIndex(codes, len(y))
+        fit = _fit(y, design, se, None)
+        df = float(fit.df_resid)
+        n_treated, n_control = int(np.sum(g == 1)), int(np.sum(g == 0))
+        extras["se"] = se
+        cell = (2 * g + p).astype(np.int64)
+        strata = [np.flatnonzero(cell == c) for c in range(4)]
+    estimate = float(fit.params[3])
+    std_error = float(fit.bse[3])
+    extras["cell_means"] = {
+        f"{treatment}={gv:.0f},{post}={pv:.0f}": float(y[(g == gv) & (p == pv)].mean())
+        for gv in (0.0, 1.0)
+        for pv in (0.0, 1.0)
+    }
+
+    def boot_stat(sample: IntArray) -> float:
+        rows, _ = units.expand(sample)
+        return float(_coefficients(design_for(g[rows], rows), y[rows])[3])
+
+    perm_stat = None
+    if unit is not None:
+        effect_cells = g * p
+        targets = np.column_stack([y, effect_cells])
+
+        def perm_stat(rng: np.random.Generator) -> tuple[float, float]:
+            drawn = shuffle_units(rng, unit_g)[codes]
+            coefficients = _coefficients(design_for(drawn), targets)
+            return float(coefficients[3, 0]), float(coefficients[3, 1])
+
+    elif inference.method == "permutation":
+        raise SpecInvalid(
+            "ci.method: 'permutation' for did needs a unit column (panel data): in repeated "
+            "cross-sections the group labels of rows are not exchangeable"
+        )
+
+    return finish(
+        method="did",
+        estimate=estimate,
+        std_error=std_error,
+        df=df,
+        inference=inference,
+        n_treated=n_treated,
+        n_control=n_control,
+        n_obs=len(y),
+        outcome=outcome,
+        estimand="difference-in-differences (ATT under parallel trends)",
+        notes=notes,
+        extras=extras,
+        bootstrap_statistic=boot_stat,
+        bootstrap_strata=strata,
+        permutation_statistic=perm_stat,
+    )
+
+
+def _demean(values: FloatArray, codes: IntArray, count: int) -> FloatArray:
+    """Subtract each unit's mean from every column (the within transformation)."""
+    values = np.asarray(values, dtype=np.float64)
+    two_d = values.reshape(len(codes), -1)
+    sizes = np.bincount(codes, minlength=count).astype(np.float64)
+    sums = np.stack(
+        [np.bincount(codes, weights=two_d[:, j], minlength=count) for j in range(two_d.shape[1])],
+        axis=1,
+    )
+    out = two_d - (sums / sizes[:, None])[codes]
+    return out.reshape(values.shape)
+
+
+def _adoption(
+    d: FloatArray, unit_codes: IntArray, time_codes: IntArray, count: int, times: list[Any]
+) -> tuple[dict[Any, int], list[int], int]:
+    """Cohorts by first treated period, units whose treatment switches off, never-treated."""
+    table = pd.DataFrame({"u": unit_codes, "t": time_codes, "d": d}).sort_values(["u", "t"])
+    first: dict[int, int] = {}
+    reversals: list[int] = []
+    for u, part in table.groupby("u", sort=False):
+        path = part["d"].to_numpy()
+        on = np.flatnonzero(path == 1)
+        if len(on):
+            first[int(u)] = int(part["t"].to_numpy()[on[0]])
+            if np.any(path[on[0] :] == 0):
+                reversals.append(int(u))
+    cohorts: dict[Any, int] = {}
+    for t in sorted(set(first.values())):
+        cohorts[times[t]] = sum(1 for v in first.values() if v == t)
+    return cohorts, reversals, count - len(first)
+
+
+def twfe(
+    frame: pd.DataFrame,
+    *,
+    outcome: str,
+    treatment: str,
+    unit: str,
+    time: str,
+    covariates: Sequence[str] = (),
+    allow_staggered: bool = False,
+    se: str = "cluster",
+    inference: Inference | None = None,
+) -> Estimate:
+    """Two-way fixed effects: ``y_it = a_i + l_t + tau·D_it (+ X_it b) + e_it``.
+
+    ``treatment`` is the unit-by-period 0/1 indicator. The estimate is ``tau``, by
+    the within transformation over units with period dummies (exact for unbalanced
+    panels). Standard errors are CR1 clustered by unit with ``G - 1`` df; the unit
+    effects, nested in the clusters, are not counted in K (as Stata's ``xtreg, fe``
+    and pyfixest). ``se: classical`` gives the textbook iid standard error with
+    ``N - G - K`` df.
+
+    When units start treatment in different periods (staggered adoption) or stop it,
+    the TWFE coefficient is a weighted average of 2×2 comparisons in which
+    already-treated units serve as controls, and some weights can be negative when
+    effects vary over time or across cohorts (Goodman-Bacon 2021; de Chaisemartin &
+    D'Haultfœuille 2020). Such data are refused unless ``allow_staggered`` is true.
+    """
+    inference = inference or Inference()
+    if se not in TWFE_SE:
+        raise SpecInvalid(f"se: {se!r} is not one of {', '.join(TWFE_SE)}")
+    covariates = list(covariates)
+    _frame.require_columns(
+        frame, {"outcome": outcome, "treatment": treatment, "unit": unit, "time": time}
+    )
+    cov_vars = _frame.covariate_variables(covariates)
+    _frame.require_columns(frame, {"covariate": c for c in cov_vars})
+    needed = [outcome, treatment, unit, time, *cov_vars]
+    data, dropped = _frame.complete_rows(frame, needed)
+    y = _frame.numeric(data, outcome, "outcome")
+    d = _frame.binary(data, treatment, "treatment")
+    _frame.require_both_groups(d, treatment, what="unit-periods")
+    unit_codes, n_units = _frame.factorize(data[unit])
+    time_codes, n_times = _frame.factorize(data[time])
+    times = sorted(pd.unique(data[time]).tolist())
+    pairs = unit_codes * n_times + time_codes
+    if len(np.unique(pairs)) < len(pairs):
+        position = int(np.flatnonzero(pd.Series(pairs).duplicated().to_numpy())[0])
+        raise DataInvalid(
+            "a unit appears twice in one period",
+            [
+                Finding(
+                    code="duplicate_unit_period",
+                    message=f"{unit} {data[unit].iloc[position]!r} has more than one row for "
+                    f"{time} {data[time].iloc[position]!r}",
+                    row=_frame._row_number(data, position),
+                    field_name=unit,
+                )
+            ],
+        )
+    notes = dropped_note(dropped, needed)
+    cohorts, reversals, never = _adoption(d, unit_codes, time_codes, n_units, times)
+    staggered = len(cohorts) > 1 or bool(reversals)
+    if staggered and not allow_staggered:
+        starts = ", ".join(f"{k} ({v} units)" for k, v in cohorts.items())
+        why = (
+            "units start treatment in different periods: " + starts
+            if len(cohorts) > 1
+            else f"the treatment switches off again in {len(reversals)} units"
+        )
+        raise SpecInvalid(
+            f"twfe refuses staggered adoption: {why}. With effects that differ across "
+            "cohorts or over time, the TWFE coefficient is a weighted average of 2x2 "
+            "comparisons that uses already-treated units as controls, with weights that "
+            "can be negative (Goodman-Bacon 2021; de Chaisemartin & D'Haultfoeuille 2020). "
+            "Set allow_staggered: true to proceed anyway, or estimate each cohort separately"
+        )
+    if staggered:
+        notes.append(
+            "staggered adoption allowed: the estimate is a variance-weighted average of 2x2 "
+            "comparisons, some of which may carry negative weight (Goodman-Bacon 2021)"
+        )
+
+    x_cov, cov_names = _frame.covariate_matrix(data, covariates)
+    time_dummies = (time_codes[:, None] == np.arange(1, n_times)[None, :]).astype(np.float64)
+    controls = np.column_stack([x_cov, time_dummies])
+    controls_dm = _demean(controls, unit_codes, n_units)
+    y_dm = _demean(y, unit_codes, n_units)
+    d_dm = _demean(d, unit_codes, n_units)
+    design = np.column_stack([d_dm, controls_dm])
+    residual_d = d_dm - controls_dm @ _coefficients(controls_dm, d_dm)
+    if float(residual_d @ residual_d) <= 1e-10 * max(float(d_dm @ d_dm), 1e-300):
+        raise DataInvalid(
+            "the treatment does not vary once unit and period effects are removed",
+            [
+                Finding(
+                    code="no_variation",
+                    message=(
+                        "twfe needs units whose treatment changes over time and a comparison "
+                        "whose treatment does not change at the same time"
+                    ),
+                    field_name=treatment,
+                )
+            ],
+        )
+    n_params = design.shape[1]
+    unit_ever = np.zeros(n_units)
+    np.maximum.at(unit_ever, unit_codes, d)
+    if se == "cluster":
+        notes += require_clusters([{float(v)} for v in unit_ever], unit)
+        coefficients = _coefficients(design, y_dm)
+        # K counts the slopes, the period dummies and the intercept that the unit effects
+        # absorb; the unit effects themselves are nested in the clusters and not counted
+        # (Stata xtreg, fe and pyfixest's default), see docs/decisions/0101.
+        covariance = cr1_covariance(
+            design, y_dm - design @ coefficients, unit_codes, n_params=n_params + 1
+        )
+        estimate, std_error = float(coefficients[0]), float(np.sqrt(covariance[0, 0]))
+        df = float(n_units - 1)
+    else:
+        coefficients = _coefficients(design, y_dm)
+        residuals = y_dm - design @ coefficients
+        df = float(len(y) - n_units - n_params)
+        if df <= 0:
+            raise EvaluationError("twfe: no residual degrees of freedom left")
+        sigma2 = float(residuals @ residuals) / df
+        covariance = sigma2 * np.linalg.pinv(design.T @ design)
+        estimate, std_error = float(coefficients[0]), float(np.sqrt(covariance[0, 0]))
+
+    units = _frame.UnitIndex(unit_codes, n_units)
+    first_period = np.full(n_units, n_times, dtype=np.int64)
+    treated_rows = np.flatnonzero(d == 1)
+    np.minimum.at(first_period, unit_codes[treated_rows], time_codes[treated_rows])
+    first_period[first_period == n_times] = -1
+    strata = [np.flatnonzero(first_period == c) for c in np.unique(first_period)]
+
+    def boot_stat(sample: IntArray) -> float:
+        rows, fresh = units.expand(sample)
+        count = len(sample)
+        design_b = np.column_stack(
+            [_demean(d[rows], fresh, count), _demean(controls[rows], fresh, count)]
+        )
+        return float(_coefficients(design_b, _demean(y[rows], fresh, count))[0])
+
+    perm_stat = None
+    if inference.method == "permutation":
+        if len(y) != n_units * n_times:
+            raise SpecInvalid(
+                "ci.method: 'permutation' for twfe needs a balanced panel (every unit in "
+                "every period), so that whole treatment paths can be swapped between units"
+            )
+        paths = np.zeros((n_units, n_times))
+        paths[unit_codes, time_codes] = d
+        targets = np.column_stack([y_dm, d_dm])
+
+        def perm_stat(rng: np.random.Generator) -> tuple[float, float]:
+            drawn_paths = paths[rng.permutation(n_units)]
+            drawn = drawn_paths[unit_codes, time_codes]
+            design_p = np.column_stack([_demean(drawn, unit_codes, n_units), controls_dm])
+            coefficients = _coefficients(design_p, targets)
+            return float(coefficients[0, 0]), float(coefficients[0, 1])
+
+    extras: dict[str, Any] = {
+        "covariates": cov_names,
+        "n_units": n_units,
+        "n_periods": n_times,
+        "n_clusters": n_units,
+        "se": "cr1" if se == "cluster" else "classical",
+        "staggered": staggered,
+        "cohorts": {str(k): v for k, v in cohorts.items()},
+        "n_params": n_params,
+    }
+    return finish(
+        method="twfe",
+        estimate=estimate,
+        std_error=std_error,
+        df=df,
+        inference=inference,
+        n_treated=n_units - never,
+        n_control=never,
+        n_obs=len(y),
+        outcome=outcome,
+        estimand="two-way fixed effects coefficient on the treatment indicator",
+        notes=notes,
+        extras=extras,
+        bootstrap_statistic=boot_stat,
+        bootstrap_strata=strata,
+        permutation_statistic=perm_stat,
+    )

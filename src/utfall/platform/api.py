@@ -1,0 +1,434 @@
+"""The REST API (django-ninja): OpenAPI at /api/openapi.json, docs at /api/docs.
+
+Token authentication (``Authorization: Bearer utf_…``, tokens made on the
+"API tokens" page). Endpoints only parse, call a service or selector and shape
+the answer; the permission rules are the same as the pages' (permissions.py).
+Errors come back as ``{"message": ..., "detail": [...]}`` (and ``findings`` for
+located problems).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Form, NinjaAPI, Schema, UploadedFile
+from ninja.security import HttpBearer
+
+from utfall.errors import FindingsError, UserError
+from utfall.platform.audit.selectors import audit_events_for_contract
+from utfall.platform.contracts import selectors as contract_selectors
+from utfall.platform.contracts import services as contract_services
+from utfall.platform.contracts.models import Contract
+from utfall.platform.imports import selectors as import_selectors
+from utfall.platform.imports import services as import_services
+from utfall.platform.organisations.selectors import (
+    organisation_list_for_user,
+    user_for_api_token,
+)
+from utfall.platform.participants.selectors import participant_list
+from utfall.platform.permissions import RULES, Action, roles_of
+
+__all__ = ["api"]
+
+
+class TokenAuth(HttpBearer):
+    """Bearer token issued on the API tokens page."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = user_for_api_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="utfall API",
+    version="1",
+    description="Outcome contracts, participants (pseudonymised), imports, audit trail.",
+    auth=TokenAuth(),
+    urls_namespace="api",
+)
+
+
+class ErrorOut(Schema):
+    message: str
+    detail: list[str] = []
+    findings: list[dict[str, Any]] = []
+
+
+@api.exception_handler(UserError)
+def _user_error(request: HttpRequest, error: UserError) -> HttpResponse:
+    findings = [f.as_dict() for f in error.findings] if isinstance(error, FindingsError) else []
+    return api.create_response(
+        request,
+        {"message": error.message, "detail": error.detail, "findings": findings},
+        status=400,
+    )
+
+
+@api.exception_handler(PermissionDenied)
+def _denied(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
+    return api.create_response(
+        request, {"message": "not allowed", "detail": [str(error)], "findings": []}, status=403
+    )
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def _missing(request: HttpRequest, error: ObjectDoesNotExist) -> HttpResponse:
+    return api.create_response(
+        request, {"message": "not found", "detail": [], "findings": []}, status=404
+    )
+
+
+class OrganisationOut(Schema):
+    id: int
+    name: str
+
+
+class MeOut(Schema):
+    username: str
+    organisations: list[OrganisationOut]
+
+
+class PartyOut(Schema):
+    organisation: str
+    role: str
+
+
+class VersionOut(Schema):
+    number: int
+    sha256: str
+    declared_version: str
+    uploaded_by: str
+    uploaded_at: datetime
+    amendment_reason: str
+    tests_passed: int
+    tests_failed: int
+
+
+class ContractOut(Schema):
+    identifier: str
+    title: str
+    status: str
+    in_force_since: datetime | None
+    my_roles: list[str]
+    my_actions: list[str]
+
+
+class ContractDetailOut(ContractOut):
+    parties: list[PartyOut]
+    versions: list[VersionOut]
+    participant_count: int
+
+
+class ParticipantOut(Schema):
+    pseudonym: str
+    included_on: date
+    group: str
+    cohort: str
+    record_count: int
+
+
+class FindingOut(Schema):
+    code: str
+    message: str
+    file: str | None = None
+    row: int | None = None
+    field: str | None = None
+
+
+class ImportOut(Schema):
+    id: int
+    kind: str
+    file_name: str
+    file_sha256: str
+    status: str
+    operation: str
+    columns: list[str]
+    mapping: dict[str, str]
+    row_count: int
+    rows_written: int
+    rows_unchanged: int
+    finding_count: int
+    findings: list[FindingOut]
+    progress_percent: int
+    created_by: str
+    created_at: datetime
+
+
+class MappingIn(Schema):
+    mapping: dict[str, str]
+
+
+class AuditOut(Schema):
+    at: datetime
+    actor: str | None
+    action: str
+    details: dict[str, Any]
+
+
+def _contract(request: HttpRequest, identifier: str, action: Action = Action.VIEW_CONTRACT):
+    return contract_selectors.contract_get(user=request.user, identifier=identifier, action=action)
+
+
+def _contract_out(request: HttpRequest, contract: Contract) -> dict[str, Any]:
+    roles = roles_of(request.user, contract)
+    return {
+        "identifier": contract.identifier,
+        "title": contract.title,
+        "status": contract.status,
+        "in_force_since": contract.in_force_since,
+        "my_roles": sorted(role.value for role in roles),
+        "my_actions": sorted(action.value for action, allowed in RULES.items() if roles & allowed),
+    }
+
+
+def _version_out(version: Any) -> dict[str, Any]:
+    return {
+        "number": version.number,
+        "sha256": version.sha256,
+        "declared_version": version.declared_version,
+        "uploaded_by": version.uploaded_by.get_username(),
+        "uploaded_at": version.uploaded_at,
+        "amendment_reason": version.amendment_reason,
+        "tests_passed": version.tests_passed,
+        "tests_failed": version.tests_failed,
+    }
+
+
+def _import_out(batch: Any) -> dict[str, Any]:
+    return {
+        "id": batch.pk,
+        "kind": batch.kind,
+        "file_name": batch.file_name,
+        "file_sha256": batch.file_sha256,
+        "status": batch.status,
+        "operation": batch.operation,
+        "columns": batch.columns,
+        "mapping": batch.mapping,
+        "row_count": batch.row_count,
+        "rows_written": batch.rows_written,
+        "rows_unchanged": batch.rows_unchanged,
+        "finding_count": batch.finding_count,
+        "findings": batch.findings,
+        "progress_percent": import_selectors.import_progress(batch=batch)["percent"],
+        "created_by": batch.created_by.get_username(),
+        "created_at": batch.created_at,
+    }
+
+
+@api.get("/me", response=MeOut, tags=["account"])
+def me(request: HttpRequest) -> dict[str, Any]:
+    """Who the token belongs to and their organisations."""
+    return {
+        "username": request.user.get_username(),
+        "organisations": list(organisation_list_for_user(user=request.user)),
+    }
+
+
+@api.get("/contracts", response=list[ContractOut], tags=["contracts"])
+def contracts(request: HttpRequest) -> list[dict[str, Any]]:
+    """The contracts your organisations are parties to."""
+    return [
+        _contract_out(request, contract)
+        for contract in contract_selectors.contract_list(user=request.user)
+    ]
+
+
+@api.post(
+    "/contracts", response={201: ContractDetailOut, 400: ErrorOut, 403: ErrorOut},
+    tags=["contracts"],
+)
+def contract_create(
+    request: HttpRequest, organisation_id: Form[int], file: File[UploadedFile]
+) -> tuple[int, dict[str, Any]]:
+    """Upload a new contract (YAML); your organisation becomes its commissioner."""
+    organisation = organisation_list_for_user(user=request.user).filter(pk=organisation_id).first()
+    if organisation is None:
+        raise PermissionDenied("you are not a member of that organisation")
+    text = contract_services.decode_contract_upload(file.read(), file_name=file.name or "")
+    contract = contract_services.contract_create(
+        text=text, organisation=organisation, actor=request.user, file_name=file.name or ""
+    )
+    return 201, _contract_detail(request, contract)
+
+
+def _contract_detail(request: HttpRequest, contract: Contract) -> dict[str, Any]:
+    return {
+        **_contract_out(request, contract),
+        "parties": [
+            {"organisation": party.organisation.name, "role": party.role}
+            for party in contract_selectors.contract_parties(contract=contract)
+        ],
+        "versions": [
+            _version_out(v) for v in contract_selectors.contract_versions(contract=contract)
+        ],
+        "participant_count": contract.participants.count(),
+    }
+
+
+@api.get(
+    "/contracts/{identifier}", response={200: ContractDetailOut, 404: ErrorOut},
+    tags=["contracts"],
+)
+def contract_detail(request: HttpRequest, identifier: str) -> dict[str, Any]:
+    """One contract with its parties and versions."""
+    return _contract_detail(request, _contract(request, identifier))
+
+
+@api.post(
+    "/contracts/{identifier}/versions",
+    response={201: VersionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    tags=["contracts"],
+)
+def contract_version_upload(
+    request: HttpRequest,
+    identifier: str,
+    file: File[UploadedFile],
+    amendment_reason: Form[str] = "",
+) -> tuple[int, dict[str, Any]]:
+    """Upload a new version (a contract in force needs an amendment reason)."""
+    contract = _contract(request, identifier)
+    text = contract_services.decode_contract_upload(file.read(), file_name=file.name or "")
+    version = contract_services.contract_version_upload(
+        contract=contract, text=text, actor=request.user, file_name=file.name or "",
+        amendment_reason=amendment_reason,
+    )
+    return 201, _version_out(version)
+
+
+@api.post(
+    "/contracts/{identifier}/in-force",
+    response={200: ContractOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    tags=["contracts"],
+)
+def contract_put_in_force(request: HttpRequest, identifier: str) -> dict[str, Any]:
+    """Put the contract in force (the commissioner; its tests must pass)."""
+    contract = contract_services.contract_put_in_force(
+        contract=_contract(request, identifier), actor=request.user
+    )
+    return _contract_out(request, contract)
+
+
+@api.get(
+    "/contracts/{identifier}/participants",
+    response={200: list[ParticipantOut], 403: ErrorOut, 404: ErrorOut},
+    tags=["participants"],
+)
+def participants(request: HttpRequest, identifier: str) -> list[Any]:
+    """The contract's participants, by pseudonym."""
+    return list(participant_list(user=request.user, contract=_contract(request, identifier)))
+
+
+@api.get(
+    "/contracts/{identifier}/imports",
+    response={200: list[ImportOut], 403: ErrorOut, 404: ErrorOut},
+    tags=["imports"],
+)
+def imports(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
+    """The contract's imports, newest first."""
+    contract = _contract(request, identifier)
+    return [
+        _import_out(batch)
+        for batch in import_selectors.import_batch_list(user=request.user, contract=contract)
+    ]
+
+
+@api.post(
+    "/contracts/{identifier}/imports",
+    response={201: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    tags=["imports"],
+)
+def import_upload(
+    request: HttpRequest,
+    identifier: str,
+    kind: Form[str],
+    file: File[UploadedFile],
+    encoding: Form[str] = "utf-8",
+) -> tuple[int, dict[str, Any]]:
+    """Upload a CSV or XLSX file; the column mapping is proposed from the header."""
+    batch = import_services.import_upload(
+        contract=_contract(request, identifier), kind=kind, uploaded=file, actor=request.user,
+        encoding=encoding,
+    )
+    return 201, _import_out(batch)
+
+
+def _batch(request: HttpRequest, identifier: str, pk: int) -> Any:
+    return import_selectors.import_batch_get(
+        user=request.user, contract=_contract(request, identifier), pk=pk
+    )
+
+
+@api.get(
+    "/contracts/{identifier}/imports/{batch_id}",
+    response={200: ImportOut, 403: ErrorOut, 404: ErrorOut},
+    tags=["imports"],
+)
+def import_detail(request: HttpRequest, identifier: str, batch_id: int) -> dict[str, Any]:
+    """One import with its status, progress and problems."""
+    return _import_out(_batch(request, identifier, batch_id))
+
+
+@api.put(
+    "/contracts/{identifier}/imports/{batch_id}/mapping",
+    response={200: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    tags=["imports"],
+)
+def import_mapping(
+    request: HttpRequest, identifier: str, batch_id: int, body: MappingIn
+) -> dict[str, Any]:
+    """Set the column mapping: contract column → file column."""
+    batch = import_services.import_set_mapping(
+        batch=_batch(request, identifier, batch_id), mapping=body.mapping, actor=request.user
+    )
+    return _import_out(batch)
+
+
+@api.post(
+    "/contracts/{identifier}/imports/{batch_id}/validate",
+    response={200: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    tags=["imports"],
+)
+def import_validate(request: HttpRequest, identifier: str, batch_id: int) -> dict[str, Any]:
+    """Check every row without writing."""
+    batch = import_services.import_validate(
+        batch=_batch(request, identifier, batch_id), actor=request.user
+    )
+    return _import_out(batch)
+
+
+@api.post(
+    "/contracts/{identifier}/imports/{batch_id}/commit",
+    response={200: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    tags=["imports"],
+)
+def import_commit(request: HttpRequest, identifier: str, batch_id: int) -> dict[str, Any]:
+    """Write every row in one transaction, or nothing."""
+    batch = import_services.import_commit(
+        batch=_batch(request, identifier, batch_id), actor=request.user
+    )
+    return _import_out(batch)
+
+
+@api.get(
+    "/contracts/{identifier}/audit",
+    response={200: list[AuditOut], 403: ErrorOut, 404: ErrorOut},
+    tags=["audit"],
+)
+def audit(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
+    """The contract's audit trail, newest first."""
+    events = audit_events_for_contract(user=request.user, contract=_contract(request, identifier))
+    return [
+        {
+            "at": event.at,
+            "actor": event.actor.get_username() if event.actor else None,
+            "action": event.action,
+            "details": event.details,
+        }
+        for event in events[:500]
+    ]
+

@@ -1,0 +1,1 @@
+"""Contracts, their versions, parties (organisation + role) and settlement statements."""

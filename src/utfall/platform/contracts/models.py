@@ -1,0 +1,133 @@
+"""Contracts as stored by the platform (the YAML text is the contract; the core parses it)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """The role an organisation takes in a contract."""
+
+    COMMISSIONER = "commissioner", _("Commissioner")
+    FINANCIER = "financier", _("Financier")
+    PROVIDER = "provider", _("Provider")
+    INTERMEDIARY = "intermediary", _("Intermediary")
+    EVALUATOR = "evaluator", _("Evaluator")
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    IN_FORCE = "in_force", _("In force")
+
+
+class Contract(models.Model):
+    """One outcome contract; its text lives in versions, newest last."""
+
+    identifier = models.CharField(_("identifier"), max_length=120, unique=True)
+    title = models.CharField(_("title"), max_length=300)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.DRAFT
+    )
+    in_force_since = models.DateTimeField(_("in force since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ("title",)
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ContractVersion(models.Model):
+    """An uploaded contract text; never changed after it is written."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("number"))
+    text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    declared_version = models.CharField(_("version in the document"), max_length=50, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    amendment_reason = models.TextField(_("reason for the amendment"), blank=True)
+    test_results = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ("contract", "number",)
+        constraints = (
+            models.UniqueConstraint(fields=["contract", "number"], name="unique_version_number"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.contract.identifier} v{self.number}"
+
+    @property
+    def tests_passed(self) -> int:
+        return sum(1 for case in self.test_results if case["passed"])
+
+    @property
+    def tests_failed(self) -> int:
+        return len(self.test_results) - self.tests_passed
+
+
+class ContractParty(models.Model):
+    """An organisation's role in a contract (one role per organisation and contract)."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="parties")
+    organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, related_name="contract_roles"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("contract", "role",)
+        constraints = (
+            models.UniqueConstraint(fields=["contract", "organisation"], name="one_role_per_party"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.role})"
+
+
+class SettlementStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SIGNED = "signed", _("Signed")
+
+
+class Settlement(models.Model):
+    """A settlement statement computed by the core; immutable once signed."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="settlements")
+    version = models.ForeignKey(ContractVersion, on_delete=models.PROTECT, related_name="+")
+    facts = models.JSONField()
+    result = models.JSONField()
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=10, choices=SettlementStatus.choices, default=SettlementStatus.DRAFT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    supersedes = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
+    )
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.contract.identifier} settlement {self.pk}"

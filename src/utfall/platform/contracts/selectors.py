@@ -1,0 +1,152 @@
+"""Reads for contracts: what a user may see, and a readable rendering of a version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from utfall.core.contracts import describe_formula, format_value, parse_contract
+from utfall.platform.contracts.models import Contract, ContractParty, ContractVersion, Settlement
+from utfall.platform.permissions import Action, require
+
+__all__ = [
+    "ContractView",
+    "contract_get",
+    "contract_list",
+    "contract_parties",
+    "contract_render",
+    "contract_versions",
+    "latest_version",
+    "parsed_version",
+    "settlement_list",
+]
+
+
+def contract_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Contract]:
+    """The contracts one of the user's organisations is a party to."""
+    if not user.is_authenticated:
+        return Contract.objects.none()
+    return Contract.objects.filter(
+        pk__in=ContractParty.objects.filter(organisation__memberships__user=user).values(
+            "contract_id"
+        )
+    ).order_by("title")
+
+
+def contract_get(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    identifier: str,
+    action: Action = Action.VIEW_CONTRACT,
+) -> Contract:
+    """One contract by identifier; Contract.DoesNotExist when the user is not a party.
+
+    A contract the user cannot see is reported as missing, so its existence does not
+    leak; an action the user's role does not allow raises PermissionDenied.
+    """
+    contract = contract_list(user=user).get(identifier=identifier)
+    require(user, action, contract)
+    return contract
+
+
+def latest_version(contract: Contract) -> ContractVersion | None:
+    """The newest version."""
+    return contract.versions.order_by("-number").select_related("uploaded_by").first()
+
+
+def contract_versions(*, contract: Contract) -> QuerySet[ContractVersion]:
+    """Every version, newest first."""
+    return contract.versions.order_by("-number").select_related("uploaded_by")
+
+
+def contract_parties(*, contract: Contract) -> QuerySet[ContractParty]:
+    """The parties with their organisations."""
+    return contract.parties.select_related("organisation").order_by("role", "organisation__name")
+
+
+@lru_cache(maxsize=64)
+def _parse_cached(sha256: str, text: str, source: str) -> Any:
+    return parse_contract(text, source=source)
+
+
+def parsed_version(version: ContractVersion) -> Any:
+    """The core Contract of a stored version (cached by content hash)."""
+    return _parse_cached(version.sha256, version.text, f"{version.contract.identifier}.yaml")
+
+
+@dataclass
+class ContractView:
+    """What the contract page shows: the document in readable form."""
+
+    document: Any
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    tests: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _describe(formula: str, lang: str) -> str:
+    try:
+        return describe_formula(formula, lang=lang)
+    except Exception:  # a rendering aid only; the formula itself is shown as well
+        return ""
+
+
+def contract_render(*, version: ContractVersion, lang: str) -> ContractView:
+    """A readable rendering: terms with units, formulas in plain language, test status."""
+    document = parsed_version(version)
+    lang = "sv" if lang.startswith("sv") else "en"
+    view = ContractView(document=document)
+    for parameter in document.parameters.values():
+        view.parameters.append(
+            {
+                "name": parameter.name,
+                "value": format_value(parameter.default, parameter.type, parameter.of),
+                "unit": parameter.unit or "",
+                "description": parameter.description or "",
+                "source": parameter.source or "",
+            }
+        )
+    for item in document.inputs.values():
+        view.inputs.append(
+            {
+                "name": item.name,
+                "type": item.type,
+                "unit": item.unit or "",
+                "description": item.description or "",
+            }
+        )
+    for output in document.outputs.values():
+        view.outputs.append(
+            {
+                "name": output.name,
+                "formula": output.formula,
+                "plain": _describe(output.formula, lang),
+                "description": output.description or "",
+            }
+        )
+    for payment in document.payments:
+        view.payments.append(
+            {
+                "id": payment.id,
+                "payer": payment.payer,
+                "payee": payment.payee,
+                "label": payment.label,
+                "formula": payment.formula,
+                "plain": _describe(payment.formula, lang),
+                "description": payment.description or "",
+            }
+        )
+    view.tests = list(version.test_results)
+    return view
+
+
+def settlement_list(*, user: AbstractBaseUser, contract: Contract) -> QuerySet[Settlement]:
+    """The contract's settlement statements, newest first."""
+    require(user, Action.VIEW_SETTLEMENTS, contract)
+    return contract.settlements.select_related("created_by", "signed_by", "version")

@@ -1,0 +1,1 @@
+"""Data imports: upload, column mapping, preview, validation, all-or-nothing commit."""

@@ -1,0 +1,1 @@
+"""Pseudonymised participants of a contract."""

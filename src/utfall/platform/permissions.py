@@ -1,0 +1,126 @@
+"""Every access rule of the platform, in one place.
+
+A person acts through the organisations they belong to; an organisation takes
+one role in a contract. ``RULES`` says which roles may take each action; pages,
+the API, services and selectors all ask :func:`can` / :func:`require`, so the
+rules are written once (tests/platform/test_permissions.py checks every role
+against every action, allowed and denied).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+
+from utfall.platform.contracts.models import Contract, ContractParty, Role
+
+__all__ = [
+    "RULES",
+    "Action",
+    "can",
+    "require",
+    "roles_of",
+    "user_requires_two_factor",
+]
+
+
+class Action(StrEnum):
+    """Everything a party can do to a contract."""
+
+    VIEW_CONTRACT = "view_contract"
+    UPLOAD_VERSION = "upload_contract_version"
+    PUT_IN_FORCE = "put_contract_in_force"
+    MANAGE_PARTIES = "manage_parties"
+    VIEW_PARTICIPANTS = "view_participants"
+    VIEW_IMPORTS = "view_imports"
+    IMPORT_PARTICIPANTS = "import_participants"
+    IMPORT_COST_RECORDS = "import_cost_records"
+    IMPORT_PLACEMENT_DAYS = "import_placement_days"
+    IMPORT_SCHOOL_RESULTS = "import_school_results"
+    IMPORT_SOCIAL_SCORES = "import_social_scores"
+    IMPORT_SICK_LEAVE_DAYS = "import_sick_leave_days"
+    IMPORT_COST_REPORTS = "import_cost_reports"
+    VIEW_AUDIT = "view_audit"
+    VIEW_SETTLEMENTS = "view_settlements"
+    PREPARE_SETTLEMENT = "prepare_settlement"
+    SIGN_SETTLEMENT = "sign_settlement"
+
+
+C, F, P, N, E = (
+    Role.COMMISSIONER,
+    Role.FINANCIER,
+    Role.PROVIDER,
+    Role.INTERMEDIARY,
+    Role.EVALUATOR,
+)
+ALL_ROLES = frozenset(Role)
+
+RULES: dict[Action, frozenset[Role]] = {
+    Action.VIEW_CONTRACT: ALL_ROLES,
+    Action.UPLOAD_VERSION: frozenset({C}),
+    Action.PUT_IN_FORCE: frozenset({C}),
+    Action.MANAGE_PARTIES: frozenset({C}),
+    # The financier follows aggregates only; individual (pseudonymised) rows are
+    # for those who work with the people or evaluate.
+    Action.VIEW_PARTICIPANTS: frozenset({C, P, N, E}),
+    Action.VIEW_IMPORTS: frozenset({C, P, N, E}),
+    Action.IMPORT_PARTICIPANTS: frozenset({C, P}),
+    Action.IMPORT_COST_RECORDS: frozenset({C}),
+    Action.IMPORT_PLACEMENT_DAYS: frozenset({C}),
+    Action.IMPORT_SCHOOL_RESULTS: frozenset({C}),
+    Action.IMPORT_SOCIAL_SCORES: frozenset({P}),
+    Action.IMPORT_SICK_LEAVE_DAYS: frozenset({C}),
+    Action.IMPORT_COST_REPORTS: frozenset({C}),
+    Action.VIEW_AUDIT: ALL_ROLES,
+    Action.VIEW_SETTLEMENTS: ALL_ROLES,
+    Action.PREPARE_SETTLEMENT: frozenset({E}),
+    Action.SIGN_SETTLEMENT: frozenset({E}),
+}
+
+
+def roles_of(user: AbstractBaseUser | AnonymousUser, contract: Contract) -> frozenset[Role]:
+    """The roles the user's organisations hold in the contract."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cache = getattr(user, "_utfall_roles", None)
+    if cache is None:
+        cache = {}
+        user._utfall_roles = cache  # type: ignore[union-attr]
+    if contract.pk not in cache:
+        cache[contract.pk] = frozenset(
+            Role(role)
+            for role in ContractParty.objects.filter(
+                contract=contract, organisation__memberships__user=user
+            ).values_list("role", flat=True)
+        )
+    return cache[contract.pk]
+
+
+def forget_roles(user: AbstractBaseUser) -> None:
+    """Drop the per-request role cache (after parties change)."""
+    if hasattr(user, "_utfall_roles"):
+        del user._utfall_roles
+
+
+def can(user: AbstractBaseUser | AnonymousUser, action: Action, contract: Contract) -> bool:
+    """Whether the user may take the action on the contract."""
+    return bool(roles_of(user, contract) & RULES[action])
+
+
+def require(user: AbstractBaseUser | AnonymousUser, action: Action, contract: Contract) -> None:
+    """Raise PermissionDenied unless the user may take the action on the contract."""
+    if not can(user, action, contract):
+        raise PermissionDenied(f"{action.value} is not allowed for this user on this contract")
+
+
+def user_requires_two_factor(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Administrators and members of an organisation that evaluates a contract need TOTP."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return ContractParty.objects.filter(
+        role=Role.EVALUATOR, organisation__memberships__user=user
+    ).exists()
