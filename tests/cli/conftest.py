@@ -36,7 +36,12 @@ def utfall():
 
     def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [script, *map(str, args)], capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=120
+            [script, *map(str, args)],
+            capture_output=True,
+            text=True,
+            cwd=cwd or ROOT,
+            env=env,
+            timeout=120,
         )
 
     return run

@@ -47,9 +47,14 @@ def test_contract_test_passes_and_fails(utfall, tmp_path, root):
     assert "16 of 16 case(s) passed" in ok.stdout
     broken = tmp_path / "broken.yaml"
     text = (root / NORRKOPING).read_text(encoding="utf-8")
-    broken.write_text(text.replace('premium_sek: "1000000.00", total_paid_to_financier_sek: "11000000.00"',
-                                   'premium_sek: "1000000.01", total_paid_to_financier_sek: "11000000.00"', 1),
-                      encoding="utf-8")
+    broken.write_text(
+        text.replace(
+            'premium_sek: "1000000.00", total_paid_to_financier_sek: "11000000.00"',
+            'premium_sek: "1000000.01", total_paid_to_financier_sek: "11000000.00"',
+            1,
+        ),
+        encoding="utf-8",
+    )
     failed = utfall("contract", "test", broken, "--json")
     assert failed.returncode == 1
     cases = json.loads(failed.stdout)[0]["cases"]
@@ -74,13 +79,23 @@ def test_show_renders_plain_language(utfall):
 
 @pytest.mark.parametrize(
     ("reading", "savings", "repayment", "premium"),
-    [("A", "3000000", "4000000.00", "0.00"), ("B", "3000000", "7000000.00", "0.00"),
-     ("A", "11500000", "10000000.00", "1500000.00"), ("B", "11500000", "10000000.00", "1500000.00")],
+    [
+        ("A", "3000000", "4000000.00", "0.00"),
+        ("B", "3000000", "7000000.00", "0.00"),
+        ("A", "11500000", "10000000.00", "1500000.00"),
+        ("B", "11500000", "10000000.00", "1500000.00"),
+    ],
 )
 def test_settle_json_for_both_readings(utfall, tmp_path, reading, savings, repayment, premium):
     facts = tmp_path / "facts.json"
-    facts.write_text(json.dumps({"invested_sek": 10000000, "net_savings_sek": savings, "school_results_met": True}))
-    result = utfall("settle", NORRKOPING, "--facts", facts, "--param", f"reading={reading}", "--json")
+    facts.write_text(
+        json.dumps(
+            {"invested_sek": 10000000, "net_savings_sek": savings, "school_results_met": True}
+        )
+    )
+    result = utfall(
+        "settle", NORRKOPING, "--facts", facts, "--param", f"reading={reading}", "--json"
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["contract"] == "norrkoping-placed-children"
@@ -91,8 +106,20 @@ def test_settle_json_for_both_readings(utfall, tmp_path, reading, savings, repay
     assert data["outputs"]["guaranteed_sek"] == "4000000.00"
     assert data["inputs"]["school_results_met"] is True
     assert data["payments"] == [
-        {"id": "repayment", "from": "norrkoping", "to": "lsv", "label": "Återbetalning (garanti och besparingsdel)", "amount_sek": repayment},
-        {"id": "premium", "from": "norrkoping", "to": "lsv", "label": "Premie", "amount_sek": premium},
+        {
+            "id": "repayment",
+            "from": "norrkoping",
+            "to": "lsv",
+            "label": "Återbetalning (garanti och besparingsdel)",
+            "amount_sek": repayment,
+        },
+        {
+            "id": "premium",
+            "from": "norrkoping",
+            "to": "lsv",
+            "label": "Premie",
+            "amount_sek": premium,
+        },
     ]
 
 
@@ -110,11 +137,26 @@ def test_settle_explain_prints_the_tree(utfall):
 @pytest.mark.parametrize(
     ("facts", "message"),
     [
-        ({"invested_sek": 10000000, "net_savings_sek": 0}, "school_results_met: input is missing (expected boolean)"),
-        ({"invested_sek": "ten", "net_savings_sek": 0, "school_results_met": True}, "invested_sek: input: expected money, got 'ten'"),
-        ({"invested_sek": -1, "net_savings_sek": 0, "school_results_met": True}, "invested_sek: input: -1 is below the minimum 0"),
-        ({"invested_sek": 1, "net_savings_sek": 0, "school_results_met": "maybe"}, "school_results_met: input: expected true or false"),
-        ({"invested_sek": 1, "net_savings_sek": 0, "school_results_met": True, "extra": 1}, "extra: unknown input"),
+        (
+            {"invested_sek": 10000000, "net_savings_sek": 0},
+            "school_results_met: input is missing (expected boolean)",
+        ),
+        (
+            {"invested_sek": "ten", "net_savings_sek": 0, "school_results_met": True},
+            "invested_sek: input: expected money, got 'ten'",
+        ),
+        (
+            {"invested_sek": -1, "net_savings_sek": 0, "school_results_met": True},
+            "invested_sek: input: -1 is below the minimum 0",
+        ),
+        (
+            {"invested_sek": 1, "net_savings_sek": 0, "school_results_met": "maybe"},
+            "school_results_met: input: expected true or false",
+        ),
+        (
+            {"invested_sek": 1, "net_savings_sek": 0, "school_results_met": True, "extra": 1},
+            "extra: unknown input",
+        ),
     ],
 )
 def test_bad_facts_exit_2_naming_the_input(utfall, tmp_path, facts, message):

@@ -34,18 +34,38 @@ def validate(files: Files, as_json: JsonFlag = False) -> None:
         try:
             contract = contract_load(file)
         except FindingsError as error:
-            results.append({"file": str(file), "valid": False, "findings": [f.as_dict() for f in error.findings]})
+            results.append(
+                {
+                    "file": str(file),
+                    "valid": False,
+                    "findings": [f.as_dict() for f in error.findings],
+                }
+            )
             if not as_json:
                 console.print(f"[red]✗[/] {escape(str(file))}: {len(error.findings)} problem(s)")
                 for finding in error.findings:
                     console.print(f"  [red]•[/] {escape(str(finding))}")
             continue
         except UserError as error:
-            results.append({"file": str(file), "valid": False, "findings": [{"code": "unreadable", "message": str(error)}]})
+            results.append(
+                {
+                    "file": str(file),
+                    "valid": False,
+                    "findings": [{"code": "unreadable", "message": str(error)}],
+                }
+            )
             if not as_json:
                 console.print(f"[red]✗[/] {escape(str(error))}")
             continue
-        results.append({"file": str(file), "valid": True, "id": contract.id, "version": contract.version, "findings": []})
+        results.append(
+            {
+                "file": str(file),
+                "valid": True,
+                "id": contract.id,
+                "version": contract.version,
+                "findings": [],
+            }
+        )
         if not as_json:
             console.print(
                 f"[green]✓[/] {escape(str(file))}: {contract.id} v{contract.version} — "
@@ -66,7 +86,9 @@ def test(files: Files, as_json: JsonFlag = False) -> None:
     for file in files:
         contract, results = contract_test(file)
         failed += sum(not r.passed for r in results)
-        report.append({"file": str(file), "contract": contract.id, "cases": [r.as_dict() for r in results]})
+        report.append(
+            {"file": str(file), "contract": contract.id, "cases": [r.as_dict() for r in results]}
+        )
         if as_json:
             continue
         table = Table(title=f"{contract.id} ({file})", title_justify="left", show_lines=False)
@@ -89,7 +111,9 @@ def test(files: Files, as_json: JsonFlag = False) -> None:
 
 @contract_app.command("schema")
 def schema(
-    out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+    ] = None,
 ) -> None:
     """Print the JSON Schema of contract documents (for editors and other tools)."""
     text = json.dumps(contract_json_schema(), indent=2, ensure_ascii=False) + "\n"
@@ -100,7 +124,9 @@ def schema(
 
 
 def _render(contract: Contract, lang: str) -> None:
-    console.print(f"[bold]{escape(contract.title)}[/]  ({contract.id} v{contract.version}, {contract.currency})")
+    console.print(
+        f"[bold]{escape(contract.title)}[/]  ({contract.id} v{contract.version}, {contract.currency})"
+    )
     if contract.description:
         console.print(escape(" ".join(contract.description.split())))
     parties = Table(title="Parties" if lang == "en" else "Parter", title_justify="left")
@@ -114,15 +140,26 @@ def _render(contract: Contract, lang: str) -> None:
     for column in ("name", "type", "value", "description"):
         terms.add_column(column)
     for name, parameter in contract.parameters.items():
-        terms.add_row(name, parameter.describe_type(), format_value(parameter.default, parameter.type, parameter.of), escape(parameter.description or ""))
+        terms.add_row(
+            name,
+            parameter.describe_type(),
+            format_value(parameter.default, parameter.type, parameter.of),
+            escape(parameter.description or ""),
+        )
     console.print(terms)
-    inputs = Table(title="Measured inputs" if lang == "en" else "Mätta utfall", title_justify="left")
+    inputs = Table(
+        title="Measured inputs" if lang == "en" else "Mätta utfall", title_justify="left"
+    )
     for column in ("name", "type", "description"):
         inputs.add_column(column)
     for name, term in contract.inputs.items():
-        inputs.add_row(name, term.describe_type(), escape(" ".join((term.description or "").split())))
+        inputs.add_row(
+            name, term.describe_type(), escape(" ".join((term.description or "").split()))
+        )
     console.print(inputs)
-    outputs = Table(title="Formulas" if lang == "en" else "Formler", title_justify="left", show_lines=True)
+    outputs = Table(
+        title="Formulas" if lang == "en" else "Formler", title_justify="left", show_lines=True
+    )
     outputs.add_column("name")
     outputs.add_column("in plain language" if lang == "en" else "i klartext")
     for name, output in contract.outputs.items():

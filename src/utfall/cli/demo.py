@@ -22,14 +22,19 @@ def register(app: typer.Typer) -> None:
 
 
 def demo_command(
-    examples: Annotated[Path, typer.Option("--examples", help="Folder with contracts/ and facts/.")] = EXAMPLES,
+    examples: Annotated[
+        Path, typer.Option("--examples", help="Folder with contracts/ and facts/.")
+    ] = EXAMPLES,
 ) -> None:
     """Settle the reference contracts on their example facts and print a summary."""
     contracts = sorted((examples / "contracts").glob("*.yaml"))
     if not contracts:
         console.print(f"[red]no contracts in {escape(str(examples / 'contracts'))}[/]")
         raise typer.Exit(2)
-    summary = Table(title="utfall — the reference contracts, settled on their example facts", title_justify="left")
+    summary = Table(
+        title="utfall — the reference contracts, settled on their example facts",
+        title_justify="left",
+    )
     for column in ("contract", "tests", "payment", "from → to", "amount (SEK)"):
         summary.add_column(column, justify="right" if column.startswith("amount") else "left")
     for path in contracts:
@@ -38,7 +43,9 @@ def demo_command(
         passed = f"{sum(r.passed for r in results)}/{len(results)}"
         settlement = contract_settle(contract_path=path, facts_path=facts)
         first = True
-        total = sum((line.amount for line in settlement.payments), start=settlement.payments[0].amount * 0)
+        total = sum(
+            (line.amount for line in settlement.payments), start=settlement.payments[0].amount * 0
+        )
         for line in settlement.payments:
             summary.add_row(
                 escape(contract.title) if first else "",
@@ -48,7 +55,14 @@ def demo_command(
                 format_value(line.amount, "money"),
             )
             first = False
-        summary.add_row("", "", "[bold]total[/]", "", f"[bold]{format_value(total, 'money')}[/]", end_section=True)
+        summary.add_row(
+            "",
+            "",
+            "[bold]total[/]",
+            "",
+            f"[bold]{format_value(total, 'money')}[/]",
+            end_section=True,
+        )
     console.print(summary)
     console.print(
         "Try: [bold]utfall settle examples/contracts/norrkoping-placed-children.yaml "

@@ -58,7 +58,9 @@ def print_settlement(settlement: Settlement, *, explain: bool) -> None:
     for column in ("payment", "from", "to", "amount (SEK)"):
         payments.add_column(column, justify="right" if column.startswith("amount") else "left")
     for line in settlement.payments:
-        payments.add_row(escape(line.label), line.payer, line.payee, format_value(line.amount, "money"))
+        payments.add_row(
+            escape(line.label), line.payer, line.payee, format_value(line.amount, "money")
+        )
     console.print(payments)
     if explain:
         console.print("[bold]Explanation[/]")
@@ -69,10 +71,17 @@ def print_settlement(settlement: Settlement, *, explain: bool) -> None:
 
 def settle_command(
     contract: Annotated[Path, typer.Argument(help="Contract YAML file.")],
-    facts: Annotated[Path | None, typer.Option("--facts", help="Facts: YAML or JSON, input name → value.")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="What-if: override a parameter, NAME=VALUE (repeatable).")] = None,
+    facts: Annotated[
+        Path | None, typer.Option("--facts", help="Facts: YAML or JSON, input name → value.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="What-if: override a parameter, NAME=VALUE (repeatable)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    explain: Annotated[bool, typer.Option("--explain", help="Show how every figure was computed.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show how every figure was computed.")
+    ] = False,
 ) -> None:
     """Settle a contract on evaluated facts: every output and payment."""
     overrides = parameter_overrides_parse(param or [])
@@ -80,7 +89,9 @@ def settle_command(
     if as_json:
         data = settlement.to_json()
         if explain:
-            data["explanation"] = {r: settlement.explain(r).as_dict() for r in explanation_roots(settlement)}
+            data["explanation"] = {
+                r: settlement.explain(r).as_dict() for r in explanation_roots(settlement)
+            }
         print_json(data)
     else:
         print_settlement(settlement, explain=explain)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from collections.abc import Iterable
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from utfall.core.contracts import CaseResult, Contract, Settlement, parse_contract, run_contract_tests, settle
+from utfall.core.contracts import (
+    CaseResult,
+    Contract,
+    Settlement,
+    parse_contract,
+    run_contract_tests,
+    settle,
+)
 from utfall.core.contracts.yamlio import read_yaml
 from utfall.errors import FactsInvalid, Finding, UserError
 from utfall.services.files import read_text
@@ -48,7 +55,15 @@ def _facts_read(path: Path | str) -> tuple[dict[str, Any], dict[str, int]]:
         except json.JSONDecodeError as error:
             raise FactsInvalid(
                 f"{source}: the facts cannot be read",
-                [Finding("json-syntax", f"not valid JSON: {error.msg}", file=source, line=error.lineno, column=error.colno)],
+                [
+                    Finding(
+                        "json-syntax",
+                        f"not valid JSON: {error.msg}",
+                        file=source,
+                        line=error.lineno,
+                        column=error.colno,
+                    )
+                ],
             ) from None
     else:
         try:

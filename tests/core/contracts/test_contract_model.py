@@ -45,15 +45,20 @@ def findings_of(text):
 def test_minimal_contract_compiles_and_its_test_passes():
     contract = parse_contract(MINIMAL, source="c.yaml")
     assert contract.id == "tiny"
-    assert contract.order == ("paid", "monthly_total") or set(contract.order) == {"paid", "monthly_total"}
+    assert contract.order == ("paid", "monthly_total") or set(contract.order) == {
+        "paid",
+        "monthly_total",
+    }
     assert [r.passed for r in run_contract_tests(contract)] == [True]
     assert len(contract.sha256) == 64
 
 
 def test_every_problem_is_reported_with_its_line():
-    text = MINIMAL.replace("round(max(saved, 0) * share)", "round(max(saved, 0) * shar)").replace(
-        "to: fund", "to: fundd"
-    ).replace("monthly_total: sum(months)", "monthly_total: sum(saved)")
+    text = (
+        MINIMAL.replace("round(max(saved, 0) * share)", "round(max(saved, 0) * shar)")
+        .replace("to: fund", "to: fundd")
+        .replace("monthly_total: sum(months)", "monthly_total: sum(saved)")
+    )
     findings = findings_of(text)
     messages = {f.code: f for f in findings}
     assert set(messages) == {"formula", "unknown-party"}
@@ -98,7 +103,11 @@ def test_defaults_and_bounds_are_checked():
 
 
 def test_declared_money_output_must_be_a_number():
-    findings = findings_of(MINIMAL.replace("monthly_total: sum(months)", "flag:\n    type: money\n    formula: saved > 0"))
+    findings = findings_of(
+        MINIMAL.replace(
+            "monthly_total: sum(months)", "flag:\n    type: money\n    formula: saved > 0"
+        )
+    )
     assert findings[0].code == "output-type"
     assert "declared money but its formula gives boolean" in findings[0].message
 
@@ -135,13 +144,17 @@ def test_facts_must_fit_the_inputs():
 
 
 def test_money_output_with_fractions_of_an_ore_is_an_error():
-    contract = parse_contract(MINIMAL.replace("round(max(saved, 0) * share)", "max(saved, 0) * share"), source="c.yaml")
+    contract = parse_contract(
+        MINIMAL.replace("round(max(saved, 0) * share)", "max(saved, 0) * share"), source="c.yaml"
+    )
     with pytest.raises(FormulaError, match="fractions of an öre"):
         settle(contract, {"saved": "0.01", "months": [1, 2, 3]})
 
 
 def test_negative_payment_is_an_error():
-    contract = parse_contract(MINIMAL.replace("round(max(saved, 0) * share)", "round(saved * share)"), source="c.yaml")
+    contract = parse_contract(
+        MINIMAL.replace("round(max(saved, 0) * share)", "round(saved * share)"), source="c.yaml"
+    )
     with pytest.raises(FormulaError, match="cannot be negative"):
         settle(contract, {"saved": "-10", "months": [1, 2, 3]})
 

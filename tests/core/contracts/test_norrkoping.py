@@ -77,8 +77,16 @@ def test_financier_gets_between_guarantee_and_invested_plus_premium(
 
 
 @settings(max_examples=200, deadline=None)
-@given(invested=money, saved=savings, more=st.decimals(min_value=0, max_value=5_000_000, places=2), school=st.booleans(), reading=readings)
-def test_payments_never_decrease_when_savings_grow(norrkoping, invested, saved, more, school, reading):
+@given(
+    invested=money,
+    saved=savings,
+    more=st.decimals(min_value=0, max_value=5_000_000, places=2),
+    school=st.booleans(),
+    reading=readings,
+)
+def test_payments_never_decrease_when_savings_grow(
+    norrkoping, invested, saved, more, school, reading
+):
     low = pay(norrkoping, invested, saved, school, reading)
     high = pay(norrkoping, invested, saved + more, school, reading)
     assert high["repayment_sek"] >= low["repayment_sek"]

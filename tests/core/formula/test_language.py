@@ -170,7 +170,9 @@ def test_describe_in_swedish_and_english():
         "if school results met, then the smaller of savings and "
         "((share × invested) rounded to öre), otherwise 0"
     )
-    assert describe_formula(text, "sv").startswith("om school results met, så det minsta av savings")
+    assert describe_formula(text, "sv").startswith(
+        "om school results met, så det minsta av savings"
+    )
     assert describe_formula("(a - b) / c", "en") == "(a − b) ÷ c"
     assert describe_formula("a - (b - c)", "en") == "a − (b − c)"
     assert describe_formula("x", "en", labels={"x": "investerat belopp"}) == "investerat belopp"

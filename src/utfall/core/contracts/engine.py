@@ -199,7 +199,11 @@ def _check_output(contract: Contract, term: Output | Term, value: Value, what: s
             contract=contract.id,
         )
     if term.type == "count" and isinstance(value, Decimal) and value != value.to_integral_value():
-        raise FormulaError(f"{what} is a count but {format_number(value)} is not whole", name=term.name, contract=contract.id)
+        raise FormulaError(
+            f"{what} is a count but {format_number(value)} is not whole",
+            name=term.name,
+            contract=contract.id,
+        )
 
 
 def settle(
@@ -225,14 +229,23 @@ def settle(
     for name, value in parameters.items():
         parameter = contract.parameters[name]
         explanations[name] = Explanation(
-            name, "parameter", parameter.type, value, description=parameter.description,
+            name,
+            "parameter",
+            parameter.type,
+            value,
+            description=parameter.description,
             origin="override" if name in overridden else "contract term",
         )
     for name, value in inputs.items():
         term = contract.inputs[name]
         explanations[name] = Explanation(
-            name, "input", term.type, value, description=term.description,
-            origin=(origins or {}).get(name, "facts"), details=(details or {}).get(name, {}),
+            name,
+            "input",
+            term.type,
+            value,
+            description=term.description,
+            origin=(origins or {}).get(name, "facts"),
+            details=(details or {}).get(name, {}),
         )
 
     def children(formula_names: frozenset[str], text: str) -> tuple[Explanation, ...]:
@@ -251,8 +264,14 @@ def settle(
         values[name] = value
         outputs[name] = value
         explanations[name] = Explanation(
-            name, "output", output.type, value, formula=output.formula, notes=notes,
-            children=children(output.compiled.names, output.formula), description=output.description,
+            name,
+            "output",
+            output.type,
+            value,
+            formula=output.formula,
+            notes=notes,
+            children=children(output.compiled.names, output.formula),
+            description=output.description,
         )
     outputs = {n: outputs[n] for n in contract.outputs}
 
@@ -263,19 +282,31 @@ def settle(
         except FormulaError as error:
             raise error.with_context(name=f"payment {payment.id}", contract=contract.id) from None
         assert isinstance(amount, Decimal)
-        _check_output(contract, Term(name=payment.id, type="money"), amount, f"payment {payment.id!r}")
+        _check_output(
+            contract, Term(name=payment.id, type="money"), amount, f"payment {payment.id!r}"
+        )
         if amount < 0:
             raise FormulaError(
                 f"payment {payment.id!r} comes to {format_value(amount, 'money')} SEK; a payment "
                 "cannot be negative (bound it with max(…, 0) or reverse its direction)",
-                name=payment.id, contract=contract.id,
+                name=payment.id,
+                contract=contract.id,
             )
         explanation = Explanation(
-            payment.id, "payment", "money", amount, formula=payment.formula, notes=notes,
+            payment.id,
+            "payment",
+            "money",
+            amount,
+            formula=payment.formula,
+            notes=notes,
             children=children(payment.compiled.names, payment.formula),
             description=f"{payment.label}: {payment.payer} → {payment.payee}",
         )
-        lines.append(PaymentLine(payment.id, payment.payer, payment.payee, payment.label, amount, explanation))
+        lines.append(
+            PaymentLine(
+                payment.id, payment.payer, payment.payee, payment.label, amount, explanation
+            )
+        )
 
     return Settlement(
         contract_id=contract.id,

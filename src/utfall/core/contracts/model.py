@@ -139,7 +139,9 @@ class Contract:
         raise KeyError(name)
 
 
-def _term_fields(name: str, doc: Any, findings: list[Finding], yaml_doc: YamlDocument, path: tuple[Any, ...]) -> dict[str, Any]:
+def _term_fields(
+    name: str, doc: Any, findings: list[Finding], yaml_doc: YamlDocument, path: tuple[Any, ...]
+) -> dict[str, Any]:
     bounds: dict[str, Decimal | None] = {"minimum": None, "maximum": None}
     for key, attribute in (("min", "minimum"), ("max", "maximum")):
         raw = getattr(doc, key)
@@ -147,13 +149,21 @@ def _term_fields(name: str, doc: Any, findings: list[Finding], yaml_doc: YamlDoc
             continue
         element = (doc.of or "number") if doc.type == "series" else doc.type
         if element not in NUMERIC_TYPES:
-            findings.append(yaml_doc.finding("bound-on-non-number", f"'{key}' applies to numbers only", (*path, key)))
+            findings.append(
+                yaml_doc.finding(
+                    "bound-on-non-number", f"'{key}' applies to numbers only", (*path, key)
+                )
+            )
             continue
         try:
             bounds[attribute] = coerce_value(raw, Term(name=name, type="number"))  # type: ignore[assignment]
         except ValueError as error:
             findings.append(yaml_doc.finding("bad-bound", f"'{key}': {error}", (*path, key)))
-    if bounds["minimum"] is not None and bounds["maximum"] is not None and bounds["minimum"] > bounds["maximum"]:
+    if (
+        bounds["minimum"] is not None
+        and bounds["maximum"] is not None
+        and bounds["minimum"] > bounds["maximum"]
+    ):
         findings.append(yaml_doc.finding("bad-bound", "'min' is above 'max'", (*path, "min")))
     return {
         "name": name,
@@ -168,7 +178,9 @@ def _term_fields(name: str, doc: Any, findings: list[Finding], yaml_doc: YamlDoc
     }
 
 
-def _formula_finding(yaml_doc: YamlDocument, error: FormulaError, path: tuple[Any, ...], code: str = "formula") -> Finding:
+def _formula_finding(
+    yaml_doc: YamlDocument, error: FormulaError, path: tuple[Any, ...], code: str = "formula"
+) -> Finding:
     where = ""
     if error.line is not None and error.column is not None:
         where = f" (formula line {error.line}, column {error.column})"
@@ -187,7 +199,9 @@ def _ordered_names(text: str) -> list[str]:
     return sorted(names, key=lambda n: order[n])
 
 
-def _check_names(document: ContractDocument, yaml_doc: YamlDocument, findings: list[Finding]) -> None:
+def _check_names(
+    document: ContractDocument, yaml_doc: YamlDocument, findings: list[Finding]
+) -> None:
     import re
 
     seen: dict[str, str] = {}
@@ -195,11 +209,25 @@ def _check_names(document: ContractDocument, yaml_doc: YamlDocument, findings: l
         for name in getattr(document, space):
             path = (space, name)
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                findings.append(yaml_doc.finding("bad-name", f"{name!r} is not a valid name (lower-case letters, digits, _)", path))
+                findings.append(
+                    yaml_doc.finding(
+                        "bad-name",
+                        f"{name!r} is not a valid name (lower-case letters, digits, _)",
+                        path,
+                    )
+                )
             elif name in KEYWORDS or name in FUNCTIONS:
-                findings.append(yaml_doc.finding("reserved-name", f"{name!r} is reserved by the formula language", path))
+                findings.append(
+                    yaml_doc.finding(
+                        "reserved-name", f"{name!r} is reserved by the formula language", path
+                    )
+                )
             if name in seen:
-                findings.append(yaml_doc.finding("duplicate-name", f"{name!r} is already a name in {seen[name]}", path))
+                findings.append(
+                    yaml_doc.finding(
+                        "duplicate-name", f"{name!r} is already a name in {seen[name]}", path
+                    )
+                )
             else:
                 seen[name] = space
 
@@ -212,33 +240,41 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
     party_ids = [p.id for p in document.parties]
     for index, party_id in enumerate(party_ids):
         if party_ids.index(party_id) != index:
-            findings.append(yaml_doc.finding("duplicate-party", f"party {party_id!r} is listed twice", ("parties", index, "id")))
+            findings.append(
+                yaml_doc.finding(
+                    "duplicate-party",
+                    f"party {party_id!r} is listed twice",
+                    ("parties", index, "id"),
+                )
+            )
     parties = tuple(Party(p.id, p.name, p.role, p.organisation_number) for p in document.parties)
 
     parameters: dict[str, Parameter] = {}
-    for name, doc in document.parameters.items():
+    for name, parameter_doc in document.parameters.items():
         path = ("parameters", name)
-        fields = _term_fields(name, doc, findings, yaml_doc, path)
+        fields = _term_fields(name, parameter_doc, findings, yaml_doc, path)
         probe = Term(**fields)
         try:
-            default = coerce_value(doc.default, probe)
+            default = coerce_value(parameter_doc.default, probe)
         except ValueError as error:
-            findings.append(yaml_doc.finding("bad-default", f"default of {name!r}: {error}", (*path, "default")))
+            findings.append(
+                yaml_doc.finding("bad-default", f"default of {name!r}: {error}", (*path, "default"))
+            )
             default = Decimal(0)
         parameters[name] = Parameter(**fields, default=default)
 
     inputs: dict[str, Input] = {}
-    for name, doc in document.inputs.items():
-        fields = _term_fields(name, doc, findings, yaml_doc, ("inputs", name))
-        inputs[name] = Input(**fields, evaluate=doc.evaluate, take=doc.take)
+    for name, input_doc in document.inputs.items():
+        fields = _term_fields(name, input_doc, findings, yaml_doc, ("inputs", name))
+        inputs[name] = Input(**fields, evaluate=input_doc.evaluate, take=input_doc.take)
 
     env: dict[str, Type] = {n: t.formula_type for n, t in (*parameters.items(), *inputs.items())}
 
     # Outputs: parse, order by dependency, then type-check in that order.
     parsed: dict[str, set[str]] = {}
-    for name, doc in document.outputs.items():
+    for name, output_doc in document.outputs.items():
         try:
-            parsed[name] = names_in(parse(doc.formula))
+            parsed[name] = names_in(parse(output_doc.formula))
         except FormulaError as error:
             findings.append(_formula_finding(yaml_doc, error, ("outputs", name, "formula")))
     sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
@@ -250,40 +286,61 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
     except graphlib.CycleError as error:
         cycle = list(error.args[1])
         shown = " → ".join(reversed(cycle))
-        findings.append(yaml_doc.finding("cycle", f"outputs depend on each other in a cycle: {shown}", ("outputs", cycle[0], "formula")))
+        findings.append(
+            yaml_doc.finding(
+                "cycle",
+                f"outputs depend on each other in a cycle: {shown}",
+                ("outputs", cycle[0], "formula"),
+            )
+        )
 
     outputs: dict[str, Output] = {}
     failed = set(document.outputs) - set(parsed)
     for name in order:
-        doc = document.outputs[name]
-        path = ("outputs", name, "formula")
+        out_doc = document.outputs[name]
+        formula_path: tuple[Any, ...] = ("outputs", name, "formula")
         if parsed[name] & failed:
             failed.add(name)  # already reported where the problem is
             continue
         try:
-            compiled = compile_formula(doc.formula, env)
+            compiled = compile_formula(out_doc.formula, env)
         except FormulaError as error:
-            findings.append(_formula_finding(yaml_doc, error, path))
+            findings.append(_formula_finding(yaml_doc, error, formula_path))
             failed.add(name)
             continue
-        declared = doc.type
+        declared: str | None = out_doc.type
         kind = compiled.type.kind
         if declared is None:
-            declared = {"number": "number", "boolean": "boolean", "text": "choice", "series": "series"}[kind]
-        expected_kind = "number" if declared in NUMERIC_TYPES else {"boolean": "boolean", "choice": "text", "series": "series"}[declared]
+            declared = {
+                "number": "number",
+                "boolean": "boolean",
+                "text": "choice",
+                "series": "series",
+            }[kind]
+        expected_kind = (
+            "number"
+            if declared in NUMERIC_TYPES
+            else {"boolean": "boolean", "choice": "text", "series": "series"}[declared]
+        )
         if expected_kind != kind:
-            findings.append(yaml_doc.finding("output-type", f"output {name!r} is declared {declared} but its formula gives {compiled.type}", ("outputs", name, "type")))
+            findings.append(
+                yaml_doc.finding(
+                    "output-type",
+                    f"output {name!r} is declared {declared} but its formula gives {compiled.type}",
+                    ("outputs", name, "type"),
+                )
+            )
             failed.add(name)
             continue
         env[name] = compiled.type
         outputs[name] = Output(
             name=name,
             type=declared,
-            of=doc.of,
+            of=out_doc.of,
             length=compiled.type.length,
-            unit=doc.unit,
-            description=doc.description,
-            formula=doc.formula,
+            unit=out_doc.unit,
+            description=out_doc.description,
+            formula=out_doc.formula,
             compiled=compiled,
         )
     # Keep the document's order for display; ``order`` is the order of computation.
@@ -291,34 +348,57 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
 
     payments: list[Payment] = []
     payment_ids: set[str] = set()
-    for index, doc in enumerate(document.payments):
-        path = ("payments", index)
-        if doc.id in payment_ids:
-            findings.append(yaml_doc.finding("duplicate-payment", f"payment {doc.id!r} is listed twice", (*path, "id")))
-        payment_ids.add(doc.id)
-        for key, party_id in (("from", doc.payer), ("to", doc.payee)):
+    for index, payment_doc in enumerate(document.payments):
+        payment_path: tuple[Any, ...] = ("payments", index)
+        if payment_doc.id in payment_ids:
+            findings.append(
+                yaml_doc.finding(
+                    "duplicate-payment", f"payment {payment_doc.id!r} is listed twice", (*payment_path, "id")
+                )
+            )
+        payment_ids.add(payment_doc.id)
+        for key, party_id in (("from", payment_doc.payer), ("to", payment_doc.payee)):
             if party_id not in party_ids:
                 hint = difflib.get_close_matches(party_id, party_ids, n=1)
                 suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-                findings.append(yaml_doc.finding("unknown-party", f"unknown party {party_id!r}{suggestion}", (*path, key)))
-        if doc.payer == doc.payee:
-            findings.append(yaml_doc.finding("self-payment", "a party cannot pay itself", (*path, "to")))
+                findings.append(
+                    yaml_doc.finding(
+                        "unknown-party", f"unknown party {party_id!r}{suggestion}", (*payment_path, key)
+                    )
+                )
+        if payment_doc.payer == payment_doc.payee:
+            findings.append(
+                yaml_doc.finding("self-payment", "a party cannot pay itself", (*payment_path, "to"))
+            )
         try:
-            if names_in(parse(doc.amount)) & failed:
+            if names_in(parse(payment_doc.amount)) & failed:
                 continue
-            compiled = compile_formula(doc.amount, env)
+            compiled = compile_formula(payment_doc.amount, env)
         except FormulaError as error:
-            findings.append(_formula_finding(yaml_doc, error, (*path, "amount")))
+            findings.append(_formula_finding(yaml_doc, error, (*payment_path, "amount")))
             continue
         if compiled.type.kind != "number":
-            findings.append(yaml_doc.finding("payment-type", f"a payment amount must be money, but this formula gives {compiled.type}", (*path, "amount")))
+            findings.append(
+                yaml_doc.finding(
+                    "payment-type",
+                    f"a payment amount must be money, but this formula gives {compiled.type}",
+                    (*payment_path, "amount"),
+                )
+            )
             continue
-        payments.append(Payment(doc.id, doc.payer, doc.payee, doc.label, doc.amount, compiled, doc.description))
+        payments.append(
+            Payment(payment_doc.id, payment_doc.payer, payment_doc.payee, payment_doc.label, payment_doc.amount, compiled, payment_doc.description)
+        )
 
-    tests = tuple(_compile_test(i, t, document, yaml_doc, findings, payment_ids) for i, t in enumerate(document.tests))
+    tests = tuple(
+        _compile_test(i, t, document, yaml_doc, findings, payment_ids)
+        for i, t in enumerate(document.tests)
+    )
 
     if findings:
-        raise ContractInvalid(f"{yaml_doc.source}: the contract has {len(findings)} problem(s)", findings)
+        raise ContractInvalid(
+            f"{yaml_doc.source}: the contract has {len(findings)} problem(s)", findings
+        )
     return Contract(
         id=document.id,
         title=document.title,
@@ -361,13 +441,31 @@ def _compile_test(
             if name not in known:
                 hint = difflib.get_close_matches(name, list(known), n=1)
                 suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-                findings.append(yaml_doc.finding("test-unknown-name", f"test {case.name!r}: unknown {what} {name!r}{suggestion}", (*path, key, name)))
+                findings.append(
+                    yaml_doc.finding(
+                        "test-unknown-name",
+                        f"test {case.name!r}: unknown {what} {name!r}{suggestion}",
+                        (*path, key, name),
+                    )
+                )
     for name in case.expect.outputs:
         if name not in document.outputs:
-            findings.append(yaml_doc.finding("test-unknown-name", f"test {case.name!r}: unknown output {name!r}", (*path, "expect", "outputs", name)))
+            findings.append(
+                yaml_doc.finding(
+                    "test-unknown-name",
+                    f"test {case.name!r}: unknown output {name!r}",
+                    (*path, "expect", "outputs", name),
+                )
+            )
     for name in case.expect.payments:
         if name not in payment_ids:
-            findings.append(yaml_doc.finding("test-unknown-name", f"test {case.name!r}: unknown payment {name!r}", (*path, "expect", "payments", name)))
+            findings.append(
+                yaml_doc.finding(
+                    "test-unknown-name",
+                    f"test {case.name!r}: unknown payment {name!r}",
+                    (*path, "expect", "payments", name),
+                )
+            )
     return TestCase(
         name=case.name,
         description=case.description,
@@ -404,11 +502,20 @@ def parse_contract(text: str, *, source: str = "<contract>") -> Contract:
     if not isinstance(yaml_doc.data, dict):
         raise ContractInvalid(
             f"{source}: the contract cannot be read",
-            [Finding("not-a-mapping", "a contract is a YAML mapping (key: value lines)", file=source, line=1)],
+            [
+                Finding(
+                    "not-a-mapping",
+                    "a contract is a YAML mapping (key: value lines)",
+                    file=source,
+                    line=1,
+                )
+            ],
         )
     try:
         document = ContractDocument.model_validate(yaml_doc.data)
     except ValidationError as error:
         findings = _pydantic_findings(error, yaml_doc)
-        raise ContractInvalid(f"{source}: the contract has {len(findings)} problem(s)", findings) from None
+        raise ContractInvalid(
+            f"{source}: the contract has {len(findings)} problem(s)", findings
+        ) from None
     return compile_contract(document, yaml_doc, text)

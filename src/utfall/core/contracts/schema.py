@@ -103,10 +103,12 @@ class InputDocument(_Typed):
     """A measured outcome the settlement needs (from facts or an evaluation)."""
 
     evaluate: str | None = Field(
-        default=None, description="Evaluation spec (path relative to the contract) giving the value."
+        default=None,
+        description="Evaluation spec (path relative to the contract) giving the value.",
     )
     take: str | None = Field(
-        default=None, description="Which figure of the evaluation result to take (default: estimate)."
+        default=None,
+        description="Which figure of the evaluation result to take (default: estimate).",
     )
 
     @model_validator(mode="after")

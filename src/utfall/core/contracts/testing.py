@@ -34,12 +34,19 @@ class CaseResult:
         }
 
 
-def _compare(expected: Mapping[str, Any], actual: Mapping[str, Any], terms: Mapping[str, Term], what: str) -> list[str]:
+def _compare(
+    expected: Mapping[str, Any], actual: Mapping[str, Any], terms: Mapping[str, Term], what: str
+) -> list[str]:
     problems = []
     for name, raw in expected.items():
         term = terms[name]
         try:
-            wanted = coerce_value(raw, Term(name=name, type=term.type, of=term.of, length=term.length, choices=term.choices))
+            wanted = coerce_value(
+                raw,
+                Term(
+                    name=name, type=term.type, of=term.of, length=term.length, choices=term.choices
+                ),
+            )
         except ValueError as error:
             problems.append(f"{what} {name}: the expected value is not valid: {error}")
             continue

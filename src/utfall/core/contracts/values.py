@@ -98,15 +98,21 @@ def _scalar(value: Any, kind: str, term: Term) -> Decimal | bool | str:
             allowed = ", ".join(term.choices or ())
             raise ValueError(f"expected one of {allowed}, got {value!r}")
         return text
-    number = _decimal(value, "money" if kind == "money" else "a number" if kind != "count" else "a count")
+    number = _decimal(
+        value, "money" if kind == "money" else "a number" if kind != "count" else "a count"
+    )
     if kind == "money" and number != number.quantize(ORE):
         raise ValueError(f"money has at most two decimals (whole öre), got {format_number(number)}")
     if kind == "count" and (number != number.to_integral_value() or number < 0):
         raise ValueError(f"a count is a whole number of 0 or more, got {format_number(number)}")
     if term.minimum is not None and number < term.minimum:
-        raise ValueError(f"{format_number(number)} is below the minimum {format_number(term.minimum)}")
+        raise ValueError(
+            f"{format_number(number)} is below the minimum {format_number(term.minimum)}"
+        )
     if term.maximum is not None and number > term.maximum:
-        raise ValueError(f"{format_number(number)} is above the maximum {format_number(term.maximum)}")
+        raise ValueError(
+            f"{format_number(number)} is above the maximum {format_number(term.maximum)}"
+        )
     return number
 
 

@@ -75,7 +75,9 @@ class YamlDocument:
         )
 
 
-def _record(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], tuple[int, int]]) -> None:
+def _record(
+    node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], tuple[int, int]]
+) -> None:
     out[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -98,7 +100,7 @@ def read_yaml(text: str, *, source: str, what: str = "document") -> YamlDocument
     error, so callers can wrap it in their own FindingsError subclass.
     """
     try:
-        data = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_DecimalLoader)
         node = yaml.compose(text, Loader=_DecimalLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -106,8 +108,13 @@ def read_yaml(text: str, *, source: str, what: str = "document") -> YamlDocument
         column = mark.column + 1 if mark else None
         problem = error.problem or error.context or "invalid YAML"
         raise ValueError(
-            Finding(code="yaml-syntax", message=f"{what} is not valid YAML: {problem}",
-                    file=source, line=line, column=column)
+            Finding(
+                code="yaml-syntax",
+                message=f"{what} is not valid YAML: {problem}",
+                file=source,
+                line=line,
+                column=column,
+            )
         ) from None
     except yaml.YAMLError as error:
         raise ValueError(

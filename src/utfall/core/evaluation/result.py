@@ -55,7 +55,16 @@ class Estimate:
 
     def take(self, name: str) -> Any:
         """A named figure: ``estimate``, ``std_error``, … or an extra."""
-        if name in {"estimate", "std_error", "ci_low", "ci_high", "p_value", "n_treated", "n_control", "n_obs"}:
+        if name in {
+            "estimate",
+            "std_error",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "n_treated",
+            "n_control",
+            "n_obs",
+        }:
             return getattr(self, name)
         if name in self.extras:
             return self.extras[name]

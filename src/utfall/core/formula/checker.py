@@ -83,7 +83,9 @@ class _Checker:
         if not lengths:
             return NUMBER
         if len(lengths) > 1 and None not in lengths:
-            described = ", ".join(f"{self.source(n)!r} has {t.length}" for n, t in types if t.is_series)
+            described = ", ".join(
+                f"{self.source(n)!r} has {t.length}" for n, t in types if t.is_series
+            )
             raise self.fail(node, f"series of different lengths: {described}")
         known = [length for length in lengths if length is not None]
         return series_of(known[0] if known else None)
@@ -134,15 +136,14 @@ class _Checker:
             target = self.visit(node.target)
             if not target.is_series:
                 raise self.fail(
-                    node.target, f"only a series can be indexed, but {self.source(node.target)!r} is {target}"
+                    node.target,
+                    f"only a series can be indexed, but {self.source(node.target)!r} is {target}",
                 )
             self.number(node.index, "an index")
             if isinstance(node.index, ast.Number) and target.length is not None:
                 k = node.index.value
                 if k != k.to_integral_value() or not 1 <= k <= target.length:
-                    raise self.fail(
-                        node.index, f"index {k} is outside 1..{target.length}"
-                    )
+                    raise self.fail(node.index, f"index {k} is outside 1..{target.length}")
             return NUMBER
         if isinstance(node, ast.Call):
             return self.call(node)
@@ -152,10 +153,13 @@ class _Checker:
         left = self.visit(node.left)
         right = self.visit(node.right)
         if left.is_series or right.is_series:
-            raise self.fail(node, f"cannot compare series with '{node.op}'; compare sum(…) or an element")
+            raise self.fail(
+                node, f"cannot compare series with '{node.op}'; compare sum(…) or an element"
+            )
         if left != right:
             raise self.fail(
-                node, f"cannot compare {left} {self.source(node.left)!r} with {right} {self.source(node.right)!r}"
+                node,
+                f"cannot compare {left} {self.source(node.left)!r} with {right} {self.source(node.right)!r}",
             )
         if left != NUMBER and node.op not in {"==", "!="}:
             raise self.fail(node, f"'{node.op}' needs numbers, not {left}")
@@ -166,7 +170,9 @@ class _Checker:
             hint = difflib.get_close_matches(node.function, list(FUNCTIONS), n=1)
             suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
             allowed = ", ".join(sorted(FUNCTIONS))
-            raise self.fail(node, f"unknown function {node.function!r}{suggestion} (allowed: {allowed})")
+            raise self.fail(
+                node, f"unknown function {node.function!r}{suggestion} (allowed: {allowed})"
+            )
         low, high = FUNCTIONS[node.function]
         count = len(node.args)
         if count < low or (high is not None and count > high):
@@ -176,13 +182,17 @@ class _Checker:
         if name in {"sum", "len"}:
             arg = self.visit(node.args[0])
             if not arg.is_series:
-                raise self.fail(node.args[0], f"{name}() needs a series, but {self.source(node.args[0])!r} is {arg}")
+                raise self.fail(
+                    node.args[0],
+                    f"{name}() needs a series, but {self.source(node.args[0])!r} is {arg}",
+                )
             return NUMBER
         if name in {"min", "max"} and count == 1:
             arg = self.visit(node.args[0])
             if not arg.is_series:
                 raise self.fail(
-                    node, f"{name}() of one argument needs a series; give two or more numbers instead"
+                    node,
+                    f"{name}() of one argument needs a series; give two or more numbers instead",
                 )
             return NUMBER
         if name == "round" and count == 2:

@@ -82,7 +82,9 @@ def _render(node: ast.Node, words: Mapping[str, str], labels: Mapping[str, str])
         text = r(child)
         if isinstance(child, ast.Binary):
             weaker = _PRECEDENCE[child.op] < _PRECEDENCE[parent_op]
-            same_right = right and _PRECEDENCE[child.op] == _PRECEDENCE[parent_op] and parent_op in "-/"
+            same_right = (
+                right and _PRECEDENCE[child.op] == _PRECEDENCE[parent_op] and parent_op in "-/"
+            )
             if weaker or same_right:
                 return f"({text})"
         if isinstance(child, (ast.Conditional, ast.Logical, ast.Compare, ast.Call)):

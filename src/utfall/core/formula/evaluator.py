@@ -49,7 +49,9 @@ def _show(value: Value) -> str:
         return format_number(value)
     if isinstance(value, str):
         return repr(value)
-    return "[" + ", ".join(format_number(v) for v in value[:4]) + (", …]" if len(value) > 4 else "]")
+    return (
+        "[" + ", ".join(format_number(v) for v in value[:4]) + (", …]" if len(value) > 4 else "]")
+    )
 
 
 class _Evaluator:
@@ -65,9 +67,7 @@ class _Evaluator:
     def source(self, node: ast.Node) -> str:
         return " ".join(self.text[node.pos.start : node.pos.end].split())
 
-    def elementwise(
-        self, node: ast.Node, args: list[Value], op: Callable[..., Decimal]
-    ) -> Value:
+    def elementwise(self, node: ast.Node, args: list[Value], op: Callable[..., Decimal]) -> Value:
         """Apply ``op`` to numbers, or element by element where any argument is a series."""
         lengths = {len(a) for a in args if isinstance(a, tuple)}
         if not lengths:
@@ -180,7 +180,9 @@ class _Evaluator:
             value, low, high = args
             assert isinstance(low, Decimal) and isinstance(high, Decimal)
             if low > high:
-                raise self.fail(node, f"clamp() lower bound {_show(low)} is above upper bound {_show(high)}")
+                raise self.fail(
+                    node, f"clamp() lower bound {_show(low)} is above upper bound {_show(high)}"
+                )
             result = self.elementwise(node, [value], lambda x: min(max(x, low), high))
             if result != value:
                 self.notes.append(

@@ -106,16 +106,21 @@ def _position(item: Any) -> ast.Position:
     return ast.Position(meta.line, meta.column, meta.start_pos, meta.end_pos)
 
 
+def _kids(tree: Tree[Any]) -> list[Any]:
+    """Children of a tree, typed loosely: by this point they are AST nodes or tokens."""
+    return list(tree.children)
+
+
 @v_args(tree=True)
 class _ToAst(Transformer[Token, ast.Node]):
     """Lark tree → frozen AST nodes carrying positions."""
 
     def number(self, tree: Tree[Any]) -> ast.Node:
-        token = tree.children[0]
+        token = _kids(tree)[0]
         return ast.Number(_position(tree), Decimal(str(token).replace("_", "")))
 
     def string(self, tree: Tree[Any]) -> ast.Node:
-        token = tree.children[0]
+        token = _kids(tree)[0]
         return ast.Text(_position(tree), str(token)[1:-1])
 
     def true(self, tree: Tree[Any]) -> ast.Node:
@@ -125,32 +130,32 @@ class _ToAst(Transformer[Token, ast.Node]):
         return ast.Boolean(_position(tree), False)
 
     def name(self, tree: Tree[Any]) -> ast.Node:
-        return ast.Name(_position(tree), str(tree.children[0]))
+        return ast.Name(_position(tree), str(_kids(tree)[0]))
 
     def call(self, tree: Tree[Any]) -> ast.Node:
-        function, *args = tree.children
+        function, *args = _kids(tree)
         present = tuple(a for a in args if a is not None)
         return ast.Call(_position(tree), str(function), present)
 
     def conditional(self, tree: Tree[Any]) -> ast.Node:
-        condition, then_branch, else_branch = tree.children
+        condition, then_branch, else_branch = _kids(tree)
         return ast.Conditional(_position(tree), condition, then_branch, else_branch)
 
     def or_(self, tree: Tree[Any]) -> ast.Node:
-        return ast.Logical(_position(tree), "or", *tree.children)
+        return ast.Logical(_position(tree), "or", *_kids(tree))
 
     def and_(self, tree: Tree[Any]) -> ast.Node:
-        return ast.Logical(_position(tree), "and", *tree.children)
+        return ast.Logical(_position(tree), "and", *_kids(tree))
 
     def not_(self, tree: Tree[Any]) -> ast.Node:
-        return ast.Not(_position(tree), tree.children[0])
+        return ast.Not(_position(tree), _kids(tree)[0])
 
     def compare(self, tree: Tree[Any]) -> ast.Node:
-        left, op, right = tree.children
+        left, op, right = _kids(tree)
         return ast.Compare(_position(tree), str(op), left, right)
 
     def _binary(self, op: str, tree: Tree[Any]) -> ast.Node:
-        left, right = tree.children
+        left, right = _kids(tree)
         return ast.Binary(_position(tree), op, left, right)
 
     def add(self, tree: Tree[Any]) -> ast.Node:
@@ -166,14 +171,14 @@ class _ToAst(Transformer[Token, ast.Node]):
         return self._binary("/", tree)
 
     def neg(self, tree: Tree[Any]) -> ast.Node:
-        return ast.Negate(_position(tree), tree.children[0])
+        return ast.Negate(_position(tree), _kids(tree)[0])
 
     def pos(self, tree: Tree[Any]) -> ast.Node:
-        child: ast.Node = tree.children[0]
+        child: ast.Node = _kids(tree)[0]
         return child
 
     def index(self, tree: Tree[Any]) -> ast.Node:
-        target, index = tree.children
+        target, index = _kids(tree)
         return ast.Index(_position(tree), target, index)
 
 
@@ -189,7 +194,8 @@ def parse(text: str) -> ast.Node:
     try:
         tree = _parser().parse(text)
     except UnexpectedCharacters as error:
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        position = error.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
         raise FormulaError(
             f"unexpected character {char!r}", formula=text, line=error.line, column=error.column
         ) from None
