@@ -74,6 +74,10 @@ def settle_command(
     facts: Annotated[
         Path | None, typer.Option("--facts", help="Facts: YAML or JSON, input name → value.")
     ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Compute bound inputs from the data in this folder."),
+    ] = None,
     param: Annotated[
         list[str] | None,
         typer.Option("--param", help="What-if: override a parameter, NAME=VALUE (repeatable)."),
@@ -85,7 +89,9 @@ def settle_command(
 ) -> None:
     """Settle a contract on evaluated facts: every output and payment."""
     overrides = parameter_overrides_parse(param or [])
-    settlement = contract_settle(contract_path=contract, facts_path=facts, overrides=overrides)
+    settlement = contract_settle(
+        contract_path=contract, facts_path=facts, data_dir=data_dir, overrides=overrides
+    )
     if as_json:
         data = settlement.to_json()
         if explain:

@@ -98,15 +98,49 @@ def contract_settle(
     *,
     contract_path: Path | str,
     facts_path: Path | str | None = None,
+    data_dir: Path | str | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Settlement:
-    """Settle the contract in ``contract_path`` on the facts in ``facts_path``."""
+    """Settle the contract in ``contract_path``.
+
+    Inputs come from the facts file, and, with ``data_dir``, inputs bound to an
+    evaluation spec are computed from the data there (see
+    :mod:`utfall.services.bindings`). An input may not come from both.
+    """
     contract = contract_load(contract_path)
-    if facts_path is None:
-        raise UserError("give the facts to settle on: --facts FACTS.yaml")
-    facts, lines = _facts_read(facts_path)
+    if facts_path is None and data_dir is None:
+        raise UserError("give the facts to settle on: --facts FACTS.yaml (or --data-dir DIR)")
+    facts: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    if facts_path is not None:
+        facts, lines = _facts_read(facts_path)
+    origins: dict[str, str] = {}
+    details: dict[str, dict[str, Any]] = {}
+    if data_dir is not None:
+        from utfall.services.bindings import inputs_evaluate
+
+        directory = Path(data_dir)
+        if not directory.is_dir():
+            raise UserError(f"{directory}: no such data directory")
+        if not any(term.evaluate for term in contract.inputs.values()):
+            raise UserError(f"{contract_path}: no input is bound to an evaluation ('evaluate:')")
+        bound = inputs_evaluate(contract, data_dir=directory)
+        both = sorted(set(bound.values) & set(facts))
+        if both:
+            raise UserError(
+                f"{facts_path}: {', '.join(both)} would come both from the facts and from the data"
+            )
+        facts = {**facts, **bound.values}
+        origins, details = bound.origins, bound.details
     try:
-        return settle(contract, facts, overrides=overrides, source=str(facts_path))
+        return settle(
+            contract,
+            facts,
+            overrides=overrides,
+            origins=origins,
+            details=details,
+            source=str(facts_path) if facts_path else None,
+        )
     except FactsInvalid as error:
         located = [
             replace(f, line=lines.get(f.path or "")) if f.file and f.line is None else f

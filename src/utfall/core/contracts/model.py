@@ -64,6 +64,7 @@ class Input(Term):
 
     evaluate: str | None = None
     take: str | None = None
+    at_least: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -266,7 +267,22 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
     inputs: dict[str, Input] = {}
     for name, input_doc in document.inputs.items():
         fields = _term_fields(name, input_doc, findings, yaml_doc, ("inputs", name))
-        inputs[name] = Input(**fields, evaluate=input_doc.evaluate, take=input_doc.take)
+        at_least = None
+        if input_doc.at_least is not None:
+            try:
+                at_least = coerce_value(input_doc.at_least, Term(name=name, type="number"))
+            except ValueError as error:
+                findings.append(
+                    yaml_doc.finding(
+                        "bad-binding", f"'at_least': {error}", ("inputs", name, "at_least")
+                    )
+                )
+        inputs[name] = Input(
+            **fields,
+            evaluate=input_doc.evaluate,
+            take=input_doc.take,
+            at_least=at_least if isinstance(at_least, Decimal) else None,
+        )
 
     env: dict[str, Type] = {n: t.formula_type for n, t in (*parameters.items(), *inputs.items())}
 
@@ -353,7 +369,9 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
         if payment_doc.id in payment_ids:
             findings.append(
                 yaml_doc.finding(
-                    "duplicate-payment", f"payment {payment_doc.id!r} is listed twice", (*payment_path, "id")
+                    "duplicate-payment",
+                    f"payment {payment_doc.id!r} is listed twice",
+                    (*payment_path, "id"),
                 )
             )
         payment_ids.add(payment_doc.id)
@@ -363,7 +381,9 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
                 suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
                 findings.append(
                     yaml_doc.finding(
-                        "unknown-party", f"unknown party {party_id!r}{suggestion}", (*payment_path, key)
+                        "unknown-party",
+                        f"unknown party {party_id!r}{suggestion}",
+                        (*payment_path, key),
                     )
                 )
         if payment_doc.payer == payment_doc.payee:
@@ -387,7 +407,15 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
             )
             continue
         payments.append(
-            Payment(payment_doc.id, payment_doc.payer, payment_doc.payee, payment_doc.label, payment_doc.amount, compiled, payment_doc.description)
+            Payment(
+                payment_doc.id,
+                payment_doc.payer,
+                payment_doc.payee,
+                payment_doc.label,
+                payment_doc.amount,
+                compiled,
+                payment_doc.description,
+            )
         )
 
     tests = tuple(

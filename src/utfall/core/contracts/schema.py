@@ -110,11 +110,17 @@ class InputDocument(_Typed):
         default=None,
         description="Which figure of the evaluation result to take (default: estimate).",
     )
+    at_least: Any = Field(
+        default=None,
+        description="For a boolean input: true when the figure taken is at least this value.",
+    )
 
     @model_validator(mode="after")
     def _binding(self) -> InputDocument:
-        if self.take is not None and self.evaluate is None:
-            raise ValueError("'take' needs 'evaluate'")
+        if (self.take is not None or self.at_least is not None) and self.evaluate is None:
+            raise ValueError("'take' and 'at_least' need 'evaluate'")
+        if self.at_least is not None and self.type != "boolean":
+            raise ValueError("'at_least' turns a figure into true/false: the input must be boolean")
         return self
 
 

@@ -1,0 +1,159 @@
+"""Contract inputs computed from data: each bound input names an evaluation spec.
+
+``inputs: net_savings_sek: {evaluate: ../evaluations/x.yaml, take: cumulative_saving}``
+makes ``utfall settle CONTRACT --data-dir DIR`` run that evaluation over the
+data in DIR and feed the figure into the contract. The figure's provenance (the
+spec, its data file's SHA-256, the estimate with its confidence interval) goes
+into the settlement's explanation tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from utfall.core.contracts import Contract
+from utfall.core.contracts.model import Input
+from utfall.core.contracts.values import ORE
+from utfall.core.contracts.yamlio import read_yaml
+from utfall.core.evaluation.result import Estimate
+from utfall.errors import SpecInvalid, UserError
+from utfall.services.files import read_text
+
+__all__ = ["BoundInputs", "inputs_evaluate", "sha256_file"]
+
+
+@dataclass(frozen=True)
+class BoundInputs:
+    """Values computed from data, with where each came from."""
+
+    values: dict[str, Any]
+    origins: dict[str, str]
+    details: dict[str, dict[str, Any]]
+    estimates: dict[str, Estimate]
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in chunks (data files can be large)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _spec_load(spec_path: Path, data_dir: Path | None) -> Any:
+    """Load a spec; with ``data_dir``, its ``data`` is looked up there instead."""
+    from utfall.services.evaluation import load_spec
+
+    spec = load_spec(spec_path)
+    if data_dir is None:
+        return spec
+    raw = read_yaml(read_text(spec_path, what="evaluation spec"), source=str(spec_path)).data
+    name = Path(str(raw.get("data", ""))).name if isinstance(raw, dict) else ""
+    data = (data_dir / name).resolve()
+    if not data.exists():
+        raise SpecInvalid(
+            f"{spec_path}: data file {name!r} is not in the data directory {data_dir}"
+        )
+    return spec.model_copy(update={"data": data})
+
+
+def _figure(estimate: Estimate, binding: Input, spec_path: Path) -> Any:
+    name = binding.take or "estimate"
+    try:
+        figure = estimate.take(name)
+    except KeyError as error:
+        raise SpecInvalid(f"{spec_path}: {error.args[0]}") from None
+    if figure is None or (isinstance(figure, float) and not math.isfinite(figure)):
+        raise SpecInvalid(f"{spec_path}: the evaluation gives no value for {name!r}")
+    return figure
+
+
+def _convert(figure: Any, binding: Input, spec_path: Path) -> tuple[Any, str]:
+    """The figure in the input's type, and a note on any conversion (rounding, threshold)."""
+    if binding.type == "boolean":
+        if isinstance(figure, bool):
+            return figure, ""
+        if binding.at_least is None:
+            raise SpecInvalid(
+                f"{spec_path}: input {binding.name!r} is boolean; give 'at_least' to turn "
+                f"the figure {figure!r} into true/false"
+            )
+        number = Decimal(repr(float(figure)))
+        return number >= binding.at_least, f"{number} ≥ {binding.at_least}"
+    if isinstance(figure, (list, tuple)):
+        element = binding.of or "number"
+        items = [Decimal(repr(float(v))) for v in figure]
+        if element == "money":
+            items = [v.quantize(ORE, rounding=ROUND_HALF_UP) for v in items]
+        return items, "rounded to öre (half-up)" if element == "money" else ""
+    if isinstance(figure, bool):
+        raise SpecInvalid(
+            f"{spec_path}: input {binding.name!r} needs a number, the figure is true/false"
+        )
+    number = Decimal(repr(float(figure))) if isinstance(figure, float) else Decimal(figure)
+    if binding.type == "money":
+        rounded = number.quantize(ORE, rounding=ROUND_HALF_UP)
+        return rounded, f"{number} rounded to öre (half-up)" if rounded != number else ""
+    if binding.type == "count":
+        return Decimal(int(number)), ""
+    return number, ""
+
+
+def inputs_evaluate(contract: Contract, *, data_dir: Path | None) -> BoundInputs:
+    """Run the evaluation behind every bound input of ``contract``.
+
+    Spec paths are relative to the contract file. A spec used by several inputs
+    is evaluated once.
+    """
+    base = Path(contract.source).resolve().parent
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    details: dict[str, dict[str, Any]] = {}
+    estimates: dict[str, Estimate] = {}
+    cache: dict[Path, tuple[Any, Estimate]] = {}
+    from utfall.services.evaluation import evaluate_spec
+
+    for name, binding in contract.inputs.items():
+        if not binding.evaluate:
+            continue
+        spec_path = (base / binding.evaluate).resolve()
+        if not spec_path.exists():
+            raise UserError(
+                f"{contract.source}: input {name!r} names {binding.evaluate}, which does not exist"
+            )
+        if spec_path not in cache:
+            spec = _spec_load(spec_path, data_dir)
+            cache[spec_path] = (spec, evaluate_spec(spec))
+        spec, estimate = cache[spec_path]
+        figure = _figure(estimate, binding, spec_path)
+        value, note = _convert(figure, binding, spec_path)
+        values[name] = value
+        estimates[name] = estimate
+        origins[name] = (
+            f"evaluation {binding.evaluate} ({estimate.method}, {binding.take or 'estimate'})"
+        )
+        shown: dict[str, Any] = {
+            "data": str(spec.data),
+            "data_sha256": sha256_file(Path(spec.data)),
+            "method": estimate.method,
+            "estimate": estimate.estimate,
+            "std_error": estimate.std_error,
+            f"ci_{round(estimate.level * 100)}": [estimate.ci_low, estimate.ci_high],
+            "n_treated": estimate.n_treated,
+            "n_control": estimate.n_control,
+            "n_obs": estimate.n_obs,
+        }
+        if binding.take:
+            shown[binding.take] = (
+                figure if not isinstance(figure, (list, tuple)) else f"{len(figure)} values"
+            )
+        if note:
+            shown["conversion"] = note
+        details[name] = {k: v for k, v in shown.items() if v is not None}
+    return BoundInputs(values, origins, details, estimates)
