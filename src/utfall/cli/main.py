@@ -31,6 +31,9 @@ COMMAND_MODULES = (
     "utfall.cli.demo",
     "utfall.cli.evaluate",
     "utfall.cli.synth",
+    "utfall.cli.keygen",
+    "utfall.cli.verify",
+    "utfall.cli.simulate",
 )
 
 for _module in COMMAND_MODULES:

@@ -82,7 +82,9 @@ def _synth(
             console=console,
         )
         with bar:
-            manifest = generate(scenario, out, seed=seed, size=size, csv=csv, progress=_RichProgress(bar))
+            manifest = generate(
+                scenario, out, seed=seed, size=size, csv=csv, progress=_RichProgress(bar)
+            )
     else:
         reporter: ProgressReporter = NullProgress()
         manifest = generate(scenario, out, seed=seed, size=size, csv=csv, progress=reporter)

@@ -1,0 +1,7 @@
+"""`utfall verify` (being written)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app (nothing yet)."""
