@@ -185,3 +185,24 @@ def test_published_schema_is_current():
     assert json.loads(path.read_text(encoding="utf-8")) == contract_json_schema(), (
         "docs/contract.schema.json is stale: run `utfall contract schema --out docs/contract.schema.json`"
     )
+
+
+def test_money_series_output_must_be_whole_ore():
+    text = MINIMAL.replace(
+        "monthly_total: sum(months)",
+        "monthly_total: sum(months)\n  halves:\n    type: series\n    of: money\n    formula: months * 0.005",
+    )
+    contract = parse_contract(text, source="c.yaml")
+    with pytest.raises(FormulaError, match=r"output 'halves' \(value 1\) is money but 0.005"):
+        settle(contract, {"saved": 100, "months": [1, 2, 3]})
+
+
+def test_exact_numbers_keep_every_digit():
+    text = MINIMAL.replace(
+        "monthly_total: sum(months)", "monthly_total: sum(months)\n  third: sum(months) / 7"
+    )
+    contract = parse_contract(text, source="c.yaml")
+    result = settle(contract, {"saved": 100, "months": [1, 2, 3]})
+    shown = result.to_json()["outputs"]["third"]
+    assert shown.startswith("0.857142857142857142857142857142857142857142857142")
+    assert len(shown) > 40

@@ -191,19 +191,25 @@ def resolve_inputs(
 
 
 def _check_output(contract: Contract, term: Output | Term, value: Value, what: str) -> None:
-    if term.type == "money" and isinstance(value, Decimal) and value != value.quantize(ORE):
-        raise FormulaError(
-            f"{what} is money but {format_number(value)} has fractions of an öre; "
-            "say where to round with round(…) in the formula",
-            name=term.name,
-            contract=contract.id,
-        )
-    if term.type == "count" and isinstance(value, Decimal) and value != value.to_integral_value():
-        raise FormulaError(
-            f"{what} is a count but {format_number(value)} is not whole",
-            name=term.name,
-            contract=contract.id,
-        )
+    kind = term.element_type
+    values = value if isinstance(value, tuple) else (value,)
+    for position, item in enumerate(values, start=1):
+        if not isinstance(item, Decimal):
+            continue
+        where = f"{what} (value {position})" if isinstance(value, tuple) else what
+        if kind == "money" and item != item.quantize(ORE):
+            raise FormulaError(
+                f"{where} is money but {format_number(item)} has fractions of an öre; "
+                "say where to round with round(…) in the formula",
+                name=term.name,
+                contract=contract.id,
+            )
+        if kind == "count" and item != item.to_integral_value():
+            raise FormulaError(
+                f"{where} is a count but {format_number(item)} is not whole",
+                name=term.name,
+                contract=contract.id,
+            )
 
 
 def settle(

@@ -35,11 +35,15 @@ _CONTEXT = decimal.Context(
 
 
 def format_number(value: Decimal) -> str:
-    """The exact decimal as plain text, without exponent or trailing zeros."""
-    if value == 0:
-        return "0"
-    text = format(value.normalize(), "f")
-    return text
+    """The exact decimal as plain text, without exponent or trailing zeros.
+
+    ``Decimal.normalize`` would round to the context's precision, so zeros are
+    stripped from the exact fixed-point text instead.
+    """
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in {"", "-0"} else text
 
 
 def _show(value: Value) -> str:
