@@ -32,15 +32,21 @@ $(BIN)/.synced: uv.lock pyproject.toml | $(UV)
 
 install: $(BIN)/.synced
 
+# Migrates the embedded SQLite database, loads the reference contracts and synthetic data,
+# prints the demo logins and serves the platform at http://127.0.0.1:8000.
 demo: install
-	$(BIN)/utfall demo
+	$(BIN)/python -m utfall.platform.manage demo
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# Chromium (browser tests) and a local PostgreSQL (postgres tests) are installed and started
+# by these scripts; each skips with a clear message where it cannot run.
 test: install lint
+	bash scripts/install-chromium.sh
+	bash scripts/start-postgres.sh
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench: install

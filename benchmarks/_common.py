@@ -7,6 +7,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -32,16 +33,38 @@ def best_of(repeat: int, func: Callable[[], T]) -> tuple[float, T]:
 
 
 def run_measured(argv: Sequence[str], *, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run a command; return its wall time and peak resident memory (MiB), from wait4."""
+    """Run a command; return its wall time and peak resident memory (MiB).
+
+    The peak comes from ``/usr/bin/time -f %M``: ``wait4`` in this process would be
+    wrong, because Linux carries a forked child's pre-exec resident size (a copy
+    of this, possibly large, process) into its ``ru_maxrss``. Without
+    ``/usr/bin/time`` the child's ``VmHWM`` is polled instead.
+    """
+    timer = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
     start = time.perf_counter()
-    proc = subprocess.Popen(list(argv), env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    if timer:
+        with tempfile.NamedTemporaryFile("r", suffix=".rss") as report:
+            command = [timer, "-f", "%M", "-o", report.name, *argv]
+            proc = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=False)
+            elapsed = time.perf_counter() - start
+            peak_kib = float(report.read().strip().splitlines()[-1])
+    else:
+        child = subprocess.Popen(list(argv), env=env, stdout=subprocess.DEVNULL)
+        peak_kib = 0.0
+        status = Path(f"/proc/{child.pid}/status")
+        while child.poll() is None:
+            try:
+                for line in status.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak_kib = max(peak_kib, float(line.split()[1]))
+            except OSError:
+                pass
+            time.sleep(0.02)
+        proc = child
+        elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited with {proc.returncode}")
-    # ru_maxrss is in KiB on Linux.
-    return {"seconds": elapsed, "peak_rss_mib": usage.ru_maxrss / 1024}
+    return {"seconds": elapsed, "peak_rss_mib": peak_kib / 1024}
 
 
 def peak_rss_self_mib() -> float:
@@ -67,8 +90,17 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     versions = {}
-    for package in ("duckdb", "ibis-framework", "pyarrow", "numpy", "pandas", "pyfixest",
-                    "linearmodels", "pyspark", "psutil"):
+    for package in (
+        "duckdb",
+        "ibis-framework",
+        "pyarrow",
+        "numpy",
+        "pandas",
+        "pyfixest",
+        "linearmodels",
+        "pyspark",
+        "psutil",
+    ):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

@@ -19,6 +19,7 @@ from typing import Any
 from benchmarks._common import DEFAULT_WORK, ROOT, print_header, run_measured
 
 NAME = "synth_memory"
+QUICK_ARGS = ["--rows", "2000000"]
 ROWS_PER_EMPLOYEE = 72
 BASELINE_ROWS = 1_000_000
 
@@ -27,8 +28,16 @@ def _generate(rows: int, out_name: str, *, keep: bool) -> dict[str, Any]:
     out = DEFAULT_WORK / out_name
     employees = max(1, -(-rows // ROWS_PER_EMPLOYEE))
     argv = [
-        sys.executable, "-m", "utfall.cli.main", "synth", "sick-leave",
-        "--out", str(out), "--size", str(employees), "--json",
+        sys.executable,
+        "-m",
+        "utfall.cli.main",
+        "synth",
+        "sick-leave",
+        "--out",
+        str(out),
+        "--size",
+        str(employees),
+        "--json",
     ]
     result = run_measured(argv)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -57,7 +66,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"peak RSS {r['peak_rss_mib']:8.1f} MiB  parquet {r['parquet_mib']:8.1f} MiB  "
             f"{r['rows_per_second'] / 1e6:6.2f} M rows/s"
         )
-    print(f"peak memory ratio big/baseline: {ratio:.2f}x for {big['rows'] / baseline['rows']:.0f}x rows")
+    print(
+        f"peak memory ratio big/baseline: {ratio:.2f}x for {big['rows'] / baseline['rows']:.0f}x rows"
+    )
     return {"baseline": baseline, "big": big, "peak_ratio": ratio}
 
 

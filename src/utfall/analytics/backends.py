@@ -23,7 +23,9 @@ __all__ = ["BACKENDS", "connect", "local_spark_session", "read_table"]
 BACKENDS = ("duckdb", "pyspark")
 
 
-def local_spark_session(*, cores: int = 2, shuffle_partitions: int = 4, app_name: str = "utfall") -> Any:
+def local_spark_session(
+    *, cores: int = 2, shuffle_partitions: int = 4, app_name: str = "utfall"
+) -> Any:
     """A local SparkSession for one machine: no UI, loopback only, few partitions.
 
     Reuses the running session if there is one (Spark allows one per JVM).
@@ -42,11 +44,14 @@ def local_spark_session(*, cores: int = 2, shuffle_partitions: int = 4, app_name
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.default.parallelism", str(cores))
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
 
 
-def connect(backend: str = "duckdb", *, session: Any = None, threads: int | None = None) -> BaseBackend:
+def connect(
+    backend: str = "duckdb", *, session: Any = None, threads: int | None = None
+) -> BaseBackend:
     """An Ibis connection to ``backend`` (``duckdb`` or ``pyspark``).
 
     ``session`` is an existing SparkSession for ``pyspark`` (default: a local

@@ -1,15 +1,17 @@
-"""Employee-month sick leave → per-employee expected and observed days (Ibis).
+"""Employee-month sick leave → the aggregates of the trend-adjusted estimator (Ibis).
 
-The heavy step of the trend-adjusted estimator
-(:mod:`utfall.core.evaluation.trend_adjusted`): one pass over the
-employee-month rows, joined to the 36 monthly trend weights
-``w_i = SLT_contract,i / SLT_reference,i``::
+Two passes over the employee-month rows, both backend-neutral Ibis (DuckDB over
+Parquet by default, Spark unchanged):
 
-    expected_j = Σ_i w_i · days_j,i   over the reference months
-    observed_j = Σ_i days_j,i         over the contract months
-
-The expressions are backend-neutral Ibis; they run on DuckDB over Parquet by
-default and on Spark unchanged (see :mod:`utfall.analytics.backends`).
+* :func:`monthly_totals` — per month index *i*: the reference-period days
+  ``R_i`` and head count ``n_ref,i``, the contract-period days ``C_i`` and head
+  count ``n_con,i``. This is all the point estimate needs (the contract's formula
+  works on monthly days per employee) and gives the monthly series.
+* :func:`employee_scores` — per employee *j*, the contribution
+  ``z_j = Σ_i w_i · d_j,i / n_ref,i − Σ_i d_j,i / n_con,i`` (``w_i`` the trend
+  ratio ``SLT_contract,i / SLT_reference,i``), so that ``Σ_j z_j = S_e − S_n``.
+  Resampling employees with their whole record resamples these scores; this
+  pass runs only when an interval or subgroups are asked for.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["contract_rows", "employee_totals", "monthly_series", "trend_weights"]
+__all__ = ["contract_rows", "employee_scores", "monthly_totals"]
 
 
 def contract_rows(table: ir.Table, period: str, contract_value: str | None) -> ir.BooleanValue:
@@ -35,45 +37,37 @@ def contract_rows(table: ir.Table, period: str, contract_value: str | None) -> i
     return column != 0
 
 
-def trend_weights(
-    slt: ir.Table,
-    *,
-    period: str,
-    time: str,
-    index: str,
-    contract_value: str | None = "contract",
-) -> ir.Table:
-    """Per matching month: ``weight = SLT_contract / SLT_reference`` (columns ``time``, ``weight``).
-
-    ``slt`` has one row per period and month; months are matched on ``time``.
-    """
-    is_contract = contract_rows(slt, period, contract_value)
-    reference = slt.filter(~is_contract).select(_t=slt[time], _ref=slt[index].cast("float64"))
-    contract = slt.filter(is_contract).select(_t2=slt[time], _con=slt[index].cast("float64"))
-    joined = reference.join(contract, reference._t == contract._t2)
-    return joined.select(time=joined._t, weight=joined._con / joined._ref)
-
-
-def _weighted(
+def monthly_totals(
     months: ir.Table,
-    weights: ir.Table,
     *,
     time: str,
     outcome: str,
     period: str,
-    contract_value: str | None,
-) -> tuple[ir.Table, ir.FloatingValue, ir.FloatingValue, ir.BooleanValue]:
-    is_contract = contract_rows(months, period, contract_value)
-    w = weights.select(_w_time=weights.time, _w=weights.weight)
-    joined = months.left_join(w, months[time] == w._w_time)
-    days = joined[outcome].cast("float64")
-    is_contract = contract_rows(joined, period, contract_value)
-    expected = ibis.ifelse(is_contract, 0.0, days * joined._w)
-    observed = ibis.ifelse(is_contract, days, 0.0)
-    return joined, expected, observed, is_contract
+    contract_value: str | None = "contract",
+) -> ir.Table:
+    """Per month index: ``reference_days``, ``reference_rows``, ``contract_days``, ``contract_rows``.
+
+    The scan groups on the raw (month, period) pair, a handful of groups and no
+    per-row expression; the split into the two periods happens on that small
+    result.
+    """
+    cells = months.group_by(_time=months[time], _period=months[period]).aggregate(
+        _days=months[outcome].cast("float64").sum(), _rows=months.count()
+    )
+    is_contract = contract_rows(cells, "_period", contract_value)
+    return (
+        cells.group_by(time=cells._time)
+        .aggregate(
+            reference_days=ibis.ifelse(is_contract, 0.0, cells._days).sum(),
+            reference_rows=ibis.ifelse(is_contract, 0, cells._rows).sum(),
+            contract_days=ibis.ifelse(is_contract, cells._days, 0.0).sum(),
+            contract_rows=ibis.ifelse(is_contract, cells._rows, 0).sum(),
+        )
+        .order_by("time")
+    )
 
 
-def employee_totals(
+def employee_scores(
     months: ir.Table,
     weights: ir.Table,
     *,
@@ -84,49 +78,20 @@ def employee_totals(
     contract_value: str | None = "contract",
     subgroup: str | None = None,
 ) -> ir.Table:
-    """One row per employee: ``expected``, ``observed`` and the months seen in each period.
+    """Per employee (and subgroup): ``score = Σ days · weight`` with a signed row weight.
 
-    Columns: ``unit``, (``subgroup``), ``expected``, ``observed``,
-    ``reference_months``, ``contract_months``. A reference month without a
-    weight gives a null ``expected`` (the caller checks the weights first).
+    ``weights`` has one row per month index with columns ``time``,
+    ``reference_weight`` (``w_i / n_ref,i``) and ``contract_weight``
+    (``1 / n_con,i``); reference rows count ``+reference_weight``, contract rows
+    ``−contract_weight``.
     """
-    joined, expected, observed, is_contract = _weighted(
-        months, weights, time=time, outcome=outcome, period=period, contract_value=contract_value
+    w = weights.select(
+        _w_time=weights.time,
+        _w_ref=weights.reference_weight.cast("float64"),
+        _w_con=weights.contract_weight.cast("float64"),
     )
+    joined = months.join(w, months[time] == w._w_time)
+    is_contract = contract_rows(joined, period, contract_value)
+    signed = ibis.ifelse(is_contract, -joined._w_con, joined._w_ref)
     keys = [joined[unit]] + ([joined[subgroup]] if subgroup else [])
-    return joined.group_by(keys).aggregate(
-        expected=expected.sum(),
-        observed=observed.sum(),
-        reference_months=ibis.ifelse(is_contract, 0, 1).sum(),
-        contract_months=ibis.ifelse(is_contract, 1, 0).sum(),
-    )
-
-
-def monthly_series(
-    months: ir.Table,
-    weights: ir.Table,
-    *,
-    time: str,
-    outcome: str,
-    period: str,
-    contract_value: str | None = "contract",
-) -> ir.Table:
-    """Per month index: expected days (re-weighted reference) and observed contract days.
-
-    Columns: ``time``, ``expected``, ``observed``, ``reference_rows``,
-    ``contract_rows``, ``weight`` (null where the trend index lacks the month).
-    """
-    joined, expected, observed, is_contract = _weighted(
-        months, weights, time=time, outcome=outcome, period=period, contract_value=contract_value
-    )
-    return (
-        joined.group_by(time=joined[time])
-        .aggregate(
-            expected=expected.sum(),
-            observed=observed.sum(),
-            reference_rows=ibis.ifelse(is_contract, 0, 1).sum(),
-            contract_rows=ibis.ifelse(is_contract, 1, 0).sum(),
-            weight=joined._w.max(),
-        )
-        .order_by("time")
-    )
+    return joined.group_by(keys).aggregate(score=(joined[outcome].cast("float64") * signed).sum())

@@ -1,7 +1,109 @@
-"""`utfall evaluate` (being written)."""
+"""``utfall evaluate SPEC.yaml [--json]``: run an evaluation spec."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
+
+from utfall.cli.output import console, print_json
+
+__all__ = ["register"]
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "–"
+        magnitude = abs(value)
+        if magnitude >= 1000:
+            return f"{value:,.1f}"
+        if magnitude >= 1 or magnitude == 0:
+            return f"{value:.3f}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _p_value(value: Any) -> str:
+    if value is None:
+        return "–"
+    return "<0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def _render(result: dict[str, Any]) -> None:
+    level = result.get("level") or 0.95
+    title = f"{result['method']}: {result.get('estimand') or 'estimate'}"
+    caption = f"interval: {result.get('ci_method')}"
+    if result.get("seed") is not None:
+        caption += f", seed {result['seed']}"
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    table.add_column("group")
+    table.add_column("estimate", justify="right")
+    table.add_column("std. error", justify="right")
+    table.add_column(f"{level:.0%} CI", justify="right")
+    table.add_column("p", justify="right")
+    table.add_column("treated", justify="right")
+    table.add_column("control", justify="right")
+    table.add_column("obs", justify="right")
+    rows = [("all", result), *[(s.get("label") or "?", s) for s in result.get("subgroups", [])]]
+    for label, row in rows:
+        interval = (
+            f"{_number(row.get('ci_low'))} – {_number(row.get('ci_high'))}"
+            if row.get("ci_low") is not None or row.get("ci_high") is not None
+            else "–"
+        )
+        table.add_row(
+            str(label),
+            _number(row.get("estimate")),
+            _number(row.get("std_error")),
+            interval,
+            _p_value(row.get("p_value")),
+            _number(row.get("n_treated")),
+            _number(row.get("n_control")),
+            _number(row.get("n_obs")),
+        )
+    console.print(table)
+    if result.get("outcome"):
+        console.print(f"outcome: {result['outcome']}")
+    scalars = {
+        k: v
+        for k, v in (result.get("extras") or {}).items()
+        if isinstance(v, (int, float, str, bool)) and k != "analytic_std_error"
+    }
+    if scalars:
+        console.print(
+            "details: " + ", ".join(f"{k} = {_number(v)}" for k, v in sorted(scalars.items()))
+        )
+    for note in result.get("notes", []):
+        console.print(f"note: {note}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add the command to the app (nothing yet)."""
+    """Add ``utfall evaluate``."""
+
+    @app.command("evaluate")
+    def evaluate(
+        spec: Annotated[Path, typer.Argument(help="Evaluation spec (YAML).")],
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print the result as JSON for machines.")
+        ] = False,
+    ) -> None:
+        """Run the estimator an evaluation spec names and show the estimate.
+
+        The spec names the data (CSV or Parquet, relative to the spec file), the
+        method (difference_in_means, did, twfe, ipw, matching, pre_post,
+        synthetic_control, trend_adjusted, historical_reference), the columns and the
+        inference; see docs/evaluation.md.
+        """
+        from utfall.services.evaluation import evaluate_file
+
+        result = evaluate_file(spec).as_dict()
+        if as_json:
+            print_json(result)
+        else:
+            _render(result)

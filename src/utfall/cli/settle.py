@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from rich.table import Table
 
 from utfall.cli.output import console, print_json
 from utfall.core.contracts import Settlement, format_value
+from utfall.errors import UserError
 from utfall.services.contracts import contract_settle, parameter_overrides_parse
 
 
@@ -86,14 +88,77 @@ def settle_command(
     explain: Annotated[
         bool, typer.Option("--explain", help="Show how every figure was computed.")
     ] = False,
+    sign: Annotated[
+        Path | None,
+        typer.Option("--sign", help="Sign the statement with this Ed25519 private.pem."),
+    ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option("--bundle", help="Write the signed settlement bundle to this file."),
+    ] = None,
+    include_data: Annotated[
+        bool,
+        typer.Option(
+            "--include-data",
+            help="Put the data files themselves in the bundle, not only their SHA-256 "
+            "(they may hold personal data).",
+        ),
+    ] = False,
+    ledger: Annotated[
+        Path | None,
+        typer.Option("--ledger", help="Append the ledger entries to this JSON Lines ledger."),
+    ] = None,
+    evaluator: Annotated[
+        str | None,
+        typer.Option("--evaluator", help="Who signs (default: the contract's evaluator party)."),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option("--actor", help="Who the ledger records (default: the signer)."),
+    ] = None,
 ) -> None:
-    """Settle a contract on evaluated facts: every output and payment."""
+    """Settle a contract on evaluated facts: every output and payment.
+
+    With --sign and --bundle the settlement is recorded in a ledger slice, its
+    statement signed, and everything written to one bundle that
+    `utfall verify` checks offline.
+    """
     overrides = parameter_overrides_parse(param or [])
-    settlement = contract_settle(
-        contract_path=contract, facts_path=facts, data_dir=data_dir, overrides=overrides
-    )
+    written = None
+    if (sign is None) != (bundle is None):
+        raise UserError("--sign and --bundle go together: --sign KEYDIR/private.pem --bundle OUT")
+    if (include_data or ledger or evaluator or actor) and bundle is None:
+        raise UserError("--include-data, --ledger, --evaluator and --actor need --bundle")
+    if sign is not None and bundle is not None:
+        from utfall.services.bundles import bundle_create, private_key_load
+
+        written = bundle_create(
+            contract_path=contract,
+            facts_path=facts,
+            data_dir=data_dir,
+            overrides=overrides,
+            out_path=bundle,
+            private_key=private_key_load(sign),
+            now=datetime.now(UTC),
+            actor=actor,
+            evaluator=evaluator,
+            include_data=include_data,
+            ledger_path=ledger,
+        )
+        settlement = written.settlement
+    else:
+        settlement = contract_settle(
+            contract_path=contract, facts_path=facts, data_dir=data_dir, overrides=overrides
+        )
     if as_json:
         data = settlement.to_json()
+        if written is not None:
+            data["bundle"] = {
+                "path": str(written.path),
+                "statement_sha256": written.statement.sha256(),
+                "ledger_head": written.statement.ledger_head,
+                "public_key_sha256": written.key_fingerprint,
+            }
         if explain:
             data["explanation"] = {
                 r: settlement.explain(r).as_dict() for r in explanation_roots(settlement)
@@ -101,3 +166,8 @@ def settle_command(
         print_json(data)
     else:
         print_settlement(settlement, explain=explain)
+        if written is not None:
+            console.print(
+                f"bundle: {escape(str(written.path))}, signed by {escape(written.statement.evaluator)} "
+                f"(key {written.key_fingerprint}); check it with `utfall verify`"
+            )

@@ -12,6 +12,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -19,9 +20,13 @@ from rich.progress import (
 from rich.table import Table
 
 from utfall.errors import UserError
-from utfall.synth import DEFAULT_SEED, SCENARIOS, NullProgress, ProgressReporter, generate
 
 __all__ = ["register"]
+
+# Kept here (and checked against utfall.synth.SCENARIOS by a test) so that every
+# other ``utfall`` command starts without importing numpy and pyarrow.
+SCENARIOS = ("norrkoping", "sick-leave", "fund")
+DEFAULT_SEED = 2016
 
 # Below this many rows a run takes about a second; a bar would only flicker.
 PROGRESS_MIN_ROWS = 1_000_000
@@ -29,18 +34,18 @@ ROWS_PER_UNIT = {"sick-leave": 72, "norrkoping": 48, "fund": 33}
 
 
 class _RichProgress:
-    """Adapts a Rich progress bar to :class:`utfall.synth.ProgressReporter`."""
+    """Adapts a Rich progress bar to ``utfall.synth.ProgressReporter``."""
 
     def __init__(self, progress: Progress):
         self._progress = progress
-        self._task: int | None = None
+        self._task: TaskID | None = None
 
     def start(self, description: str, total: int) -> None:
         self._task = self._progress.add_task(description, total=total)
 
     def advance(self, rows: int) -> None:
         if self._task is not None:
-            self._progress.advance(self._task, rows)  # type: ignore[arg-type]
+            self._progress.advance(self._task, rows)
 
 
 def _synth(
@@ -63,6 +68,8 @@ def _synth(
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
 ) -> None:
     """Write synthetic data for a reference contract (Parquet, optionally CSV)."""
+    from utfall.synth import NullProgress, generate
+
     if scenario not in SCENARIOS:
         raise UserError(f"unknown scenario {scenario!r}; choose one of: {', '.join(SCENARIOS)}")
     if size is not None and size < 1:
@@ -86,8 +93,7 @@ def _synth(
                 scenario, out, seed=seed, size=size, csv=csv, progress=_RichProgress(bar)
             )
     else:
-        reporter: ProgressReporter = NullProgress()
-        manifest = generate(scenario, out, seed=seed, size=size, csv=csv, progress=reporter)
+        manifest = generate(scenario, out, seed=seed, size=size, csv=csv, progress=NullProgress())
 
     if as_json:
         typer.echo(json.dumps(manifest, indent=2, sort_keys=True))

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Form, NinjaAPI, Schema, UploadedFile
+from ninja import Field, File, Form, NinjaAPI, Schema, Status, UploadedFile
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from utfall.errors import FindingsError, UserError
@@ -53,10 +54,14 @@ api = NinjaAPI(
 )
 
 
+class InvalidInputOut(Schema):
+    detail: list[dict[str, Any]]
+
+
 class ErrorOut(Schema):
     message: str
-    detail: list[str] = []
-    findings: list[dict[str, Any]] = []
+    detail: list[str] = Field(default_factory=list)
+    findings: list[dict[str, Any]] = Field(default_factory=list)
 
 
 @api.exception_handler(UserError)
@@ -66,6 +71,14 @@ def _user_error(request: HttpRequest, error: UserError) -> HttpResponse:
         request,
         {"message": error.message, "detail": error.detail, "findings": findings},
         status=400,
+    )
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    # e.g. an unreadable JSON body; same shape as every other error.
+    return api.create_response(
+        request, {"message": str(error), "detail": [], "findings": []}, status=error.status_code
     )
 
 
@@ -81,6 +94,10 @@ def _missing(request: HttpRequest, error: ObjectDoesNotExist) -> HttpResponse:
     return api.create_response(
         request, {"message": "not found", "detail": [], "findings": []}, status=404
     )
+
+
+# Every endpoint can answer 401 (no or bad token) and 422 (a malformed request).
+COMMON: dict[int, Any] = {401: ErrorOut, 422: InvalidInputOut}
 
 
 class OrganisationOut(Schema):
@@ -220,7 +237,7 @@ def _import_out(batch: Any) -> dict[str, Any]:
     }
 
 
-@api.get("/me", response=MeOut, tags=["account"])
+@api.get("/me", response={**COMMON, 200: MeOut}, tags=["account"])
 def me(request: HttpRequest) -> dict[str, Any]:
     """Who the token belongs to and their organisations."""
     return {
@@ -229,7 +246,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@api.get("/contracts", response=list[ContractOut], tags=["contracts"])
+@api.get("/contracts", response={**COMMON, 200: list[ContractOut]}, tags=["contracts"])
 def contracts(request: HttpRequest) -> list[dict[str, Any]]:
     """The contracts your organisations are parties to."""
     return [
@@ -239,12 +256,12 @@ def contracts(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @api.post(
-    "/contracts", response={201: ContractDetailOut, 400: ErrorOut, 403: ErrorOut},
+    "/contracts", response={**COMMON, 201: ContractDetailOut, 400: ErrorOut, 403: ErrorOut},
     tags=["contracts"],
 )
 def contract_create(
     request: HttpRequest, organisation_id: Form[int], file: File[UploadedFile]
-) -> tuple[int, dict[str, Any]]:
+) -> Status:
     """Upload a new contract (YAML); your organisation becomes its commissioner."""
     organisation = organisation_list_for_user(user=request.user).filter(pk=organisation_id).first()
     if organisation is None:
@@ -253,7 +270,7 @@ def contract_create(
     contract = contract_services.contract_create(
         text=text, organisation=organisation, actor=request.user, file_name=file.name or ""
     )
-    return 201, _contract_detail(request, contract)
+    return Status(201, _contract_detail(request, contract))
 
 
 def _contract_detail(request: HttpRequest, contract: Contract) -> dict[str, Any]:
@@ -271,7 +288,7 @@ def _contract_detail(request: HttpRequest, contract: Contract) -> dict[str, Any]
 
 
 @api.get(
-    "/contracts/{identifier}", response={200: ContractDetailOut, 404: ErrorOut},
+    "/contracts/{identifier}", response={**COMMON, 200: ContractDetailOut, 404: ErrorOut},
     tags=["contracts"],
 )
 def contract_detail(request: HttpRequest, identifier: str) -> dict[str, Any]:
@@ -281,7 +298,7 @@ def contract_detail(request: HttpRequest, identifier: str) -> dict[str, Any]:
 
 @api.post(
     "/contracts/{identifier}/versions",
-    response={201: VersionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={**COMMON, 201: VersionOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     tags=["contracts"],
 )
 def contract_version_upload(
@@ -289,7 +306,7 @@ def contract_version_upload(
     identifier: str,
     file: File[UploadedFile],
     amendment_reason: Form[str] = "",
-) -> tuple[int, dict[str, Any]]:
+) -> Status:
     """Upload a new version (a contract in force needs an amendment reason)."""
     contract = _contract(request, identifier)
     text = contract_services.decode_contract_upload(file.read(), file_name=file.name or "")
@@ -297,12 +314,12 @@ def contract_version_upload(
         contract=contract, text=text, actor=request.user, file_name=file.name or "",
         amendment_reason=amendment_reason,
     )
-    return 201, _version_out(version)
+    return Status(201, _version_out(version))
 
 
 @api.post(
     "/contracts/{identifier}/in-force",
-    response={200: ContractOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={**COMMON, 200: ContractOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     tags=["contracts"],
 )
 def contract_put_in_force(request: HttpRequest, identifier: str) -> dict[str, Any]:
@@ -315,7 +332,7 @@ def contract_put_in_force(request: HttpRequest, identifier: str) -> dict[str, An
 
 @api.get(
     "/contracts/{identifier}/participants",
-    response={200: list[ParticipantOut], 403: ErrorOut, 404: ErrorOut},
+    response={**COMMON, 200: list[ParticipantOut], 403: ErrorOut, 404: ErrorOut},
     tags=["participants"],
 )
 def participants(request: HttpRequest, identifier: str) -> list[Any]:
@@ -325,7 +342,7 @@ def participants(request: HttpRequest, identifier: str) -> list[Any]:
 
 @api.get(
     "/contracts/{identifier}/imports",
-    response={200: list[ImportOut], 403: ErrorOut, 404: ErrorOut},
+    response={**COMMON, 200: list[ImportOut], 403: ErrorOut, 404: ErrorOut},
     tags=["imports"],
 )
 def imports(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
@@ -339,7 +356,7 @@ def imports(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
 
 @api.post(
     "/contracts/{identifier}/imports",
-    response={201: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={**COMMON, 201: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     tags=["imports"],
 )
 def import_upload(
@@ -348,13 +365,13 @@ def import_upload(
     kind: Form[str],
     file: File[UploadedFile],
     encoding: Form[str] = "utf-8",
-) -> tuple[int, dict[str, Any]]:
+) -> Status:
     """Upload a CSV or XLSX file; the column mapping is proposed from the header."""
     batch = import_services.import_upload(
         contract=_contract(request, identifier), kind=kind, uploaded=file, actor=request.user,
         encoding=encoding,
     )
-    return 201, _import_out(batch)
+    return Status(201, _import_out(batch))
 
 
 def _batch(request: HttpRequest, identifier: str, pk: int) -> Any:
@@ -365,7 +382,7 @@ def _batch(request: HttpRequest, identifier: str, pk: int) -> Any:
 
 @api.get(
     "/contracts/{identifier}/imports/{batch_id}",
-    response={200: ImportOut, 403: ErrorOut, 404: ErrorOut},
+    response={**COMMON, 200: ImportOut, 403: ErrorOut, 404: ErrorOut},
     tags=["imports"],
 )
 def import_detail(request: HttpRequest, identifier: str, batch_id: int) -> dict[str, Any]:
@@ -375,7 +392,7 @@ def import_detail(request: HttpRequest, identifier: str, batch_id: int) -> dict[
 
 @api.put(
     "/contracts/{identifier}/imports/{batch_id}/mapping",
-    response={200: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={**COMMON, 200: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     tags=["imports"],
 )
 def import_mapping(
@@ -390,7 +407,7 @@ def import_mapping(
 
 @api.post(
     "/contracts/{identifier}/imports/{batch_id}/validate",
-    response={200: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={**COMMON, 200: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     tags=["imports"],
 )
 def import_validate(request: HttpRequest, identifier: str, batch_id: int) -> dict[str, Any]:
@@ -403,7 +420,7 @@ def import_validate(request: HttpRequest, identifier: str, batch_id: int) -> dic
 
 @api.post(
     "/contracts/{identifier}/imports/{batch_id}/commit",
-    response={200: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    response={**COMMON, 200: ImportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
     tags=["imports"],
 )
 def import_commit(request: HttpRequest, identifier: str, batch_id: int) -> dict[str, Any]:
@@ -416,7 +433,7 @@ def import_commit(request: HttpRequest, identifier: str, batch_id: int) -> dict[
 
 @api.get(
     "/contracts/{identifier}/audit",
-    response={200: list[AuditOut], 403: ErrorOut, 404: ErrorOut},
+    response={**COMMON, 200: list[AuditOut], 403: ErrorOut, 404: ErrorOut},
     tags=["audit"],
 )
 def audit(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:

@@ -7,3 +7,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "utfall.platform.settings.production")
 
 application = get_wsgi_application()
+
+# Refuse to serve without the pseudonym key (ImproperlyConfigured names the file).
+from utfall.platform.pseudonyms import load_key  # noqa: E402
+
+load_key()

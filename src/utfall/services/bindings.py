@@ -55,12 +55,27 @@ def _spec_load(spec_path: Path, data_dir: Path | None) -> Any:
         return spec
     raw = read_yaml(read_text(spec_path, what="evaluation spec"), source=str(spec_path)).data
     name = Path(str(raw.get("data", ""))).name if isinstance(raw, dict) else ""
-    data = (data_dir / name).resolve()
-    if not data.exists():
+    data = _in_data_dir(name, data_dir, spec_path, "data")
+    # Auxiliary tables named in the options (a price index, a national trend index) are
+    # data too: they are looked up in the same directory.
+    options = dict(spec.options)
+    for key in AUXILIARY_TABLES:
+        value = options.get(key)
+        if isinstance(value, str) and value:
+            options[key] = str(_in_data_dir(Path(value).name, data_dir, spec_path, key))
+    return spec.model_copy(update={"data": data, "options": options})
+
+
+AUXILIARY_TABLES = ("price_index", "trend_index")
+
+
+def _in_data_dir(name: str, data_dir: Path, spec_path: Path, key: str) -> Path:
+    path = (data_dir / name).resolve()
+    if not name or not path.exists():
         raise SpecInvalid(
-            f"{spec_path}: data file {name!r} is not in the data directory {data_dir}"
+            f"{spec_path}: {key}: file {name!r} is not in the data directory {data_dir}"
         )
-    return spec.model_copy(update={"data": data})
+    return path
 
 
 def _figure(estimate: Estimate, binding: Input, spec_path: Path) -> Any:

@@ -44,7 +44,11 @@ INDICATORS: dict[str, tuple[str, str, float]] = {
         "higher_is_better",
         0.70,
     ),
-    "school_absence": ("Reduced school absence (share with problematic absence)", "lower_is_better", 0.18),
+    "school_absence": (
+        "Reduced school absence (share with problematic absence)",
+        "lower_is_better",
+        0.18,
+    ),
     "upper_secondary_eligibility": (
         "Increased eligibility for upper-secondary school",
         "higher_is_better",
@@ -172,7 +176,7 @@ def generate(
             costs["constellation_id"].append(cid)
             costs["period"].append(period)
             costs["period_start"].append(_period_start(period))
-            costs["cost_sek"].append(int(round(spend[period - 1])))
+            costs["cost_sek"].append(int(np.rint(spend[period - 1])))
         progress.advance(1)
 
     for name, schema, data in (

@@ -135,6 +135,7 @@ COSTS_SCHEMA = pa.schema(
         ("placement_cost_sek", pa.float64()),
         ("outpatient_cost_sek", pa.float64()),
         ("total_cost_sek", pa.float64()),
+        ("total_cost_real_sek", pa.float64()),
         ("age_band", pa.string()),
         ("earlier_placements", pa.int8()),
     ]
@@ -185,7 +186,9 @@ class _Block:
         self.rng = rng
 
     def band_names(self, repeat: int = 1) -> pa.Array:
-        return pa.array(np.repeat(np.array(AGE_BANDS, dtype=object)[self.band], repeat), pa.string())
+        return pa.array(
+            np.repeat(np.array(AGE_BANDS, dtype=object)[self.band], repeat), pa.string()
+        )
 
 
 def _costs(block: _Block, ids: pa.Array) -> tuple[pa.RecordBatch, dict[str, np.ndarray]]:
@@ -226,12 +229,13 @@ def _costs(block: _Block, ids: pa.Array) -> tuple[pa.RecordBatch, dict[str, np.n
             pa.array(placement_cost.reshape(-1)),
             pa.array(outpatient_cost.reshape(-1)),
             pa.array(np.round(placement_cost + outpatient_cost, 2).reshape(-1)),
+            pa.array(np.round((placement_cost + outpatient_cost) / prices, 2).reshape(-1)),
             block.band_names(k),
             pa.array(np.repeat(block.earlier, k).astype(np.int8)),
         ],
         schema=COSTS_SCHEMA,
     )
-    return batch, {"planted": planted, "band": block.band}
+    return batch, {"planted": planted, "planted_real": planted / prices, "band": block.band}
 
 
 def _school(block: _Block, ids: pa.Array) -> tuple[pa.RecordBatch | None, np.ndarray]:
@@ -281,9 +285,8 @@ def _dimensions(block: _Block, ids: pa.Array) -> pa.RecordBatch:
         for w in range(1, int(waves[i]) + 1):
             for d, name in enumerate(DIMENSIONS):
                 if name == "own_goal_attainment":
-                    if w == 1:
-                        continue  # goals are set at the first wave
-                    score = float(goals[i, w - 1] < OWN_GOALS_REACHED[w])
+                    # Goals are set at the first wave, so none is reached yet.
+                    score = 0.0 if w == 1 else float(goals[i, w - 1] < OWN_GOALS_REACHED[w])
                 else:
                     latent = start[i, d] + DIMENSION_GAIN_PER_WAVE[name] * (w - 1)
                     score = float(np.clip(np.round(latent + noise[i, w - 1, d]), 1, 5))
@@ -353,6 +356,7 @@ def generate(
     follow = months_since >= 0
     planted_by_month = np.zeros(FOLLOW_UP_MONTHS)
     planted_by_band = np.zeros(len(AGE_BANDS))
+    planted_real_sum = 0.0
     school_gains: list[np.ndarray] = []
 
     with (
@@ -375,6 +379,7 @@ def generate(
                 planted = info["planted"][:, follow]
                 planted_by_month += planted.sum(axis=0)
                 np.add.at(planted_by_band, block.band, planted.sum(axis=1))
+                planted_real_sum += float(info["planted_real"][:, follow].sum())
                 school_batch, gains = _school(block, ids)
                 if school_batch is not None:
                     school_w.write(school_batch)
@@ -383,7 +388,9 @@ def generate(
                     dims_w.write(_dimensions(block, ids))
                 progress.advance(n)
 
-    calendar = np.arange(REFERENCE_START, INCLUDED_START + INCLUDED_INTAKE_MONTHS + FOLLOW_UP_MONTHS)
+    calendar = np.arange(
+        REFERENCE_START - PRE_MONTHS, INCLUDED_START + INCLUDED_INTAKE_MONTHS + FOLLOW_UP_MONTHS
+    )
     with open_table(out, "price_index", PRICE_SCHEMA, csv=csv, tables=tables) as writer:
         writer.write(
             pa.RecordBatch.from_arrays(
@@ -408,11 +415,14 @@ def generate(
         "cumulative_by_month_sek": [float(v) for v in cumulative],
         "break_even_month": _break_even(cumulative),
         "first_saving_month": first_saving,
+        # What a difference-in-differences of total_cost_real_sek (included × post)
+        # estimates: the mean change per included child-month after inclusion.
+        "did_effect_real_sek_per_child_month": -planted_real_sum / (included_n * FOLLOW_UP_MONTHS),
         "cumulative_saving_by_age_band_sek": {
             band: float(planted_by_band[k]) for k, band in enumerate(AGE_BANDS)
         },
         "school": {
-            "children_in_school": int(len(gains)),
+            "children_in_school": len(gains),
             "reference_trend_merit_points": SCHOOL_TREND,
             "did_effect_merit_points": float(gains.mean()) if len(gains) else None,
             "pre_post_change_merit_points": float(SCHOOL_TREND + gains.mean())

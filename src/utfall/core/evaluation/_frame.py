@@ -19,9 +19,9 @@ from utfall.errors import DataInvalid, Finding, SpecInvalid
 
 __all__ = [
     "binary",
+    "complete_rows",
     "covariate_matrix",
     "covariate_variables",
-    "complete_rows",
     "numeric",
     "require_columns",
 ]
@@ -35,6 +35,14 @@ def _row_number(frame: pd.DataFrame, position: int) -> int:
     if isinstance(label, (int, np.integer)):
         return int(label) + 1
     return position + 1
+
+
+def _position(frame: pd.DataFrame, row: int | None) -> int:
+    """Inverse of :func:`_row_number` for a row it produced."""
+    for position in range(len(frame)):
+        if _row_number(frame, position) == row:
+            return position
+    return 0
 
 
 def require_columns(frame: pd.DataFrame, columns: dict[str, str | None]) -> None:
@@ -74,7 +82,7 @@ def covariate_variables(covariates: Sequence[str]) -> list[str]:
     return sorted(names)
 
 
-def complete_rows(frame: pd.DataFrame, columns: Iterable[str]) -> tuple[pd.DataFrame, int]:
+def complete_rows(frame: pd.DataFrame, columns: Iterable[str | None]) -> tuple[pd.DataFrame, int]:
     """Rows with a value in every one of ``columns``, and how many rows were dropped."""
     used = [c for c in dict.fromkeys(columns) if c is not None]
     mask = frame[used].notna().all(axis=1)
@@ -86,7 +94,7 @@ def numeric(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
     """The column as float64, or DataInvalid naming the first value that is not a number."""
     series = frame[column]
     if pd.api.types.is_bool_dtype(series.dtype):
-        return series.to_numpy(dtype=np.float64)
+        return np.asarray(series.to_numpy(dtype=np.float64), dtype=np.float64)
     if pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
     else:
@@ -99,9 +107,7 @@ def numeric(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
                 [
                     Finding(
                         code="not_numeric",
-                        message=(
-                            f"the {role} must be a number; found {series.iloc[position]!r}"
-                        ),
+                        message=(f"the {role} must be a number; found {series.iloc[position]!r}"),
                         row=_row_number(frame, position),
                         field_name=column,
                     )
@@ -121,12 +127,29 @@ def numeric(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
                 )
             ],
         )
-    return values
+    return np.asarray(values, dtype=np.float64)
 
 
 def binary(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
     """The column as a 0/1 float array, or DataInvalid naming the first other value."""
-    values = numeric(frame, column, role)
+    try:
+        values = numeric(frame, column, role)
+    except DataInvalid as error:
+        if error.findings and error.findings[0].code == "not_numeric":
+            first = error.findings[0]
+            raise DataInvalid(
+                f"the {role} column {column!r} is not 0/1",
+                [
+                    Finding(
+                        code="not_binary",
+                        message=f"the {role} must be 0 or 1; found "
+                        f"{frame[column].iloc[_position(frame, first.row)]!r}",
+                        row=first.row,
+                        field_name=column,
+                    )
+                ],
+            ) from None
+        raise
     bad = ~np.isin(values, (0.0, 1.0)) & ~np.isnan(values)
     if bad.any():
         position = int(np.flatnonzero(bad)[0])
@@ -135,9 +158,7 @@ def binary(frame: pd.DataFrame, column: str, role: str) -> FloatArray:
             [
                 Finding(
                     code="not_binary",
-                    message=(
-                        f"the {role} must be 0 or 1; found {frame[column].iloc[position]!r}"
-                    ),
+                    message=(f"the {role} must be 0 or 1; found {frame[column].iloc[position]!r}"),
                     row=_row_number(frame, position),
                     field_name=column,
                 )
@@ -239,3 +260,12 @@ class UnitIndex:
     def first(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """The value on each unit's first row (for values constant within a unit)."""
         return values[np.array([r[0] for r in self.rows], dtype=np.int64)]
+
+
+def plain(value: Any) -> Any:
+    """A label as a JSON-friendly value: numbers, text and booleans stay, others become text."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    return str(value)

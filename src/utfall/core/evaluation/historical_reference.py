@@ -21,8 +21,9 @@ the prices of the month it falls in. Without price factors ``p = 1``.
 non-negative to the end of the follow-up (``None`` if it ends negative);
 ``first_saving_month`` the first month from which the monthly saving stays
 positive. Uncertainty: a bootstrap that resamples whole individuals, included
-and reference cohort independently, computed for all replicates at once with
-count matrices (no Python loop over replicates).
+and reference cohort independently, computed for many replicates at once with
+count matrices (no Python loop over replicates); or a delta-method standard
+error from the individuals' influence on the saving.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from utfall.core.evaluation.inference import draw_seed
+from utfall.core.evaluation.inference import analytic_interval, draw_seed
 from utfall.core.evaluation.result import Estimate
 from utfall.errors import EvaluationError, SpecInvalid
 
-__all__ = ["TRENDS", "CostPanel", "bootstrap_counts", "historical_reference"]
+__all__ = ["CI_METHODS", "TRENDS", "CostPanel", "bootstrap_counts", "historical_reference"]
 
+CI_METHODS = ("bootstrap", "analytic")
 TRENDS = ("empirical", "linear")
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -171,6 +173,46 @@ def _trend(
     return intercept[:, None] + slope[:, None] * m[None, :], coefficients
 
 
+def _analytic_std_error(
+    ref: _Matrices, obs: _Matrices, r: FloatArray, months: IntArray, trend: str
+) -> float:
+    """Delta-method standard error of the cumulative saving (units independent).
+
+    The saving is ``Σ_m r(m)·P(m) − Σ_i y_i`` with ``P(m)`` the summed price
+    factors of the included cells. Each included individual contributes
+    ``a_i = Σ_m r(m)·p_i,m − y_i,m``; each reference individual moves ``r`` by
+    its influence ``ψ_j`` (ratio estimator for ``empirical``, least squares for
+    ``linear``). The variance is the sum of the two sample variances of totals.
+    """
+    price_sum = obs.price.sum(axis=0)
+    a = obs.price @ r - obs.cost.sum(axis=1)
+    n_obs, n_ref = obs.units, ref.units
+    var_obs = n_obs / (n_obs - 1) * float(((a - a.mean()) ** 2).sum()) if n_obs > 1 else math.nan
+    if trend == "empirical":
+        counts = ref.seen.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weight = np.where(counts > 0, price_sum / counts, 0.0)
+        residual = (ref.real - ref.seen * r[None, :]) * weight[None, :]
+        psi = residual.sum(axis=1)
+    else:
+        x = np.column_stack([np.ones(len(months)), months.astype(np.float64)])
+        xtx = x.T @ (x * ref.seen.sum(axis=0)[:, None])
+        gradient = x.T @ price_sum
+        residual = ref.real - ref.seen * r[None, :]
+        score = residual @ x  # per reference unit: Σ_m s·x_m·e
+        psi = score @ np.linalg.solve(xtx, gradient)
+    var_ref = (
+        n_ref / (n_ref - 1) * float(((psi - psi.mean()) ** 2).sum()) if n_ref > 1 else math.nan
+    )
+    return math.sqrt(var_obs + var_ref)
+
+
+def _number(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
 def _break_even(cumulative: FloatArray, months: IntArray) -> int | None:
     negative = np.flatnonzero(cumulative < 0)
     if len(negative) == 0:
@@ -206,6 +248,7 @@ def _single(
     *,
     months: IntArray,
     trend: str,
+    ci_method: str,
     level: float,
     reps: int,
     seed: int | None,
@@ -240,37 +283,52 @@ def _single(
     cumulative = np.cumsum(saving)
     point = float(cumulative[-1])
 
-    used_seed = draw_seed(seed)
-    rng = np.random.default_rng(used_seed)
-    draws = np.empty(reps)
-    break_evens = np.empty(reps)
-    per_batch = max(1, BATCH_CELLS // max(ref.units, obs.units, 1))
-    for start in range(0, reps, per_batch):
-        b = min(reps, start + per_batch) - start
-        w_ref = bootstrap_counts(rng, ref.units, b)
-        w_obs = bootstrap_counts(rng, obs.units, b)
-        r_star, _ = _trend(w_ref, ref, months, trend)
-        r_star = np.where(np.isfinite(r_star), r_star, r[None, :])
-        saving_star = r_star * (w_obs @ obs.price) - w_obs @ obs.cost
-        cumulative_star = np.cumsum(saving_star, axis=1)
-        draws[start : start + b] = cumulative_star[:, -1]
-        break_evens[start : start + b] = _break_even_rows(cumulative_star, months)
     tail = (1 - level) / 2
-    low = float(np.quantile(draws, tail))
-    high = float(np.quantile(draws, 1 - tail))
-    below = 1 + int(np.sum(draws <= 0))
-    above = 1 + int(np.sum(draws >= 0))
-    p_value = min(1.0, 2 * min(below, above) / (1 + reps))
-    be_low = float(np.quantile(break_evens, tail, method="lower"))
-    be_high = float(np.quantile(break_evens, 1 - tail, method="higher"))
+    used_seed: int | None = None
+    be_interval: list[int | None] | None = None
+    extras_ci: dict[str, Any] = {}
+    if ci_method == "analytic":
+        std_error = _analytic_std_error(ref, obs, r, months, trend)
+        low, high, p_value = analytic_interval(point, std_error, level, None)
+        ci_note = "delta-method standard error; individuals independent, normal interval"
+    else:
+        used_seed = draw_seed(seed)
+        rng = np.random.default_rng(used_seed)
+        draws = np.empty(reps)
+        break_evens = np.empty(reps)
+        per_batch = max(1, BATCH_CELLS // max(ref.units, obs.units, 1))
+        for start in range(0, reps, per_batch):
+            b = min(reps, start + per_batch) - start
+            w_ref = bootstrap_counts(rng, ref.units, b)
+            w_obs = bootstrap_counts(rng, obs.units, b)
+            r_star, _ = _trend(w_ref, ref, months, trend)
+            r_star = np.where(np.isfinite(r_star), r_star, r[None, :])
+            saving_star = r_star * (w_obs @ obs.price) - w_obs @ obs.cost
+            cumulative_star = np.cumsum(saving_star, axis=1)
+            draws[start : start + b] = cumulative_star[:, -1]
+            break_evens[start : start + b] = _break_even_rows(cumulative_star, months)
+        low = float(np.quantile(draws, tail))
+        high = float(np.quantile(draws, 1 - tail))
+        std_error = float(draws.std(ddof=1))
+        below = 1 + int(np.sum(draws <= 0))
+        above = 1 + int(np.sum(draws >= 0))
+        p_value = min(1.0, 2 * min(below, above) / (1 + reps))
+        be_low = float(np.quantile(break_evens, tail, method="lower"))
+        be_high = float(np.quantile(break_evens, 1 - tail, method="higher"))
+        be_interval = [
+            int(be_low) if math.isfinite(be_low) else None,
+            int(be_high) if math.isfinite(be_high) else None,
+        ]
+        extras_ci["reps"] = reps
+        ci_note = (
+            f"{reps} bootstrap replicates resampling whole individuals, included and "
+            f"reference cohort independently (percentile interval, seed {used_seed})"
+        )
 
     extras: dict[str, Any] = {
         "cumulative_saving": point,
         "break_even_month": _break_even(cumulative, months),
-        "break_even_month_ci": [
-            int(be_low) if math.isfinite(be_low) else None,
-            int(be_high) if math.isfinite(be_high) else None,
-        ],
+        "break_even_month_ci": be_interval,
         "first_saving_month": _first_saving(saving, months),
         "trend": trend,
         "months": [int(m) for m in months],
@@ -284,27 +342,23 @@ def _single(
         "observed_cost": float(observed_by_month.sum()),
         "n_reference": ref.units,
         "price_indexed": observed.price is not None,
-        "reps": reps,
+        **extras_ci,
     }
     if coefficients is not None:
         extras["trend_intercept"] = float(coefficients[0, 0])
         extras["trend_slope"] = float(coefficients[0, 1])
-    note_list = [
-        *notes,
-        f"{reps} bootstrap replicates resampling whole individuals, included and reference "
-        f"cohort independently (percentile interval, seed {used_seed})",
-    ]
+    note_list = [*notes, ci_note]
     return Estimate(
         method="historical_reference",
         estimate=point,
-        std_error=float(draws.std(ddof=1)) if reps > 1 else None,
-        ci_low=low,
-        ci_high=high,
+        std_error=_number(std_error),
+        ci_low=_number(low),
+        ci_high=_number(high),
         p_value=p_value,
         n_treated=obs.units,
         n_control=ref.units,
         n_obs=int(obs.seen.sum() + ref.seen.sum()),
-        ci_method="bootstrap-percentile",
+        ci_method="analytic" if ci_method == "analytic" else "bootstrap-percentile",
         level=level,
         seed=used_seed,
         label=label,
@@ -340,19 +394,20 @@ def historical_reference(
     If ``observed.group`` is set, one estimate per level is added as
     ``subgroups``, against the reference individuals of the same level
     (``subgroup_reference="matched"``, needs ``reference.group``) or against the
-    whole reference cohort (``"pooled"``). Only a bootstrap interval is
-    available: the saving is a ratio-and-difference of two samples.
+    whole reference cohort (``"pooled"``). ``ci_method`` is ``bootstrap``
+    (resampling individuals; also gives ``break_even_month_ci``) or
+    ``analytic`` (delta method, normal interval).
     """
     if trend not in TRENDS:
         raise SpecInvalid(f"options.trend: {trend!r} is not one of {', '.join(TRENDS)}")
-    if ci_method != "bootstrap":
+    if ci_method not in CI_METHODS:
         raise SpecInvalid(
-            f"ci.method: {ci_method!r} is not available for historical_reference; "
-            "use bootstrap (resampling individuals)"
+            f"ci.method: {ci_method!r} is not available for historical_reference "
+            f"(use {' or '.join(CI_METHODS)}); there is no random assignment to permute"
         )
     if not 0.5 <= level < 1:
         raise SpecInvalid(f"ci.level: {level!r} must be at least 0.5 and below 1")
-    if reps < math.ceil(1 / (1 - level)):
+    if ci_method == "bootstrap" and reps < math.ceil(1 / (1 - level)):
         raise SpecInvalid(f"ci.reps: {reps} replicates cannot give a {level:.0%} interval")
     if subgroup_reference not in ("matched", "pooled"):
         raise SpecInvalid(
@@ -361,19 +416,18 @@ def historical_reference(
     last = int(observed.month.max()) if len(observed.month) else start_month
     end = last if horizon is None else int(horizon)
     if end < start_month:
-        raise SpecInvalid(
-            f"options.horizon: {end} is before the start month {start_month}"
-        )
+        raise SpecInvalid(f"options.horizon: {end} is before the start month {start_month}")
     months = np.arange(start_month, end + 1, dtype=np.int64)
 
     def window(panel: CostPanel) -> CostPanel:
         return panel.subset((panel.month >= start_month) & (panel.month <= end))
 
     ref_w, obs_w = window(reference), window(observed)
-    seed = draw_seed(seed)
+    seed = draw_seed(seed) if ci_method == "bootstrap" else seed
     common: dict[str, Any] = {
         "months": months,
         "trend": trend,
+        "ci_method": ci_method,
         "level": level,
         "reps": reps,
         "seed": seed,

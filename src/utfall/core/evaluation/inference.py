@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import stats  # type: ignore[import-untyped]
 
 from utfall.errors import EvaluationError, SpecInvalid
 
@@ -63,9 +63,7 @@ class Inference:
 
     def __post_init__(self) -> None:
         if self.method not in CI_METHODS:
-            raise SpecInvalid(
-                f"ci.method: {self.method!r} is not one of {', '.join(CI_METHODS)}"
-            )
+            raise SpecInvalid(f"ci.method: {self.method!r} is not one of {', '.join(CI_METHODS)}")
         if not 0.5 <= self.level < 1:
             raise SpecInvalid(f"ci.level: {self.level!r} must be at least 0.5 and below 1")
         if self.interval not in INTERVALS:
@@ -100,8 +98,14 @@ def draw_seed(seed: int | None) -> int:
 def analytic_interval(
     estimate: float, std_error: float, level: float, df: float | None
 ) -> tuple[float, float, float]:
-    """(low, high, p-value) from a t (``df`` given) or normal reference distribution."""
-    if not math.isfinite(std_error) or std_error <= 0:
+    """(low, high, p-value) from a t (``df`` given) or normal reference distribution.
+
+    A standard error of exactly zero (no sampling variation, e.g. a floored saving)
+    gives the degenerate interval ``[estimate, estimate]`` and no p-value.
+    """
+    if std_error == 0:
+        return estimate, estimate, math.nan
+    if not math.isfinite(std_error) or std_error < 0:
         return math.nan, math.nan, math.nan
     tail = (1 + level) / 2
     if df is not None and math.isfinite(df):
@@ -127,6 +131,23 @@ class BootstrapResult:
     reps: int
 
 
+def _poolable(strata: Sequence[IntArray]) -> list[IntArray]:
+    """Strata of two or more units; single-unit strata are pooled (a stratum of one
+    unit would be the same unit in every replicate and gives no jackknife)."""
+    kept = [np.asarray(s, dtype=np.int64) for s in strata if len(s) > 1]
+    singles = [np.asarray(s, dtype=np.int64) for s in strata if len(s) == 1]
+    if singles:
+        pooled = np.concatenate(singles)
+        if len(pooled) > 1 or not kept:
+            kept.append(pooled)
+        else:
+            largest = int(np.argmax([len(s) for s in kept]))
+            kept[largest] = np.concatenate([kept[largest], pooled])
+    if not kept or sum(len(s) for s in kept) < 2:
+        raise EvaluationError("the bootstrap needs at least two units")
+    return kept
+
+
 def bootstrap(
     statistic: Callable[[IntArray], float],
     strata: Sequence[IntArray],
@@ -134,12 +155,13 @@ def bootstrap(
 ) -> BootstrapResult:
     """Resample whole units within each stratum and recompute ``statistic``.
 
-    ``strata`` holds, per stratum, the unit codes that may be drawn; ``statistic``
+    ``strata`` holds, per stratum, the unit codes that may be drawn (strata of a
+    single unit are pooled); ``statistic``
     gets the concatenated draw (codes repeat when a unit is drawn twice; the
     estimator treats each copy as a separate unit) and returns the estimate.
     """
     seed = draw_seed(inference.seed)
-    strata = [np.asarray(s, dtype=np.int64) for s in strata if len(s) > 0]
+    strata = _poolable(strata)
 
     def on_draw(*samples: IntArray) -> float:
         return float(statistic(np.concatenate([np.asarray(s, dtype=np.int64) for s in samples])))
@@ -157,8 +179,11 @@ def bootstrap(
                 method="BCa" if inference.interval == "bca" else "percentile",
                 rng=np.random.default_rng(seed),
             )
-        except EvaluationError:
-            raise
+        except EvaluationError as error:
+            raise EvaluationError(
+                f"a bootstrap replicate could not be estimated ({error}); resampling can draw "
+                "too few units of some kind: use analytic inference or more data"
+            ) from error
         except (ValueError, np.linalg.LinAlgError) as error:
             raise EvaluationError(f"the bootstrap failed: {error}") from error
     draws = np.asarray(result.bootstrap_distribution, dtype=np.float64)
@@ -283,6 +308,4 @@ def shuffle_units(
 def require_method(inference: Inference, allowed: Sequence[str], method: str, why: str) -> None:
     """SpecInvalid when ``inference.method`` is not available for ``method``."""
     if inference.method not in allowed:
-        raise SpecInvalid(
-            f"ci.method: {inference.method!r} is not available for {method}: {why}"
-        )
+        raise SpecInvalid(f"ci.method: {inference.method!r} is not available for {method}: {why}")

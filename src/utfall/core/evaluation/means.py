@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
-import statsmodels.api as sm  # type: ignore[import-untyped]
+from statsmodels.regression.linear_model import OLS  # type: ignore[import-untyped]
 
 from utfall.core.evaluation import _frame
 from utfall.core.evaluation._assemble import dropped_note, finish
@@ -19,27 +19,31 @@ __all__ = ["SE_KINDS", "difference_in_means", "require_clusters"]
 
 SE_KINDS = ("hc2", "classical")
 FEW_CLUSTERS = 30
+MIN_CLUSTERS = 5
 
 
 def require_clusters(
-    arm_of_cluster: list[set[float]], column: str, *, minimum: int = 2
+    arm_of_cluster: list[set[float]], column: str, *, per_arm: int = 2, total: int = MIN_CLUSTERS
 ) -> list[str]:
-    """DataInvalid when an arm has fewer than ``minimum`` clusters; notes when few overall.
+    """DataInvalid when there are too few clusters for CR1; a note when there are few.
 
-    ``arm_of_cluster`` lists, per cluster, the treatment values found in it.
+    ``arm_of_cluster`` lists, per cluster, the treatment values found in it. An arm
+    with a single cluster makes the CR1 variance of the contrast degenerate, and with
+    fewer than ``total`` clusters the t reference with ``G - 1`` df is useless.
     """
     treated = sum(1 for arms in arm_of_cluster if 1.0 in arms)
     control = sum(1 for arms in arm_of_cluster if 0.0 in arms)
-    if treated < minimum or control < minimum:
+    if treated < per_arm or control < per_arm or len(arm_of_cluster) < total:
         raise DataInvalid(
             "too few clusters for cluster-robust inference",
             [
                 Finding(
                     code="too_few_clusters",
                     message=(
-                        f"cluster-robust standard errors need at least {minimum} clusters "
-                        f"({column}) with treated and {minimum} with control rows; found "
-                        f"{treated} and {control}"
+                        f"cluster-robust standard errors need at least {total} clusters "
+                        f"({column}), {per_arm} or more of them with treated and {per_arm} or "
+                        f"more with control rows; found {len(arm_of_cluster)} clusters, "
+                        f"{treated} with treated and {control} with control rows"
                     ),
                     field_name=column,
                 )
@@ -116,7 +120,7 @@ def difference_in_means(
         arms = [set(np.unique(d[rows]).tolist()) for rows in units.rows]
         notes += require_clusters(arms, cluster)
         design = np.column_stack([np.ones_like(d), d])
-        fit = sm.OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
+        fit = OLS(y, design).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
         std_error = float(fit.bse[1])
         df = float(count - 1)
         extras["n_clusters"] = count

@@ -93,4 +93,5 @@ class Estimate:
             "extras": self.extras,
             "subgroups": [s.as_dict() for s in self.subgroups],
         }
-        return _clean(out)
+        cleaned: dict[str, Any] = _clean(out)
+        return cleaned

@@ -41,6 +41,7 @@ class Column:
     synonyms: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
     minimum: Decimal | None = None
+    places: int = 4  # decimals a number may have (money: 2, öre)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ SOCIAL_DIMENSIONS = (
     "risk_and_abuse",
     "participation",
     "family_capacity",
-    "goal_attainment",
+    "own_goal_attainment",
     "school_results",
 )
 
@@ -128,7 +129,8 @@ KINDS: dict[str, ImportKind] = {
                 Column("date", _("Date"), "date", "date", synonyms=_DATE),
                 Column("category", _("Cost category"), "text", "category",
                        synonyms=("kategori", "kostnadsslag", "type", "typ")),
-                Column("amount", _("Amount (SEK)"), "decimal", "amount", synonyms=_AMOUNT),
+                Column("amount", _("Amount (SEK)"), "decimal", "amount", synonyms=_AMOUNT,
+                       places=2),
             ),
             key=("person", "date", "category"),
         ),
@@ -202,7 +204,8 @@ KINDS: dict[str, ImportKind] = {
                        synonyms=("periodend", "periodslut", "tom", *_DATE)),
                 Column("category", _("Cost category"), "choice", "category",
                        synonyms=("kategori", "kostnadsslag"), choices=COST_CATEGORIES),
-                Column("amount", _("Amount (SEK)"), "decimal", "amount", synonyms=_AMOUNT),
+                Column("amount", _("Amount (SEK)"), "decimal", "amount", synonyms=_AMOUNT,
+                       places=2),
             ),
             key=("date", "category"),
             person=False,
@@ -265,6 +268,10 @@ def convert(column: Column, value: Any, *, decimal_comma: bool) -> Any:
             raise CellError(f"{number} is not a whole number")
         if column.minimum is not None and number < column.minimum:
             raise CellError(f"{number} is less than {column.minimum}")
+        if -number.as_tuple().exponent > column.places:  # type: ignore[operator]
+            raise CellError(f"{number} has more than {column.places} decimals")
+        if abs(number) >= 10**13:
+            raise CellError(f"{number} is too large")
         return int(number) if column.type == "integer" else number
     text = str(value).strip()
     if isinstance(value, float) and value.is_integer():

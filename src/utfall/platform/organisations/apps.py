@@ -2,14 +2,11 @@ from django.apps import AppConfig
 
 
 class OrganisationsConfig(AppConfig):
-    """Organisations and memberships; checks the pseudonym key at start-up."""
+    """Organisations and memberships; registers the pseudonym-key start-up check."""
 
     name = "utfall.platform.organisations"
     label = "organisations"
     verbose_name = "Organisations"
 
     def ready(self) -> None:
-        # Fail at start-up, not at the first import, when the key file is missing.
-        from utfall.platform.pseudonyms import load_key
-
-        load_key()
+        from utfall.platform.organisations import checks  # noqa: F401  (registers the check)

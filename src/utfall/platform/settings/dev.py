@@ -8,6 +8,8 @@ from .base import *  # noqa: F403
 from .base import VAR_DIR
 
 DEBUG = True
+# SQLite cannot create the folder of its file; a developer should not have to.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "utfall-development-only-not-secret")
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 # A developer's machine may get a fresh random key; it is printed loudly (see keys.py).

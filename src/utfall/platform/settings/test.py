@@ -20,6 +20,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 _TMP = Path(tempfile.mkdtemp(prefix="utfall-test-"))
 MEDIA_ROOT = _TMP / "media"
+STATIC_ROOT = _TMP / "static"
+STATIC_ROOT.mkdir()
 UTFALL_PSEUDONYM_KEY_FILE = Path(
     os.environ.get("UTFALL_TEST_PSEUDONYM_KEY_FILE", _TMP / "pseudonym.key")
 )

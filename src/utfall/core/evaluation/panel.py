@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
-import statsmodels.api as sm  # type: ignore[import-untyped]
+from statsmodels.regression.linear_model import OLS  # type: ignore[import-untyped]
 
 from utfall.core.evaluation import _frame
 from utfall.core.evaluation._assemble import dropped_note, finish
@@ -45,7 +45,7 @@ def cr1_covariance(
 
 
 def _fit(y: FloatArray, design: FloatArray, se: str, groups: IntArray | None) -> Any:
-    model = sm.OLS(y, design)
+    model = OLS(y, design)
     if groups is not None:
         return model.fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
     if se == "classical":
@@ -80,7 +80,7 @@ def did(
         frame, {"outcome": outcome, "treatment": treatment, "post": post, "unit": unit}
     )
     needed = [outcome, treatment, post, unit, *_frame.covariate_variables(covariates)]
-    _frame.require_columns(frame, {"covariate": c for c in needed[4:]})
+    _frame.require_columns(frame, {f"covariate {c}": c for c in needed[4:]})
     data, dropped = _frame.complete_rows(frame, needed)
     y = _frame.numeric(data, outcome, "outcome")
     g = _frame.binary(data, treatment, "treatment")
@@ -109,9 +109,15 @@ def did(
 
     design = design_for(g)
     if np.linalg.matrix_rank(design) < design.shape[1]:
-        raise EvaluationError(
-            "the did design is collinear: a covariate duplicates the group, period or another "
-            f"covariate ({', '.join(cov_names) or 'none'})"
+        raise DataInvalid(
+            "the did design is collinear",
+            [
+                Finding(
+                    code="collinear_covariates",
+                    message="a covariate duplicates the group, the period or another covariate: "
+                    + (", ".join(cov_names) or "none"),
+                )
+            ],
         )
     extras: dict[str, Any] = {"covariates": cov_names}
     if unit is not None:
@@ -249,7 +255,7 @@ def twfe(
         frame, {"outcome": outcome, "treatment": treatment, "unit": unit, "time": time}
     )
     cov_vars = _frame.covariate_variables(covariates)
-    _frame.require_columns(frame, {"covariate": c for c in cov_vars})
+    _frame.require_columns(frame, {f"covariate {c}": c for c in cov_vars})
     needed = [outcome, treatment, unit, time, *cov_vars]
     data, dropped = _frame.complete_rows(frame, needed)
     y = _frame.numeric(data, outcome, "outcome")
@@ -297,6 +303,19 @@ def twfe(
         )
 
     x_cov, cov_names = _frame.covariate_matrix(data, covariates)
+    absorbed = [
+        name
+        for j, name in enumerate(cov_names)
+        if np.allclose(_demean(x_cov[:, j], unit_codes, n_units), 0.0, atol=1e-12)
+    ]
+    if absorbed:
+        # A covariate constant within every unit is absorbed by the unit effects; keeping
+        # it would only inflate K.
+        keep = [j for j, name in enumerate(cov_names) if name not in absorbed]
+        x_cov, cov_names = x_cov[:, keep], [cov_names[j] for j in keep]
+        notes.append(
+            "absorbed by the unit effects (constant within each unit): " + ", ".join(absorbed)
+        )
     time_dummies = (time_codes[:, None] == np.arange(1, n_times)[None, :]).astype(np.float64)
     controls = np.column_stack([x_cov, time_dummies])
     controls_dm = _demean(controls, unit_codes, n_units)
@@ -319,10 +338,9 @@ def twfe(
             ],
         )
     n_params = design.shape[1]
-    unit_ever = np.zeros(n_units)
-    np.maximum.at(unit_ever, unit_codes, d)
+    units = _frame.UnitIndex(unit_codes, n_units)
     if se == "cluster":
-        notes += require_clusters([{float(v)} for v in unit_ever], unit)
+        notes += require_clusters([set(np.unique(d[rows]).tolist()) for rows in units.rows], unit)
         coefficients = _coefficients(design, y_dm)
         # K counts the slopes, the period dummies and the intercept that the unit effects
         # absorb; the unit effects themselves are nested in the clusters and not counted
@@ -339,10 +357,9 @@ def twfe(
         if df <= 0:
             raise EvaluationError("twfe: no residual degrees of freedom left")
         sigma2 = float(residuals @ residuals) / df
-        covariance = sigma2 * np.linalg.pinv(design.T @ design)
+        covariance = np.asarray(sigma2 * np.linalg.pinv(design.T @ design), dtype=np.float64)
         estimate, std_error = float(coefficients[0]), float(np.sqrt(covariance[0, 0]))
 
-    units = _frame.UnitIndex(unit_codes, n_units)
     first_period = np.full(n_units, n_times, dtype=np.int64)
     treated_rows = np.flatnonzero(d == 1)
     np.minimum.at(first_period, unit_codes[treated_rows], time_codes[treated_rows])

@@ -1,0 +1,147 @@
+"""A finance plan and the report of one settlement under it.
+
+The plan says how the financier's money goes in (commitment, cost reports,
+cost structure), when the contract's payments are made, and how the
+commissioner's savings come month by month. :func:`finance_report` combines
+it with the payments of a settlement into drawdowns, the cash flows of every
+party, the financier's IRR and multiple, and the commissioner's break-even
+month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+from utfall.core.finance.cashflows import (
+    CashFlow,
+    DatedPayment,
+    build_cash_flows,
+    net_flows,
+    party_totals,
+)
+from utfall.core.finance.drawdowns import CostReport, CostStructure, Drawdown, draw_down
+from utfall.core.finance.returns import (
+    BreakEven,
+    MonthlyPosition,
+    break_even,
+    irr,
+    monthly_positions,
+    multiple,
+)
+
+__all__ = ["FinancePlan", "FinanceReport", "PaymentLike", "finance_report"]
+
+
+class PaymentLike(Protocol):
+    """What the report needs of a settlement's payment line."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def payer(self) -> str: ...
+    @property
+    def payee(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+
+
+@dataclass(frozen=True)
+class FinancePlan:
+    """How money moves over time around one contract."""
+
+    financier: str
+    commissioner: str
+    commitment: Decimal
+    structure: CostStructure
+    cost_reports: tuple[CostReport, ...]
+    settlement_date: date
+    payment_dates: Mapping[str, date] = field(default_factory=dict)
+    savings: tuple[tuple[date, Decimal], ...] = ()
+    start: date | None = None
+
+    @property
+    def first_month(self) -> date:
+        """Month 1 of the break-even count: ``start``, or the first cost report."""
+        if self.start is not None:
+            return self.start
+        if self.cost_reports:
+            return min(r.date for r in self.cost_reports)
+        return self.settlement_date
+
+    def payment_date(self, payment_id: str) -> date:
+        """When a payment is made (its own date, or the settlement date)."""
+        return self.payment_dates.get(payment_id, self.settlement_date)
+
+
+@dataclass(frozen=True)
+class FinanceReport:
+    """Drawdowns, cash flows and returns of one settlement under a plan."""
+
+    drawdowns: tuple[Drawdown, ...]
+    flows: tuple[CashFlow, ...]
+    invested: Decimal
+    received: Decimal
+    multiple: Decimal | None
+    irr: float | None
+    financier_flows: tuple[tuple[date, Decimal], ...]
+    commissioner_positions: tuple[MonthlyPosition, ...]
+    break_even: BreakEven | None
+    totals: Mapping[str, tuple[Decimal, Decimal]]
+    notes: tuple[str, ...]
+
+
+def finance_report(plan: FinancePlan, payments: Sequence[PaymentLike]) -> FinanceReport:
+    """The report of a settlement's ``payments`` under ``plan``."""
+    drawdowns = draw_down(plan.cost_reports, commitment=plan.commitment, structure=plan.structure)
+    dated = [
+        DatedPayment(p.id, p.payer, p.payee, p.label, p.amount, plan.payment_date(p.id))
+        for p in payments
+    ]
+    flows = build_cash_flows(
+        drawdowns=drawdowns,
+        structure=plan.structure,
+        financier=plan.financier,
+        commissioner=plan.commissioner,
+        payments=dated,
+        savings=plan.savings,
+    )
+    invested = sum((d.drawn for d in drawdowns), Decimal("0.00"))
+    received = sum(
+        (p.amount for p in dated if p.payee == plan.financier and p.payer != plan.financier),
+        Decimal("0.00"),
+    )
+    financier = net_flows(flows, plan.financier)
+    positions = monthly_positions(
+        net_flows(flows, plan.commissioner), start=plan.first_month, end=plan.settlement_date
+    )
+    notes: list[str] = []
+    if plan.structure.note:
+        notes.append(plan.structure.note)
+    own = sum((d.own for d in drawdowns), Decimal(0))
+    if own:
+        notes.append(
+            f"the cost reports exceed the commitment of {plan.commitment:f}: the commissioner "
+            f"carries {own:f} itself"
+        )
+    late = [p.id for p in dated if drawdowns and p.date < drawdowns[-1].date]
+    if late:
+        notes.append(f"payment(s) {', '.join(late)} fall before the last drawdown")
+    return FinanceReport(
+        drawdowns=drawdowns,
+        flows=flows,
+        invested=invested,
+        received=received,
+        multiple=multiple(invested, received),
+        irr=irr(financier),
+        financier_flows=tuple(financier),
+        commissioner_positions=tuple(positions),
+        break_even=break_even(positions),
+        totals=party_totals(flows),
+        notes=tuple(notes),
+    )

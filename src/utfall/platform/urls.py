@@ -1,0 +1,14 @@
+"""Root URLs: pages, accounts (allauth), the API, language switching and the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from utfall.platform.api import api
+
+urlpatterns = [
+    path("", include("utfall.platform.web.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

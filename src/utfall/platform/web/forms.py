@@ -1,0 +1,91 @@
+"""Forms: parsing and checking what a person typed; no business rules here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from utfall.platform.contracts.models import Role
+from utfall.platform.imports.kinds import ImportKind
+from utfall.platform.imports.readers import ENCODINGS
+from utfall.platform.organisations.models import Organisation
+
+
+class ContractUploadForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(), label=_("Commissioning organisation")
+    )
+    file = forms.FileField(label=_("Contract file (YAML)"))
+
+    def __init__(self, *args: Any, organisations: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations
+
+
+class ContractVersionForm(forms.Form):
+    file = forms.FileField(label=_("New version (YAML)"))
+    amendment_reason = forms.CharField(
+        label=_("Reason for the amendment"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required once the contract is in force."),
+    )
+
+
+class PartyForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.all(), label=_("Organisation")
+    )
+    role = forms.ChoiceField(choices=Role.choices, label=_("Role"))
+
+
+class ImportUploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind of data"))
+    file = forms.FileField(label=_("File (CSV or XLSX)"))
+    encoding = forms.ChoiceField(
+        label=_("Text encoding (CSV)"), choices=list(ENCODINGS.items()), initial="utf-8"
+    )
+
+    def __init__(self, *args: Any, kinds: list[ImportKind], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(kind.name, kind.label) for kind in kinds]
+
+
+class MappingForm(forms.Form):
+    """One select per column of the kind: which column of the file holds it."""
+
+    def __init__(self, *args: Any, kind: ImportKind, header: list[str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        choices = [("", _("— not in the file —")), *[(name, name) for name in header]]
+        for column in kind.columns:
+            label = column.label
+            if column.required:
+                label = f"{label} *"
+            self.fields[column.name] = forms.ChoiceField(
+                label=label, choices=choices, required=False
+            )
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+
+
+class SettlementForm(forms.Form):
+    facts = forms.CharField(
+        label=_("Evaluated outcomes (JSON: input name → value)"),
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+    )
+
+    def clean_facts(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.cleaned_data["facts"])
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(
+                _("Not valid JSON: %(error)s"), params={"error": error}
+            ) from error
+        if not isinstance(value, dict):
+            raise forms.ValidationError(_("Write an object: {\"name\": value, …}"))
+        return value

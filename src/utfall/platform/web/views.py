@@ -1,0 +1,369 @@
+"""Pages. Each view parses the request, calls a selector or service and renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from utfall.errors import FindingsError, UserError
+from utfall.platform.audit.selectors import audit_events_for_contract
+from utfall.platform.contracts import selectors as contract_selectors
+from utfall.platform.contracts import services as contract_services
+from utfall.platform.contracts.models import Contract, Settlement
+from utfall.platform.imports import selectors as import_selectors
+from utfall.platform.imports import services as import_services
+from utfall.platform.imports.kinds import KINDS
+from utfall.platform.imports.models import BatchStatus, ImportBatch
+from utfall.platform.organisations import selectors as organisation_selectors
+from utfall.platform.organisations import services as organisation_services
+from utfall.platform.organisations.models import ApiToken
+from utfall.platform.participants.selectors import participant_count, participant_list
+from utfall.platform.permissions import RULES, Action, roles_of
+from utfall.platform.web.forms import (
+    ContractUploadForm,
+    ContractVersionForm,
+    ImportUploadForm,
+    MappingForm,
+    PartyForm,
+    SettlementForm,
+    TokenForm,
+)
+
+
+def _error_context(error: UserError) -> dict[str, Any]:
+    findings = [str(f) for f in error.findings] if isinstance(error, FindingsError) else []
+    return {"error": error.message, "findings": findings or error.detail}
+
+
+def _contract(request: HttpRequest, identifier: str, action: Action = Action.VIEW_CONTRACT):
+    try:
+        return contract_selectors.contract_get(
+            user=request.user, identifier=identifier, action=action
+        )
+    except Contract.DoesNotExist:
+        raise Http404(_("No such contract.")) from None
+
+
+def _contract_context(request: HttpRequest, contract: Contract, tab: str) -> dict[str, Any]:
+    roles = roles_of(request.user, contract)
+    return {
+        "contract": contract,
+        "tab": tab,
+        "my_roles": sorted(role.label for role in roles),
+        "allowed": {action.value for action, permitted in RULES.items() if roles & permitted},
+    }
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The contracts the person's organisations take part in, and a new-contract form."""
+    organisations = organisation_selectors.organisation_list_for_user(user=request.user)
+    context: dict[str, Any] = {
+        "contracts": contract_selectors.contract_list(user=request.user),
+        "organisations": organisations,
+    }
+    form = ContractUploadForm(
+        request.POST or None, request.FILES or None, organisations=organisations
+    )
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            text = contract_services.decode_contract_upload(upload.read(), file_name=upload.name)
+            contract = contract_services.contract_create(
+                text=text,
+                organisation=form.cleaned_data["organisation"],
+                actor=request.user,
+                file_name=upload.name,
+            )
+        except UserError as error:
+            context.update(_error_context(error))
+        else:
+            messages.success(request, _("The contract was uploaded."))
+            return redirect("web:contract", identifier=contract.identifier)
+    context["form"] = form
+    return render(request, "web/home.html", context)
+
+
+@login_required
+def contract_detail(request: HttpRequest, identifier: str) -> HttpResponse:
+    """The contract in readable form: parties, terms, formulas, tests."""
+    contract = _contract(request, identifier)
+    context = _contract_context(request, contract, "overview")
+    version = contract_selectors.latest_version(contract)
+    context.update(
+        version=version,
+        parties=contract_selectors.contract_parties(contract=contract),
+        participant_count=participant_count(contract=contract),
+        view=contract_selectors.contract_render(version=version, lang=get_language() or "sv")
+        if version
+        else None,
+    )
+    return render(request, "web/contract_detail.html", context)
+
+
+@login_required
+def contract_versions(request: HttpRequest, identifier: str) -> HttpResponse:
+    """Every version with who uploaded it when; commissioners upload new ones."""
+    contract = _contract(request, identifier)
+    context = _contract_context(request, contract, "versions")
+    form = ContractVersionForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if "in_force" in request.POST:
+            try:
+                contract_services.contract_put_in_force(contract=contract, actor=request.user)
+            except UserError as error:
+                context.update(_error_context(error))
+            else:
+                messages.success(request, _("The contract is now in force."))
+                return redirect("web:contract_versions", identifier=identifier)
+        elif form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                text = contract_services.decode_contract_upload(
+                    upload.read(), file_name=upload.name
+                )
+                version = contract_services.contract_version_upload(
+                    contract=contract,
+                    text=text,
+                    actor=request.user,
+                    file_name=upload.name,
+                    amendment_reason=form.cleaned_data["amendment_reason"],
+                )
+            except UserError as error:
+                context.update(_error_context(error))
+            else:
+                messages.success(
+                    request, _("Version %(number)s was saved.") % {"number": version.number}
+                )
+                return redirect("web:contract_versions", identifier=identifier)
+    contract.refresh_from_db()
+    context.update(
+        form=form, versions=contract_selectors.contract_versions(contract=contract)
+    )
+    return render(request, "web/contract_versions.html", context)
+
+
+@login_required
+def contract_version_text(request: HttpRequest, identifier: str, number: int) -> HttpResponse:
+    """The exact YAML text of one version."""
+    contract = _contract(request, identifier)
+    version = contract_selectors.contract_versions(contract=contract).filter(number=number).first()
+    if version is None:
+        raise Http404
+    return HttpResponse(version.text, content_type="text/plain; charset=utf-8")
+
+
+@login_required
+def contract_parties(request: HttpRequest, identifier: str) -> HttpResponse:
+    """The parties; the commissioner adds organisations, changes and removes roles."""
+    contract = _contract(request, identifier)
+    context = _contract_context(request, contract, "parties")
+    form = PartyForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            if "remove" in request.POST:
+                party = contract.parties.get(pk=request.POST["remove"])
+                contract_services.contract_party_remove(
+                    contract=contract, organisation=party.organisation, actor=request.user
+                )
+            elif form.is_valid():
+                contract_services.contract_party_set(
+                    contract=contract,
+                    organisation=form.cleaned_data["organisation"],
+                    role=form.cleaned_data["role"],
+                    actor=request.user,
+                )
+            else:
+                raise UserError(_("Choose an organisation and a role."))
+        except UserError as error:
+            context.update(_error_context(error))
+        else:
+            messages.success(request, _("The parties were updated."))
+            return redirect("web:contract_parties", identifier=identifier)
+    context.update(form=form, parties=contract_selectors.contract_parties(contract=contract))
+    return render(request, "web/contract_parties.html", context)
+
+
+@login_required
+def participants(request: HttpRequest, identifier: str) -> HttpResponse:
+    """Participants by pseudonym."""
+    contract = _contract(request, identifier, Action.VIEW_PARTICIPANTS)
+    context = _contract_context(request, contract, "participants")
+    context["participants"] = participant_list(user=request.user, contract=contract)[:1000]
+    context["participant_count"] = participant_count(contract=contract)
+    return render(request, "web/participants.html", context)
+
+
+@login_required
+def imports(request: HttpRequest, identifier: str) -> HttpResponse:
+    """The contract's imports and a form to start one."""
+    contract = _contract(request, identifier, Action.VIEW_IMPORTS)
+    context = _contract_context(request, contract, "imports")
+    kinds = import_selectors.import_kinds_for(user=request.user, contract=contract)
+    form = ImportUploadForm(request.POST or None, request.FILES or None, kinds=kinds)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = import_services.import_upload(
+                contract=contract,
+                kind=form.cleaned_data["kind"],
+                uploaded=form.cleaned_data["file"],
+                actor=request.user,
+                encoding=form.cleaned_data["encoding"],
+            )
+        except UserError as error:
+            context.update(_error_context(error))
+        else:
+            return redirect("web:import", identifier=identifier, batch_id=batch.pk)
+    context.update(
+        form=form if kinds else None,
+        batches=import_selectors.import_batch_list(user=request.user, contract=contract)[:200],
+    )
+    return render(request, "web/imports.html", context)
+
+
+def _batch(request: HttpRequest, contract: Contract, batch_id: int) -> ImportBatch:
+    try:
+        return import_selectors.import_batch_get(
+            user=request.user, contract=contract, pk=batch_id
+        )
+    except ImportBatch.DoesNotExist:
+        raise Http404 from None
+
+
+@login_required
+def import_detail(request: HttpRequest, identifier: str, batch_id: int) -> HttpResponse:
+    """One import: column mapping, preview, validation, commit, progress and problems."""
+    contract = _contract(request, identifier, Action.VIEW_IMPORTS)
+    batch = _batch(request, contract, batch_id)
+    kind = KINDS[batch.kind]
+    context = _contract_context(request, contract, "imports")
+    may_import = kind.action.value in context["allowed"]
+    form = MappingForm(request.POST or None, kind=kind, header=batch.columns,
+                       initial=batch.mapping)
+    if request.method == "POST":
+        if not may_import:
+            raise PermissionDenied
+        try:
+            if "mapping" in request.POST:
+                if form.is_valid():
+                    import_services.import_set_mapping(
+                        batch=batch, mapping=form.cleaned_data, actor=request.user
+                    )
+            elif "validate" in request.POST:
+                import_services.import_validate(batch=batch, actor=request.user)
+            elif "commit" in request.POST:
+                import_services.import_commit(batch=batch, actor=request.user)
+        except UserError as error:
+            context.update(_error_context(error))
+        else:
+            return redirect("web:import", identifier=identifier, batch_id=batch.pk)
+    batch.refresh_from_db()
+    preview = None
+    if batch.status in (BatchStatus.READY, BatchStatus.VALID, BatchStatus.INVALID):
+        try:
+            preview = import_selectors.import_preview(batch=batch)
+        except UserError as error:
+            context.update(_error_context(error))
+    context.update(
+        batch=batch,
+        kind=kind,
+        form=form,
+        preview=preview,
+        may_import=may_import,
+        progress=import_selectors.import_progress(batch=batch),
+        editable=batch.status in (
+            BatchStatus.MAPPING, BatchStatus.READY, BatchStatus.VALID, BatchStatus.INVALID
+        ),
+    )
+    return render(request, "web/import_detail.html", context)
+
+
+@login_required
+def import_progress(request: HttpRequest, identifier: str, batch_id: int) -> HttpResponse:
+    """The progress bar (htmx polls it; a finished import reloads the page)."""
+    contract = _contract(request, identifier, Action.VIEW_IMPORTS)
+    batch = _batch(request, contract, batch_id)
+    progress = import_selectors.import_progress(batch=batch)
+    response = render(
+        request, "web/_import_progress.html", {"contract": contract, "batch": batch,
+                                               "progress": progress}
+    )
+    if progress["finished"] and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@login_required
+def audit(request: HttpRequest, identifier: str) -> HttpResponse:
+    """The contract's audit trail."""
+    contract = _contract(request, identifier, Action.VIEW_AUDIT)
+    context = _contract_context(request, contract, "audit")
+    context["events"] = audit_events_for_contract(user=request.user, contract=contract)[:500]
+    return render(request, "web/audit.html", context)
+
+
+@login_required
+def settlements(request: HttpRequest, identifier: str) -> HttpResponse:
+    """Settlement statements; the evaluator prepares and signs them."""
+    contract = _contract(request, identifier, Action.VIEW_SETTLEMENTS)
+    context = _contract_context(request, contract, "settlements")
+    form = SettlementForm(request.POST or None)
+    if request.method == "POST":
+        try:
+            if "sign" in request.POST:
+                statement = contract.settlements.get(pk=request.POST["sign"])
+                contract_services.settlement_sign(settlement=statement, actor=request.user)
+                messages.success(request, _("The statement was signed."))
+                return redirect("web:settlements", identifier=identifier)
+            if form.is_valid():
+                supersedes = None
+                if request.POST.get("supersedes"):
+                    supersedes = contract.settlements.get(pk=request.POST["supersedes"])
+                contract_services.settlement_prepare(
+                    contract=contract, facts=form.cleaned_data["facts"], actor=request.user,
+                    supersedes=supersedes,
+                )
+                messages.success(request, _("A draft statement was prepared."))
+                return redirect("web:settlements", identifier=identifier)
+        except Settlement.DoesNotExist:
+            raise Http404 from None
+        except UserError as error:
+            context.update(_error_context(error))
+    version = contract_selectors.latest_version(contract)
+    context.update(
+        form=form,
+        statements=contract_selectors.settlement_list(user=request.user, contract=contract),
+        inputs=list(contract_selectors.parsed_version(version).inputs.values()) if version else [],
+    )
+    return render(request, "web/settlements.html", context)
+
+
+@login_required
+def tokens(request: HttpRequest) -> HttpResponse:
+    """Personal API tokens: create (shown once) and revoke."""
+    context: dict[str, Any] = {}
+    form = TokenForm(request.POST or None)
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            token = ApiToken.objects.filter(user=request.user, pk=request.POST["revoke"]).first()
+            if token is None:
+                raise Http404
+            organisation_services.api_token_revoke(token=token, actor=request.user)
+            messages.success(request, _("The token was revoked."))
+            return redirect("web:tokens")
+        if form.is_valid():
+            _record, clear = organisation_services.api_token_create(
+                user=request.user, name=form.cleaned_data["name"]
+            )
+            context["new_token"] = clear
+            form = TokenForm()
+    context.update(form=form, tokens=organisation_selectors.api_token_list(user=request.user))
+    return render(request, "web/tokens.html", context)
+

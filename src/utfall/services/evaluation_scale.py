@@ -1,0 +1,555 @@
+"""Run the two contract-specific estimators from an evaluation spec.
+
+``run_trend_adjusted(spec)`` (sick leave, DESIGN.md 2.2) and
+``run_historical_reference(spec)`` (Norrköping, 2.1) read the spec's data with
+Ibis on DuckDB (default) or Spark (``options.backend: pyspark``), do the heavy
+aggregation in :mod:`utfall.analytics`, and hand the small aggregated arrays to
+the pure estimators in :mod:`utfall.core.evaluation`.
+
+The spec is the ``EvaluationSpec`` of :mod:`utfall.services.evaluation`; only
+these attributes are read: ``data`` (absolute path), ``method``, ``outcome``,
+``treatment``, ``unit``, ``time``, ``post``, ``covariates``, ``subgroup``,
+``ci`` (``method``, ``level``, ``reps``), ``seed`` and ``options``.
+
+Paths in ``options`` (``trend_index``, ``price_index``) may be absolute or, like
+``data``, relative to the spec file (``spec.source``); a spec without a source
+file (built in code) resolves them against the data file's directory.
+
+Options of ``trend_adjusted`` — ``trend_index`` (required: the SLT table),
+``trend_value`` (its index column, default ``slt``), ``trend_period`` and
+``trend_time`` (its period and month columns, default the spec's ``post`` and
+``time``), ``contract_value`` (the period value of the contract months, default
+``contract``), ``day_value`` (SEK per sick day), ``scale`` (``total`` or
+``per_employee``), ``employees`` (the head count the contract states),
+``floor`` (apply ``max(…, 0)``, default true), ``backend``.
+
+Options of ``historical_reference`` — ``trend`` (``empirical`` or ``linear``),
+``start_month`` (default 0), ``horizon``, ``price_index`` (a table of
+``price_month``/``price_value`` columns, default ``month``/``index``) with
+``calendar`` (the data's calendar-month column, default ``month``),
+``treated_value`` (for a string treatment column, default ``included``),
+``subgroup_reference`` (``matched`` or ``pooled``), ``backend``.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from utfall.analytics import (
+    BACKENDS,
+    connect,
+    employee_scores,
+    monthly_totals,
+    read_table,
+    unit_month_costs,
+)
+from utfall.core.evaluation.historical_reference import CostPanel, historical_reference
+from utfall.core.evaluation.result import Estimate
+from utfall.core.evaluation.trend_adjusted import SickLeaveMonths, score_weights, trend_adjusted
+from utfall.errors import DataInvalid, Finding, SpecInvalid
+
+__all__ = ["run_historical_reference", "run_trend_adjusted"]
+
+TREND_ADJUSTED_OPTIONS = {
+    "trend_index",
+    "trend_value",
+    "trend_period",
+    "trend_time",
+    "contract_value",
+    "day_value",
+    "scale",
+    "employees",
+    "floor",
+    "backend",
+}
+HISTORICAL_REFERENCE_OPTIONS = {
+    "trend",
+    "start_month",
+    "horizon",
+    "price_index",
+    "price_month",
+    "price_value",
+    "calendar",
+    "treated_value",
+    "subgroup_reference",
+    "backend",
+}
+
+
+def _options(spec: Any, allowed: set[str], method: str) -> dict[str, Any]:
+    options = dict(getattr(spec, "options", None) or {})
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise SpecInvalid(
+            f"options.{unknown[0]}: not an option of {method}; "
+            f"known options: {', '.join(sorted(allowed))}"
+        )
+    return options
+
+
+def _ci(spec: Any) -> tuple[str, float, int]:
+    ci = getattr(spec, "ci", None)
+    method = getattr(ci, "method", None) or "bootstrap"
+    level = float(getattr(ci, "level", None) or 0.95)
+    reps = int(getattr(ci, "reps", None) or 999)
+    return str(method), level, reps
+
+
+def _number(options: dict[str, Any], name: str) -> float | None:
+    value = options.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise SpecInvalid(f"options.{name}: {value!r} is not a number")
+    try:
+        number = float(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        raise SpecInvalid(f"options.{name}: {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise SpecInvalid(f"options.{name}: {value!r} is not a finite number")
+    return number
+
+
+def _integer(options: dict[str, Any], name: str) -> int | None:
+    value = options.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecInvalid(f"options.{name}: {value!r} is not a whole number")
+    return int(value)
+
+
+def _path(spec: Any, value: Any, name: str) -> Path:
+    if not isinstance(value, (str, Path)) or not str(value):
+        raise SpecInvalid(f"options.{name}: give the path of a Parquet or CSV file")
+    path = Path(value)
+    if not path.is_absolute():
+        # Like ``data``: relative to the spec file; a spec built in code has no file,
+        # so its auxiliary tables are looked up next to the data.
+        source = getattr(spec, "source", None)
+        base = Path(source).resolve().parent if source else Path(spec.data).parent
+        path = (base / path).resolve()
+    if not path.exists():
+        raise SpecInvalid(f"options.{name}: {path} does not exist")
+    return path
+
+
+def _connection(options: dict[str, Any], connection: Any) -> Any:
+    if connection is not None:
+        return connection
+    backend = options.get("backend", "duckdb")
+    if backend not in BACKENDS:
+        raise SpecInvalid(f"options.backend: {backend!r} is not one of {', '.join(BACKENDS)}")
+    if backend == "pyspark":
+        from pyspark.sql import SparkSession
+
+        # A session the caller already started (spark-submit, a cluster) wins.
+        return connect("pyspark", session=SparkSession.getActiveSession())
+    return connect("duckdb")
+
+
+def _open(con: Any, path: Path, what: str) -> Any:
+    if not path.exists():
+        raise SpecInvalid(f"data: {path} does not exist")
+    try:
+        return read_table(con, path)
+    except ValueError as error:
+        raise SpecInvalid(f"{what}: {error}") from None
+    except Exception as error:  # the backends raise their own types for unreadable files
+        raise DataInvalid(
+            f"{path}: cannot be read as a table",
+            [Finding(code="unreadable", message=str(error).splitlines()[0], file=str(path))],
+        ) from None
+
+
+def _require(table: Any, path: Path, columns: dict[str, str | None]) -> None:
+    names = set(table.columns)
+    for field, column in columns.items():
+        if column is not None and column not in names:
+            raise SpecInvalid(
+                f"{field}: column {column!r} is not in {path} (columns: {', '.join(sorted(names))})"
+            )
+
+
+def _arrow(expr: Any) -> pa.Table:
+    return expr.to_pyarrow()
+
+
+def _order(values: np.ndarray) -> np.ndarray:
+    """A stable order of units, so results do not depend on the backend's row order."""
+    return np.argsort(values, kind="stable")
+
+
+def _read_small(path: Path) -> pa.Table:
+    """A small auxiliary table (trend index) read directly with pyarrow."""
+    try:
+        if path.suffix.lower() in (".csv", ".txt"):
+            return pacsv.read_csv(path)
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataInvalid(
+            f"{path}: cannot be read as a table",
+            [Finding(code="unreadable", message=str(error).splitlines()[0], file=str(path))],
+        ) from None
+
+
+def _trend_index(
+    path: Path, *, period: str, time: str, value: str, contract_value: Any
+) -> dict[Any, tuple[float, float]]:
+    """Month index → (reference SLT, contract SLT) from the trend-index table."""
+    table = _read_small(path)
+    for field, column in (
+        ("options.trend_period", period),
+        ("options.trend_time", time),
+        ("options.trend_value", value),
+    ):
+        if column not in table.column_names:
+            raise SpecInvalid(
+                f"{field}: column {column!r} is not in {path} "
+                f"(columns: {', '.join(sorted(table.column_names))})"
+            )
+    periods = table[period].to_pylist()
+    times = table[time].to_pylist()
+    values = table[value].to_pylist()
+    findings: list[Finding] = []
+    reference: dict[Any, float] = {}
+    contract: dict[Any, float] = {}
+    for row, (p, t, v) in enumerate(zip(periods, times, values, strict=True), start=1):
+        is_contract = p == (contract_value or "contract") if isinstance(p, str) else bool(p)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
+            findings.append(
+                Finding(
+                    code="bad_index",
+                    message=f"{v!r} is not a positive number",
+                    file=str(path),
+                    row=row,
+                    field_name=value,
+                )
+            )
+            continue
+        target = contract if is_contract else reference
+        if t in target:
+            findings.append(
+                Finding(
+                    code="duplicate_month",
+                    message=f"a second {'contract' if is_contract else 'reference'} "
+                    f"value for {time} = {t}",
+                    file=str(path),
+                    row=row,
+                    field_name=time,
+                )
+            )
+        target[t] = float(v)
+    if findings:
+        raise DataInvalid(f"{path}: the trend index has problems", findings)
+    return {t: (reference[t], contract[t]) for t in reference if t in contract}
+
+
+def run_trend_adjusted(spec: Any, *, connection: Any = None, interval: bool = True) -> Estimate:
+    """The trend-adjusted sick-leave saving for ``spec`` (see the module docstring).
+
+    ``connection`` is an Ibis connection to use instead of ``options.backend``.
+    ``interval=False`` gives the point estimate only (one pass over the data);
+    otherwise a second pass computes the per-employee scores for the interval.
+    """
+    options = _options(spec, TREND_ADJUSTED_OPTIONS, "trend_adjusted")
+    if getattr(spec, "covariates", None):
+        raise SpecInvalid("covariates: trend_adjusted takes no covariates")
+    data = Path(spec.data)
+    unit = spec.unit or "employee"
+    time = spec.time or "month_index"
+    outcome = spec.outcome
+    period = spec.post or "period"
+    subgroup = getattr(spec, "subgroup", None)
+    if not outcome:
+        raise SpecInvalid("outcome: name the column of sick days")
+    if "trend_index" not in options:
+        raise SpecInvalid("options.trend_index: give the trend index (SLT) table")
+    index_path = _path(spec, options["trend_index"], "trend_index")
+    contract_value = options.get("contract_value", "contract")
+    day_value = _number(options, "day_value")
+    employees = _number(options, "employees")
+    floor = options.get("floor", True)
+    if not isinstance(floor, bool):
+        raise SpecInvalid(f"options.floor: {floor!r} is not true or false")
+    ci_method, level, reps = _ci(spec)
+    index = _trend_index(
+        index_path,
+        period=str(options.get("trend_period", period)),
+        time=str(options.get("trend_time", time)),
+        value=str(options.get("trend_value", "slt")),
+        contract_value=contract_value,
+    )
+
+    con = _connection(options, connection)
+    months = _open(con, data, "data")
+    _require(months, data, {"unit": unit, "time": time, "outcome": outcome, "post": period})
+    _require(months, data, {"subgroup": subgroup})
+    if not months[outcome].type().is_numeric():
+        raise DataInvalid(
+            f"{data}: column {outcome!r} is not numeric",
+            [
+                Finding(
+                    code="not_numeric", message="not numeric", file=str(data), field_name=outcome
+                )
+            ],
+        )
+    totals = _arrow(
+        monthly_totals(
+            months, time=time, outcome=outcome, period=period, contract_value=contract_value
+        )
+    )
+    month_values = totals["time"].to_pylist()
+    lacking = [m for m in month_values if m not in index]
+    if lacking:
+        raise DataInvalid(
+            f"{index_path}: the trend index lacks months of the data",
+            [
+                Finding(
+                    code="trend_month_missing",
+                    message=f"no reference and contract value for month {m}",
+                    file=str(index_path),
+                )
+                for m in lacking
+            ],
+        )
+    reference_rows = np.asarray(totals["reference_rows"].to_pylist(), dtype=np.float64)
+    contract_rows = np.asarray(totals["contract_rows"].to_pylist(), dtype=np.float64)
+    one_sided = [
+        m
+        for m, r, c in zip(month_values, reference_rows, contract_rows, strict=True)
+        if not (r and c)
+    ]
+    if one_sided:
+        raise DataInvalid(
+            f"{data}: months with rows in only one period",
+            [
+                Finding(
+                    code="month_one_period",
+                    message=f"month {m} has rows in only one of the reference and contract periods",
+                    file=str(data),
+                    field_name=time,
+                )
+                for m in one_sided
+            ],
+        )
+    monthly = SickLeaveMonths.from_arrays(
+        month=[float(m) for m in month_values],
+        reference_days=totals["reference_days"].to_numpy(zero_copy_only=False),
+        reference_headcount=reference_rows,
+        contract_days=totals["contract_days"].to_numpy(zero_copy_only=False),
+        contract_headcount=contract_rows,
+        reference_index=[index[m][0] for m in month_values],
+        contract_index=[index[m][1] for m in month_values],
+    )
+    scores = groups = None
+    if interval or subgroup:
+        reference_weight, contract_weight = score_weights(monthly)
+        weights = ibis.memtable(
+            {
+                "time": month_values,
+                "reference_weight": reference_weight.tolist(),
+                "contract_weight": contract_weight.tolist(),
+            }
+        )
+        per_employee = _arrow(
+            employee_scores(
+                months,
+                weights,
+                unit=unit,
+                time=time,
+                outcome=outcome,
+                period=period,
+                contract_value=contract_value,
+                subgroup=subgroup,
+            )
+        )
+        units = per_employee[unit].to_numpy(zero_copy_only=False)
+        order = _order(units)
+        units = units[order]
+        scores = per_employee["score"].to_numpy(zero_copy_only=False).astype(np.float64)[order]
+        if subgroup:
+            groups = per_employee[subgroup].to_numpy(zero_copy_only=False)[order]
+            if len(np.unique(units)) != len(units):
+                raise DataInvalid(
+                    f"{data}: an employee has more than one value of the subgroup column",
+                    [
+                        Finding(
+                            code="subgroup_not_constant",
+                            message="the subgroup must be constant within an employee",
+                            file=str(data),
+                            field_name=subgroup,
+                        )
+                    ],
+                )
+    estimate = trend_adjusted(
+        monthly,
+        scores=scores,
+        groups=groups,
+        day_value=day_value,
+        scale=str(options.get("scale", "total")),
+        employees=employees,
+        floor=floor,
+        ci_method=ci_method if interval else None,
+        level=level,
+        reps=reps,
+        seed=getattr(spec, "seed", None),
+        outcome=outcome,
+    )
+    estimate.extras["backend"] = con.name
+    estimate.extras["rows"] = int(reference_rows.sum() + contract_rows.sum())
+    return estimate
+
+
+def run_historical_reference(spec: Any, *, connection: Any = None) -> Estimate:
+    """The saving against the historical reference for ``spec`` (see the module docstring).
+
+    ``connection`` is an Ibis connection to use instead of ``options.backend``.
+    """
+    options = _options(spec, HISTORICAL_REFERENCE_OPTIONS, "historical_reference")
+    if getattr(spec, "covariates", None):
+        raise SpecInvalid("covariates: historical_reference takes no covariates")
+    data = Path(spec.data)
+    unit, time, outcome, treatment = spec.unit, spec.time, spec.outcome, spec.treatment
+    for field, value in (
+        ("unit", unit),
+        ("time", time),
+        ("outcome", outcome),
+        ("treatment", treatment),
+    ):
+        if not value:
+            raise SpecInvalid(f"{field}: historical_reference needs a {field} column")
+    subgroup = getattr(spec, "subgroup", None)
+    ci_method, level, reps = _ci(spec)
+    con = _connection(options, connection)
+    costs = _open(con, data, "data")
+    _require(
+        costs,
+        data,
+        {"unit": unit, "time": time, "outcome": outcome, "treatment": treatment},
+    )
+    _require(costs, data, {"subgroup": subgroup})
+    if not costs[outcome].type().is_numeric():
+        raise DataInvalid(
+            f"{data}: column {outcome!r} is not numeric",
+            [
+                Finding(
+                    code="not_numeric", message="not numeric", file=str(data), field_name=outcome
+                )
+            ],
+        )
+    if not costs[time].type().is_integer():
+        raise DataInvalid(
+            f"{data}: column {time!r} must hold whole months since inclusion",
+            [
+                Finding(
+                    code="not_integer", message="not whole months", file=str(data), field_name=time
+                )
+            ],
+        )
+    prices = None
+    calendar = None
+    if options.get("price_index") is not None:
+        price_path = _path(spec, options["price_index"], "price_index")
+        prices = _open(con, price_path, "options.price_index")
+        price_month = str(options.get("price_month", "month"))
+        price_value = str(options.get("price_value", "index"))
+        _require(
+            prices,
+            price_path,
+            {"options.price_month": price_month, "options.price_value": price_value},
+        )
+        calendar = str(options.get("calendar", "month"))
+        _require(costs, data, {"options.calendar": calendar})
+    cells = _arrow(
+        unit_month_costs(
+            costs,
+            unit=unit,
+            time=time,
+            outcome=outcome,
+            treatment=treatment,
+            subgroup=subgroup,
+            calendar=calendar,
+            prices=prices,
+            price_month=str(options.get("price_month", "month")),
+            price_index=str(options.get("price_value", "index")),
+        )
+    )
+    if cells.num_rows == 0:
+        raise DataInvalid(
+            f"{data}: no rows",
+            [Finding(code="empty", message="the data has no rows", file=str(data))],
+        )
+    cost = cells["cost"].to_numpy(zero_copy_only=False).astype(np.float64)
+    if np.isnan(cost).any():
+        raise DataInvalid(
+            f"{data}: missing values in {outcome!r}",
+            [Finding(code="missing", message="missing cost", file=str(data), field_name=outcome)],
+        )
+    flag_values = cells["treatment"]
+    if pa.types.is_string(flag_values.type) or pa.types.is_large_string(flag_values.type):
+        treated_value = str(options.get("treated_value", "included"))
+        included = np.asarray(flag_values.to_pylist(), dtype=object) == treated_value
+    else:
+        raw = flag_values.to_numpy(zero_copy_only=False)
+        values = set(np.unique(raw[~np.isnan(raw.astype(np.float64))]).tolist())
+        if not values <= {0, 1}:
+            raise DataInvalid(
+                f"{data}: column {treatment!r} must be 0 (reference) or 1 (included)",
+                [
+                    Finding(
+                        code="not_binary",
+                        message=f"values {sorted(values)[:5]}",
+                        file=str(data),
+                        field_name=treatment,
+                    )
+                ],
+            )
+        included = raw.astype(np.float64) == 1
+    price = None
+    if prices is not None:
+        price = cells["price"].to_numpy(zero_copy_only=False).astype(np.float64)
+        if np.isnan(price).any():
+            raise DataInvalid(
+                f"{data}: months without a price index value",
+                [
+                    Finding(
+                        code="price_month_missing",
+                        message=f"{int(np.isnan(price).sum())} unit-months have no index value",
+                        file=str(data),
+                        field_name=calendar,
+                    )
+                ],
+            )
+    units = cells["unit"].to_numpy(zero_copy_only=False)
+    months = cells["time"].to_numpy(zero_copy_only=False)
+    group = cells["subgroup"].to_numpy(zero_copy_only=False) if subgroup else None
+    panel = CostPanel.from_arrays(units, months, cost, price=price, group=group)
+    reference = panel.subset(~included)
+    observed = panel.subset(included)
+    horizon = _integer(options, "horizon")
+    start_month = _integer(options, "start_month")
+    estimate = historical_reference(
+        reference,
+        observed,
+        trend=str(options.get("trend", "empirical")),
+        start_month=0 if start_month is None else start_month,
+        horizon=horizon,
+        ci_method=ci_method,
+        level=level,
+        reps=reps,
+        seed=getattr(spec, "seed", None),
+        subgroup_reference=str(options.get("subgroup_reference", "matched")),
+        outcome=outcome,
+    )
+    estimate.extras["backend"] = con.name
+    return estimate

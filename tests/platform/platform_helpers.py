@@ -1,0 +1,105 @@
+"""Helpers for the platform tests: valid test identity numbers, files, a tiny XLSX writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from typing import Any
+from xml.sax.saxutils import escape
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from stdnum import luhn
+
+
+def personnummer(index: int, *, coordination: bool = False, twelve: bool = True) -> str:
+    """A valid (check-digit correct) test number; born 1990–2009, serial from ``index``.
+
+    Numbers are made only to exercise validation; the demo never uses any.
+    """
+    birth = dt.date(1990, 1, 1) + dt.timedelta(days=(index * 37) % 7300)
+    day = birth.day + (60 if coordination else 0)
+    short = f"{birth:%y%m}{day:02d}{index % 1000:03d}"
+    number = short + luhn.calc_check_digit(short)
+    if twelve:
+        return f"{birth.year // 100}{number[:6]}-{number[6:]}"
+    return f"{number[:6]}-{number[6:]}"
+
+
+def wrong_check_digit(number: str) -> str:
+    """The same number with its check digit changed."""
+    last = int(number[-1])
+    return number[:-1] + str((last + 1) % 10)
+
+
+def upload(name: str, content: bytes | str, encoding: str = "utf-8") -> SimpleUploadedFile:
+    data = content.encode(encoding) if isinstance(content, str) else content
+    return SimpleUploadedFile(name, data)
+
+
+def csv_text(header: list[str], rows: list[list[Any]], delimiter: str = ",") -> str:
+    lines = [delimiter.join(header)] + [delimiter.join(str(c) for c in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def xlsx_bytes(rows: list[list[Any]]) -> bytes:
+    """A minimal one-sheet XLSX (inline strings, numbers; dates as ISO text)."""
+
+    def cell(ref: str, value: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return f'<c r="{ref}"><v>{value}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
+
+    def column(index: int) -> str:
+        name = ""
+        index += 1
+        while index:
+            index, rest = divmod(index - 1, 26)
+            name = chr(65 + rest) + name
+        return name
+
+    sheet_rows = "".join(
+        f'<row r="{r + 1}">'
+        + "".join(cell(f"{column(c)}{r + 1}", v) for c, v in enumerate(row))
+        + "</row>"
+        for r, row in enumerate(rows)
+    )
+    files = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            "</Types>"
+        ),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/worksheets/sheet1.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f"<sheetData>{sheet_rows}</sheetData></worksheet>"
+        ),
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()

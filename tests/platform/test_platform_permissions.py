@@ -1,0 +1,134 @@
+"""The permission matrix: every role × every action, allowed and denied, through the services.
+
+EXPECTED is written out by hand from the issue ("only the commissioner uploads
+cost reports, only the evaluator signs off" …) and checked against both the
+rule table and the real service/selector calls, so a change to either shows up.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from platform_helpers import csv_text, personnummer, upload
+
+from utfall.platform.contracts.models import Contract, Role
+from utfall.platform.permissions import RULES, Action, can, user_requires_two_factor
+
+C, F, P, N, E = "commissioner", "financier", "provider", "intermediary", "evaluator"
+EXPECTED: dict[str, set[str]] = {
+    "view_contract": {C, F, P, N, E},
+    "upload_contract_version": {C},
+    "put_contract_in_force": {C},
+    "manage_parties": {C},
+    "view_participants": {C, P, N, E},
+    "view_imports": {C, P, N, E},
+    "import_participants": {C, P},
+    "import_cost_records": {C},
+    "import_placement_days": {C},
+    "import_school_results": {C},
+    "import_social_scores": {P},
+    "import_sick_leave_days": {C},
+    "import_cost_reports": {C},
+    "view_audit": {C, F, P, N, E},
+    "view_settlements": {C, F, P, N, E},
+    "prepare_settlement": {E},
+    "sign_settlement": {E},
+}
+
+IMPORT_FILES = {
+    "participants": (["personnummer", "included_on"], [[personnummer(1), "2020-01-01"]]),
+    "cost_records": (["personnummer", "date", "category", "amount"],
+                     [[personnummer(1), "2020-01-01", "placement", "100.00"]]),
+    "placement_days": (["personnummer", "month", "days"], [[personnummer(1), "2020-01", 3]]),
+    "school_results": (["personnummer", "date", "score"], [[personnummer(1), "2020-06-01", 200]]),
+    "social_scores": (["personnummer", "date", "dimension", "score"],
+                      [[personnummer(1), "2020-06-01", "mental_health", 3]]),
+    "sick_leave_days": (["personnummer", "month", "days"], [[personnummer(1), "2020-01", 2]]),
+    "cost_reports": (["period_end", "category", "amount"], [["2020-03-31", "salaries", "1000"]]),
+}
+
+
+def test_expected_covers_every_action_and_matches_the_rules():
+    assert set(EXPECTED) == {action.value for action in Action}
+    for action in Action:
+        assert {role.value for role in RULES[action]} == EXPECTED[action.value], action
+
+
+def _attempt(action: str, world, user) -> None:
+    """Take the action through the real service or selector."""
+    from utfall.platform.audit.selectors import audit_events_for_contract
+    from utfall.platform.contracts import selectors, services
+    from utfall.platform.contracts.selectors import parsed_version
+    from utfall.platform.imports.selectors import import_batch_list
+    from utfall.platform.imports.services import import_upload
+    from utfall.platform.organisations.services import organisation_create
+    from utfall.platform.participants.selectors import participant_list
+
+    contract = world.contract
+    if action == "view_contract":
+        selectors.contract_get(user=user, identifier=contract.identifier)
+    elif action == "upload_contract_version":
+        text = contract.versions.get(number=1).text + "\n# amended\n"
+        services.contract_version_upload(contract=contract, text=text, actor=user,
+                                         file_name="v2.yaml")
+    elif action == "put_contract_in_force":
+        services.contract_put_in_force(contract=contract, actor=user)
+    elif action == "manage_parties":
+        services.contract_party_set(
+            contract=contract, organisation=organisation_create(name="New org", actor=None),
+            role=Role.PROVIDER, actor=user,
+        )
+    elif action == "view_participants":
+        list(participant_list(user=user, contract=contract))
+    elif action == "view_imports":
+        list(import_batch_list(user=user, contract=contract))
+    elif action.startswith("import_"):
+        kind = action.removeprefix("import_")
+        header, rows = IMPORT_FILES[kind]
+        import_upload(contract=contract, kind=kind, uploaded=upload(f"{kind}.csv",
+                      csv_text(header, rows)), actor=user)
+    elif action == "view_audit":
+        list(audit_events_for_contract(user=user, contract=contract))
+    elif action == "view_settlements":
+        list(selectors.settlement_list(user=user, contract=contract))
+    elif action in ("prepare_settlement", "sign_settlement"):
+        facts = dict(parsed_version(contract.versions.get(number=1)).tests[0].inputs)
+        if action == "prepare_settlement":
+            services.settlement_prepare(contract=contract, facts=facts, actor=user)
+        else:
+            draft = services.settlement_prepare(
+                contract=contract, facts=facts, actor=world.users[Role.EVALUATOR]
+            )
+            services.settlement_sign(settlement=draft, actor=user)
+    else:  # pragma: no cover - EXPECTED and Action are checked to agree above
+        raise AssertionError(action)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", [role.value for role in Role])
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+def test_matrix(world, role, action):
+    user = world.users[Role(role)]
+    allowed = role in EXPECTED[action]
+    assert can(user, Action(action), world.contract) is allowed
+    if allowed:
+        _attempt(action, world, user)
+    else:
+        with pytest.raises(PermissionDenied):
+            _attempt(action, world, user)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+def test_outsider_is_denied_everything(world, action):
+    assert not can(world.outsider, Action(action), world.contract)
+    with pytest.raises((PermissionDenied, Contract.DoesNotExist)):
+        _attempt(action, world, world.outsider)
+
+
+@pytest.mark.django_db
+def test_two_factor_is_required_for_evaluators_and_administrators(world, make_user):
+    assert user_requires_two_factor(world.users[Role.EVALUATOR])
+    assert not user_requires_two_factor(world.users[Role.COMMISSIONER])
+    assert not user_requires_two_factor(world.outsider)
+    assert user_requires_two_factor(make_user("root", staff=True))
