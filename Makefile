@@ -32,9 +32,11 @@ $(BIN)/.synced: uv.lock pyproject.toml | $(UV)
 
 install: $(BIN)/.synced
 
-# Migrates the embedded SQLite database, loads the reference contracts and synthetic data,
-# prints the demo logins and serves the platform at http://127.0.0.1:8000.
+# Prints the reference contracts settled on their example facts; then migrates the embedded
+# SQLite database, loads the reference contracts and synthetic data, prints the demo logins
+# and serves the platform at http://127.0.0.1:8000.
 demo: install
+	$(BIN)/utfall demo
 	$(BIN)/python -m utfall.platform.manage demo
 
 lint: install

@@ -307,12 +307,11 @@ def data_project(tmp_path):
     (root / "data").mkdir()
     (root / "contracts/data-bound.yaml").write_text(DATA_CONTRACT, encoding="utf-8")
     (root / "evaluations/saving.yaml").write_text(
-        "data: ../data/costs.csv\ncolumn: saving\noptions: {factor_file: ../tables/factor.txt}\n",
+        "data: ../data/costs.csv\ncolumn: saving\noptions: {factor_file: ../data/factor.txt}\n",
         encoding="utf-8",
     )
     (root / "data/costs.csv").write_text("id,saving\n1,100.25\n2,200.50\n3,50\n", encoding="utf-8")
-    (root / "tables").mkdir()
-    (root / "tables/factor.txt").write_text("factor 2\n", encoding="utf-8")
+    (root / "data/factor.txt").write_text("factor 2\n", encoding="utf-8")
     (root / "facts.yaml").write_text("invested_sek: 1000\n", encoding="utf-8")
     return root
 
@@ -339,7 +338,7 @@ def test_data_files_are_hashed_in_the_ledger_and_re_evaluated(
     (evaluation,) = data["evaluations"]
     assert [(f["role"], f["file"]) for f in evaluation["data"]] == [
         ("data", "costs.csv"),
-        ("options.factor_file", "../tables/factor.txt"),
+        ("options.factor_file", "factor.txt"),
     ]
     imports = [e for e in data["ledger"] if e["kind"] == KIND_IMPORT]
     assert [e["attributes"]["what"] for e in imports] == [
@@ -404,13 +403,13 @@ def test_data_kept_out_of_the_bundle_can_be_supplied_to_the_verifier(
     supplied = tmp_path / "supplied"
     supplied.mkdir()
     (supplied / "costs.csv").write_bytes((data_project / "data/costs.csv").read_bytes())
-    (supplied / "factor.txt").write_bytes((data_project / "tables/factor.txt").read_bytes())
+    (supplied / "factor.txt").write_bytes((data_project / "data/factor.txt").read_bytes())
     report = bundle_verify(written.path, data_dir=supplied)
     assert report.ok, report.differences
     assert any("re-ran every evaluation on the data" in n for n in report.notes)
     (supplied / "factor.txt").write_text("factor 3\n", encoding="utf-8")
     report = bundle_verify(written.path, data_dir=supplied)
     assert any(
-        d.startswith("data: data file '../tables/factor.txt': the bundle records, but")
+        d.startswith("data: data file 'factor.txt': the bundle records, but")
         for d in report.differences
     )

@@ -20,9 +20,10 @@ def _stale(po: Path, mo: Path) -> bool:
 
 
 def compile_translations(*, force: bool = False) -> list[Path]:
-    """Compile every stale ``django.po`` under the platform's locale folder; returns the .mo files."""
+    """Compile every stale ``django.po`` of the platform (its own locale folder and each
+    app's ``locale/`` folder); returns the .mo files."""
     compiled = []
-    for po in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po")):
+    for po in sorted(LOCALE_DIR.parent.glob("**/locale/*/LC_MESSAGES/*.po")):
         mo = po.with_suffix(".mo")
         if not force and not _stale(po, mo):
             continue

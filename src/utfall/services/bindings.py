@@ -62,11 +62,24 @@ def _spec_load(spec_path: Path, data_dir: Path | None) -> Any:
     for key in AUXILIARY_TABLES:
         value = options.get(key)
         if isinstance(value, str) and value:
-            options[key] = str(_in_data_dir(Path(value).name, data_dir, spec_path, key))
+            _in_data_dir(Path(value).name, data_dir, spec_path, key)
+    options.update({key: str(path) for key, path in auxiliary_tables(options, data_dir).items()})
     return spec.model_copy(update={"data": data, "options": options})
 
 
 AUXILIARY_TABLES = ("price_index", "trend_index")
+
+
+def auxiliary_tables(options: Any, data_dir: Path) -> dict[str, Path]:
+    """Options naming a file that is in the data directory (a price index, a trend index):
+    with ``--data-dir`` they are read from there, like the spec's ``data``."""
+    if not isinstance(options, dict):
+        return {}
+    found = {}
+    for key, value in options.items():
+        if isinstance(value, str) and value and (data_dir / Path(value).name).is_file():
+            found[str(key)] = (data_dir / Path(value).name).resolve()
+    return found
 
 
 def _in_data_dir(name: str, data_dir: Path, spec_path: Path, key: str) -> Path:
@@ -116,7 +129,8 @@ def _convert(figure: Any, binding: Input, spec_path: Path) -> tuple[Any, str]:
         rounded = number.quantize(ORE, rounding=ROUND_HALF_UP)
         return rounded, f"{number} rounded to öre (half-up)" if rounded != number else ""
     if binding.type == "count":
-        return Decimal(int(number)), ""
+        whole = number.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return whole, f"{number} rounded to a whole count (half-up)" if whole != number else ""
     return number, ""
 
 

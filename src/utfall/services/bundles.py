@@ -60,6 +60,7 @@ from utfall.core.ledger import (
     verify_message,
 )
 from utfall.errors import BundleUnreadable, UserError, UtfallError
+from utfall.services.bindings import auxiliary_tables
 from utfall.services.contracts import contract_settle, facts_load
 from utfall.services.files import read_text
 
@@ -298,9 +299,8 @@ def settlement_document(settlement: Settlement, *, data_dir: Path | None = None)
 def _evaluation_files(spec_path: Path, data_dir: Path) -> list[tuple[str, str, Path]]:
     """Files an evaluation reads, as (role, name in the bundle, path on this machine).
 
-    Its ``data`` comes from ``data_dir`` (see :mod:`utfall.services.bindings`);
-    auxiliary tables (a trend index, a price index) are options naming a file
-    relative to the spec, as the evaluation engine resolves them.
+    Its ``data`` and its auxiliary tables (a trend index, a price index, named in
+    its options) come from ``data_dir``, as :mod:`utfall.services.bindings` reads them.
     """
     raw = read_yaml(read_text(spec_path, what="evaluation spec"), source=str(spec_path)).data
     if not isinstance(raw, dict):
@@ -309,18 +309,8 @@ def _evaluation_files(spec_path: Path, data_dir: Path) -> list[tuple[str, str, P
     main = Path(str(raw.get("data", ""))).name
     if main:
         files.append(("data", main, data_dir / main))
-    options = raw.get("options") or {}
-    if isinstance(options, dict):
-        for key, value in options.items():
-            if not isinstance(value, str) or not value or Path(value).is_absolute():
-                continue
-            try:
-                relative = _safe_relative(value, allow_parent=True)
-            except ValueError:
-                continue
-            path = (spec_path.parent / relative).resolve()
-            if path.is_file():
-                files.append((f"options.{key}", relative.as_posix(), path))
+    for key, path in auxiliary_tables(raw.get("options"), data_dir).items():
+        files.append((f"options.{key}", path.name, path))
     return files
 
 
@@ -883,8 +873,8 @@ def _recompute(
                     if main is not None:
                         targets.append((spec_path.parent / main).resolve())
                 else:
-                    relative = _safe_relative(item["file"], allow_parent=True)
-                    targets.append((spec_path.parent / relative).resolve())
+                    # Auxiliary tables: in the data directory, as bindings read them.
+                    targets.append(data_dir / _safe_relative(item["file"]))
                 content = contents[(e_index, i_index)]
                 for target in targets:
                     if work not in target.parents:

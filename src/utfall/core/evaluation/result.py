@@ -68,6 +68,14 @@ class Estimate:
             return getattr(self, name)
         if name in self.extras:
             return self.extras[name]
+        head, dot, rest = name.partition(".")
+        nested = self.extras.get(head)
+        if dot and isinstance(nested, dict):
+            # A figure inside a table of extras, e.g. ``monthly.observed_days_per_employee``.
+            if rest in nested:
+                return nested[rest]
+            inner = ", ".join(f"{head}.{key}" for key in sorted(nested))
+            raise KeyError(f"{self.method} gives no figure {name!r}; {head} holds: {inner}")
         known = sorted(["estimate", "std_error", "ci_low", "ci_high", "p_value", *self.extras])
         raise KeyError(f"{self.method} gives no figure {name!r}; it gives: {', '.join(known)}")
 

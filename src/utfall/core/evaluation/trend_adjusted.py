@@ -349,7 +349,12 @@ def trend_adjusted(
     )
     monthly = {
         "month": [float(m) for m in months.month],
+        "slt": [float(v) for v in months.contract_index],
+        "slt_reference": [float(v) for v in months.reference_index],
         "trend_weight": [float(v) for v in months.weight],
+        "reference_days_per_employee": [
+            float(v) for v in months.reference_days / months.reference_headcount
+        ],
         "expected_days_per_employee": [float(v) for v in months.expected_per_employee],
         "observed_days_per_employee": [float(v) for v in months.observed_per_employee],
         "reference_headcount": [float(v) for v in months.reference_headcount],
