@@ -200,24 +200,54 @@ def _demean(values: FloatArray, codes: IntArray, count: int) -> FloatArray:
     return out.reshape(values.shape)
 
 
+def _within_two_way(
+    values: FloatArray,
+    unit_codes: IntArray,
+    n_units: int,
+    time_codes: IntArray,
+    n_times: int,
+    *,
+    tol: float = 1e-13,
+    max_iter: int = 10_000,
+) -> FloatArray:
+    """Columns with unit and period effects swept out (alternating projections).
+
+    Subtracting unit means and period means in turn converges to the residuals of a
+    regression on both sets of dummies (von Neumann-Halperin; the method of
+    ``reghdfe`` and ``pyfixest``); on a balanced panel one round is exact.
+    """
+    out = _demean(values, unit_codes, n_units)
+    scale = max(float(np.max(np.abs(out))) if out.size else 0.0, 1.0)
+    for _ in range(max_iter):
+        out = _demean(out, time_codes, n_times)
+        out = _demean(out, unit_codes, n_units)
+        drift = _demean(out, time_codes, n_times) - out
+        if float(np.max(np.abs(drift))) <= tol * scale:
+            return out
+    raise EvaluationError(
+        f"twfe: sweeping out the unit and period effects did not converge in {max_iter} "
+        "rounds (a nearly disconnected panel?)"
+    )
+
+
 def _adoption(
     d: FloatArray, unit_codes: IntArray, time_codes: IntArray, count: int, times: list[Any]
 ) -> tuple[dict[Any, int], list[int], int]:
-    """Cohorts by first treated period, units whose treatment switches off, never-treated."""
-    table = pd.DataFrame({"u": unit_codes, "t": time_codes, "d": d}).sort_values(["u", "t"])
-    first: dict[int, int] = {}
-    reversals: list[int] = []
-    for u, part in table.groupby("u", sort=False):
-        path = part["d"].to_numpy()
-        on = np.flatnonzero(path == 1)
-        if len(on):
-            first[int(u)] = int(part["t"].to_numpy()[on[0]])
-            if np.any(path[on[0] :] == 0):
-                reversals.append(int(u))
-    cohorts: dict[Any, int] = {}
-    for t in sorted(set(first.values())):
-        cohorts[times[t]] = sum(1 for v in first.values() if v == t)
-    return cohorts, reversals, count - len(first)
+    """Cohorts by first treated period, units whose treatment switches off, never-treated.
+
+    Vectorised (no loop over units): a unit's first treated period is the smallest
+    period code with ``d == 1``; it reverses when a later period has ``d == 0``.
+    """
+    n_times = len(times)
+    first = np.full(count, n_times, dtype=np.int64)
+    treated_rows = np.flatnonzero(d == 1)
+    np.minimum.at(first, unit_codes[treated_rows], time_codes[treated_rows])
+    ever = first < n_times
+    later_off = (d == 0) & ever[unit_codes] & (time_codes > first[unit_codes])
+    reversals = np.unique(unit_codes[later_off]).tolist()
+    starts, sizes = np.unique(first[ever], return_counts=True)
+    cohorts = {times[int(t)]: int(n) for t, n in zip(starts, sizes, strict=True)}
+    return cohorts, [int(u) for u in reversals], count - int(ever.sum())
 
 
 def twfe(
@@ -265,7 +295,8 @@ def twfe(
     time_codes, n_times = _frame.factorize(data[time])
     times = sorted(pd.unique(data[time]).tolist())
     pairs = unit_codes * n_times + time_codes
-    if len(np.unique(pairs)) < len(pairs):
+    ordered = np.sort(pairs)
+    if np.any(ordered[1:] == ordered[:-1]):
         position = int(np.flatnonzero(pd.Series(pairs).duplicated().to_numpy())[0])
         raise DataInvalid(
             "a unit appears twice in one period",
@@ -316,14 +347,24 @@ def twfe(
         notes.append(
             "absorbed by the unit effects (constant within each unit): " + ", ".join(absorbed)
         )
-    time_dummies = (time_codes[:, None] == np.arange(1, n_times)[None, :]).astype(np.float64)
-    controls = np.column_stack([x_cov, time_dummies])
-    controls_dm = _demean(controls, unit_codes, n_units)
-    y_dm = _demean(y, unit_codes, n_units)
     d_dm = _demean(d, unit_codes, n_units)
-    design = np.column_stack([d_dm, controls_dm])
-    residual_d = d_dm - controls_dm @ _coefficients(controls_dm, d_dm)
-    if float(residual_d @ residual_d) <= 1e-10 * max(float(d_dm @ d_dm), 1e-300):
+    # Frisch-Waugh-Lovell: sweep the unit and period effects out of the treatment, the
+    # outcome and the covariates (alternating projections), then the covariates out of
+    # the treatment and the outcome; tau is the slope of the one residual on the other.
+    # The residuals and the [0, 0] element of the (CR1 or classical) covariance are
+    # exactly those of the full dummy regression: the first row of (X'X)^-1 X' is
+    # r_d' / r_d'r_d.
+    swept = _within_two_way(
+        np.column_stack([d, y, x_cov]), unit_codes, n_units, time_codes, n_times
+    )
+    residual_d, residual_y = swept[:, 0], swept[:, 1]
+    if x_cov.shape[1]:
+        x_2w = swept[:, 2:]
+        partial = _coefficients(x_2w, swept[:, :2])
+        residual_d = residual_d - x_2w @ partial[:, 0]
+        residual_y = residual_y - x_2w @ partial[:, 1]
+    d_norm = float(residual_d @ residual_d)
+    if d_norm <= 1e-10 * max(float(d_dm @ d_dm), 1e-300):
         raise DataInvalid(
             "the treatment does not vary once unit and period effects are removed",
             [
@@ -337,34 +378,45 @@ def twfe(
                 )
             ],
         )
-    n_params = design.shape[1]
+    estimate = float(residual_d @ residual_y) / d_norm
+    residuals = residual_y - estimate * residual_d
+    # The slopes and the period effects (n_times - 1 once the intercept is counted).
+    n_params = x_cov.shape[1] + n_times - 1 + 1
     units = _frame.UnitIndex(unit_codes, n_units)
     if se == "cluster":
-        notes += require_clusters([set(np.unique(d[rows]).tolist()) for rows in units.rows], unit)
-        coefficients = _coefficients(design, y_dm)
+        with_treated = np.bincount(unit_codes, weights=d == 1, minlength=n_units) > 0
+        with_control = np.bincount(unit_codes, weights=d == 0, minlength=n_units) > 0
+        kinds: list[set[float]] = [set(), {1.0}, {0.0}, {0.0, 1.0}]
+        arms = [kinds[k] for k in (with_treated + 2 * with_control).tolist()]
+        notes += require_clusters(arms, unit)
         # K counts the slopes, the period dummies and the intercept that the unit effects
         # absorb; the unit effects themselves are nested in the clusters and not counted
         # (Stata xtreg, fe and pyfixest's default), see docs/decisions/0101.
-        covariance = cr1_covariance(
-            design, y_dm - design @ coefficients, unit_codes, n_params=n_params + 1
-        )
-        estimate, std_error = float(coefficients[0]), float(np.sqrt(covariance[0, 0]))
+        scores = np.bincount(unit_codes, weights=residual_d * residuals, minlength=n_units)
+        n_obs = len(y)
+        factor = n_units / (n_units - 1) * (n_obs - 1) / (n_obs - (n_params + 1))
+        std_error = float(np.sqrt(factor * float(scores @ scores))) / d_norm
         df = float(n_units - 1)
     else:
-        coefficients = _coefficients(design, y_dm)
-        residuals = y_dm - design @ coefficients
         df = float(len(y) - n_units - n_params)
         if df <= 0:
             raise EvaluationError("twfe: no residual degrees of freedom left")
         sigma2 = float(residuals @ residuals) / df
-        covariance = np.asarray(sigma2 * np.linalg.pinv(design.T @ design), dtype=np.float64)
-        estimate, std_error = float(coefficients[0]), float(np.sqrt(covariance[0, 0]))
+        std_error = float(np.sqrt(sigma2 / d_norm))
 
     first_period = np.full(n_units, n_times, dtype=np.int64)
     treated_rows = np.flatnonzero(d == 1)
     np.minimum.at(first_period, unit_codes[treated_rows], time_codes[treated_rows])
     first_period[first_period == n_times] = -1
     strata = [np.flatnonzero(first_period == c) for c in np.unique(first_period)]
+
+    # Resampling refits with explicit period dummies (only built when an interval needs them).
+    resampling = inference.method in ("bootstrap", "permutation")
+    controls = (
+        np.column_stack([x_cov, (time_codes[:, None] == np.arange(1, n_times)).astype(float)])
+        if resampling
+        else np.empty((len(y), 0))
+    )
 
     def boot_stat(sample: IntArray) -> float:
         rows, fresh = units.expand(sample)
@@ -383,7 +435,8 @@ def twfe(
             )
         paths = np.zeros((n_units, n_times))
         paths[unit_codes, time_codes] = d
-        targets = np.column_stack([y_dm, d_dm])
+        controls_dm = _demean(controls, unit_codes, n_units)
+        targets = np.column_stack([_demean(y, unit_codes, n_units), d_dm])
 
         def perm_stat(rng: np.random.Generator) -> tuple[float, float]:
             drawn_paths = paths[rng.permutation(n_units)]
