@@ -33,6 +33,10 @@ EXPECTED: dict[str, set[str]] = {
     "view_settlements": {C, F, P, N, E},
     "prepare_settlement": {E},
     "sign_settlement": {E},
+    "comment_settlement": {C, F, P, N, E},
+    "import_price_index": {C, E},
+    "view_individual_status": {C, P, N, E},
+    "record_council_meeting": {C, N},
 }
 
 IMPORT_FILES = {
@@ -45,6 +49,7 @@ IMPORT_FILES = {
                       [[personnummer(1), "2020-06-01", "mental_health", 3]]),
     "sick_leave_days": (["personnummer", "month", "days"], [[personnummer(1), "2020-01", 2]]),
     "cost_reports": (["period_end", "category", "amount"], [["2020-03-31", "salaries", "1000"]]),
+    "price_index": (["month", "index"], [["2020-01", "101.5"]]),
 }
 
 
@@ -58,7 +63,6 @@ def _attempt(action: str, world, user) -> None:
     """Take the action through the real service or selector."""
     from utfall.platform.audit.selectors import audit_events_for_contract
     from utfall.platform.contracts import selectors, services
-    from utfall.platform.contracts.selectors import parsed_version
     from utfall.platform.imports.selectors import import_batch_list
     from utfall.platform.imports.services import import_upload
     from utfall.platform.organisations.services import organisation_create
@@ -91,17 +95,60 @@ def _attempt(action: str, world, user) -> None:
         list(audit_events_for_contract(user=user, contract=contract))
     elif action == "view_settlements":
         list(selectors.settlement_list(user=user, contract=contract))
-    elif action in ("prepare_settlement", "sign_settlement"):
-        facts = dict(parsed_version(contract.versions.get(number=1)).tests[0].inputs)
-        if action == "prepare_settlement":
-            services.settlement_prepare(contract=contract, facts=facts, actor=user)
-        else:
-            draft = services.settlement_prepare(
-                contract=contract, facts=facts, actor=world.users[Role.EVALUATOR]
-            )
-            services.settlement_sign(settlement=draft, actor=user)
+    elif action in ("prepare_settlement", "sign_settlement", "comment_settlement"):
+        _attempt_settlement(action, world, user)
+    elif action in ("view_individual_status", "record_council_meeting"):
+        _attempt_council(action, world, user)
     else:  # pragma: no cover - EXPECTED and Action are checked to agree above
         raise AssertionError(action)
+
+
+def _attempt_settlement(action: str, world, user) -> None:
+    """Through the settlement services. The world has no imported data, so an allowed start
+    stops at the missing data (after the permission check), and an allowed sign-off at the
+    wrong two-factor code."""
+    import datetime as dt
+
+    from utfall.errors import UserError
+    from utfall.platform.contracts.models import Settlement, SettlementStatus
+    from utfall.platform.settlements import services
+
+    contract = world.contract
+    if action == "prepare_settlement":
+        with pytest.raises(UserError, match="no imported data"):
+            services.settlement_start(
+                contract=contract, actor=user, period_start=dt.date(2016, 1, 1),
+                period_end=dt.date(2021, 12, 31),
+                manual_inputs={"invested_sek": ("10000000", "drawdowns")},
+            )
+        return
+    statement = Settlement.objects.create(
+        contract=contract, version=contract.versions.get(number=1), facts={}, result={},
+        sha256="0" * 64, created_by=world.users[Role.EVALUATOR],
+        status=SettlementStatus.REVIEW, period_start=dt.date(2016, 1, 1),
+        period_end=dt.date(2021, 12, 31),
+    )
+    if action == "comment_settlement":
+        services.settlement_comment(settlement=statement, actor=user, text="Looks right.")
+    else:
+        with pytest.raises(UserError, match="two-factor"):
+            services.settlement_sign(settlement=statement, actor=user, totp_code="000000")
+
+
+def _attempt_council(action: str, world, user) -> None:
+    """Through the council selector and service (the world has no data: an empty dashboard)."""
+    import datetime as dt
+
+    from utfall.platform.council import selectors as council_selectors
+    from utfall.platform.council import services as council_services
+
+    if action == "view_individual_status":
+        council_selectors.individual_status(user=user, contract=world.contract)
+    else:
+        council_services.meeting_record(
+            contract=world.contract, actor=user, held_on=dt.date(2017, 3, 1),
+            as_of=dt.date(2017, 2, 28), title="Insatsråd", agenda="",
+        )
 
 
 @pytest.mark.django_db

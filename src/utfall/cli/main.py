@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "utfall.cli.keygen",
     "utfall.cli.verify",
     "utfall.cli.simulate",
+    "utfall.cli.knowledge",
 )
 
 for _module in COMMAND_MODULES:

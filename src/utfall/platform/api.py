@@ -449,3 +449,14 @@ def audit(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
         for event in events[:500]
     ]
 
+
+
+# Settlement workflow (utfall.platform.settlements): statements, review, sign-off, bundles, keys.
+from utfall.platform.settlements.api import router as settlements_router  # noqa: E402
+
+api.add_router("/", settlements_router)
+
+# The intervention council (utfall.platform.council): dashboards and meetings.
+from utfall.platform.council.api import router as council_router  # noqa: E402
+
+api.add_router("/", council_router)

@@ -24,6 +24,8 @@ from django.db import transaction
 from utfall.core.contracts import parse_contract
 from utfall.platform.contracts import services as contract_services
 from utfall.platform.contracts.models import Contract, ContractStatus, Role
+from utfall.platform.council.demo import record_demo_meeting
+from utfall.platform.fund.demo import load_fund_demo
 from utfall.platform.imports import services as import_services
 from utfall.platform.imports.models import BatchStatus
 from utfall.platform.organisations import services as organisation_services
@@ -160,6 +162,12 @@ def _norrkoping_files(folder: Path, synth_dir: Path) -> dict[str, Path]:
         ((quarter, category, (quarterly * Decimal(share)).quantize(Decimal("0.01")))
          for quarter in quarters for category, share in shares.items()),
     )
+    # The price index the cost evaluation re-prices the historical reference with.
+    prices = pd.read_parquet(synth_dir / "price_index.parquet")
+    files["price_index"] = _write_csv(
+        folder, "price_index.csv", ["month", "index"],
+        ((_month(r.month), f"{r.index:.4f}") for r in prices.itertuples()),
+    )
     return files
 
 
@@ -231,6 +239,8 @@ def load_demo(*, log: Any = print, with_data: bool = True) -> list[DemoLogin]:
             contract_services.contract_put_in_force(contract=contract, actor=commissioner)
     if with_data:
         _load_data(commissioner, users[Role.PROVIDER], log)
+    _settlement_demo(commissioner, users[Role.EVALUATOR], log)
+    record_demo_meeting(log=log)
     logins = [
         DemoLogin(user.username, DEMO_PASSWORD, role.label, None) for role, user in users.items()
     ]
@@ -238,7 +248,22 @@ def load_demo(*, log: Any = print, with_data: bool = True) -> list[DemoLogin]:
         if login.username == Role.EVALUATOR.value:
             login.totp_secret = _totp(users[Role.EVALUATOR])
     logins.append(DemoLogin("admin", DEMO_PASSWORD, "Administrator", _totp(admin)))
+    logins.extend(load_fund_demo(log=log, with_data=with_data))
     return logins
+
+
+def _settlement_demo(commissioner: Any, evaluator: Any, log: Any) -> None:
+    """The Norrköping finance plan and the evaluator's signing key (issue 8)."""
+    from utfall.platform.settlements.keys import evaluator_key_ensure
+    from utfall.platform.settlements.services import finance_plan_upload
+
+    contract = Contract.objects.filter(identifier="norrkoping-placed-children").first()
+    plan = EXAMPLES.parent / "finance" / "norrkoping-plan.yaml"
+    if contract is not None and plan.exists() and not contract.finance_plans.exists():
+        finance_plan_upload(contract=contract, actor=commissioner,
+                            text=plan.read_text(encoding="utf-8"))
+        log("  loaded the finance plan of norrkoping-placed-children")
+    evaluator_key_ensure(user=evaluator)
 
 
 def _load_data(commissioner: Any, provider: Any, log: Any) -> None:

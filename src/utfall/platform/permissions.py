@@ -20,7 +20,11 @@ __all__ = [
     "RULES",
     "Action",
     "can",
+    "can_publish",
+    "can_record_results",
+    "is_fund_administrator",
     "require",
+    "require_fund_administrator",
     "roles_of",
     "user_requires_two_factor",
 ]
@@ -46,6 +50,10 @@ class Action(StrEnum):
     VIEW_SETTLEMENTS = "view_settlements"
     PREPARE_SETTLEMENT = "prepare_settlement"
     SIGN_SETTLEMENT = "sign_settlement"
+    COMMENT_SETTLEMENT = "comment_settlement"
+    IMPORT_PRICE_INDEX = "import_price_index"
+    VIEW_INDIVIDUAL_STATUS = "view_individual_status"
+    RECORD_COUNCIL_MEETING = "record_council_meeting"
 
 
 C, F, P, N, E = (
@@ -77,6 +85,14 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.VIEW_SETTLEMENTS: ALL_ROLES,
     Action.PREPARE_SETTLEMENT: frozenset({E}),
     Action.SIGN_SETTLEMENT: frozenset({E}),
+    # Every party reviews a draft statement; a price index is public reference data.
+    Action.COMMENT_SETTLEMENT: ALL_ROLES,
+    Action.IMPORT_PRICE_INDEX: frozenset({C, E}),
+    # The intervention council: the status list per (pseudonymised) individual is for those
+    # who work with the people or evaluate, never the financier; the commissioner and the
+    # intermediary keep the council's records.
+    Action.VIEW_INDIVIDUAL_STATUS: frozenset({C, P, N, E}),
+    Action.RECORD_COUNCIL_MEETING: frozenset({C, N}),
 }
 
 
@@ -124,3 +140,42 @@ def user_requires_two_factor(user: AbstractBaseUser | AnonymousUser) -> bool:
     return ContractParty.objects.filter(
         role=Role.EVALUATOR, organisation__memberships__user=user
     ).exists()
+
+
+# The knowledge platform and the national outcomes fund (utfall.platform.knowledge, .fund).
+# Their rules are not contract roles, so they stand beside RULES rather than in it.
+
+
+def can_publish(user: AbstractBaseUser | AnonymousUser, contract: Contract) -> bool:
+    """A commissioner of the contract decides what the knowledge platform publishes of it."""
+    return Role.COMMISSIONER in roles_of(user, contract)
+
+
+def is_fund_administrator(user: AbstractBaseUser | AnonymousUser, fund: object = None) -> bool:
+    """A member of the organisation that administers the fund (any fund if ``fund`` is None)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    from utfall.platform.fund.models import Fund
+
+    funds = Fund.objects.filter(administrator__memberships__user=user)
+    if fund is not None:
+        funds = funds.filter(pk=getattr(fund, "pk", None))
+    return funds.exists()
+
+
+def can_record_results(user: AbstractBaseUser | AnonymousUser, contract: Contract) -> bool:
+    """A commissioner, or an administrator of a fund that pays under the contract, records
+    aggregated results of it for the knowledge platform."""
+    if can_publish(user, contract):
+        return True
+    if not user.is_authenticated or not user.is_active:
+        return False
+    from utfall.platform.fund.models import Fund
+
+    return Fund.objects.filter(contract=contract, administrator__memberships__user=user).exists()
+
+
+def require_fund_administrator(user: AbstractBaseUser | AnonymousUser, fund: object = None) -> None:
+    """Raise PermissionDenied unless the user administers the fund."""
+    if not is_fund_administrator(user, fund):
+        raise PermissionDenied("only the fund's administrators may do this")

@@ -7,8 +7,12 @@ from utfall.platform.api import api
 
 urlpatterns = [
     path("", include("utfall.platform.web.urls")),
+    path("", include("utfall.platform.council.urls")),
+    path("", include("utfall.platform.settlements.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("knowledge/", include("utfall.platform.knowledge.urls")),
+    path("fund/", include("utfall.platform.fund.urls")),
     path("admin/", admin.site.urls),
 ]

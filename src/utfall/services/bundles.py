@@ -378,6 +378,7 @@ def bundle_create(
     evaluator: str | None = None,
     include_data: bool = False,
     ledger_path: Path | str | None = None,
+    supersedes: str | None = None,
 ) -> BundleWritten:
     """Settle the contract, record it in the ledger, sign the statement, write the bundle.
 
@@ -387,6 +388,7 @@ def bundle_create(
     ``include_data`` embeds them too (they can hold personal data: share such
     a bundle only with those allowed to see the data). With ``ledger_path``
     the entries continue that JSON Lines ledger and are appended to it.
+    ``supersedes`` is the SHA-256 of the signed statement this one corrects.
     """
     overrides = dict(overrides or {})
     settlement = contract_settle(
@@ -492,6 +494,7 @@ def bundle_create(
         evaluator=signer,
         signer_key_sha256=key_fingerprint(raw),
         signed_at=now,
+        supersedes=supersedes,
     )
     signature = sign_message(private_key, statement.signing_message())
     bundle = {

@@ -100,7 +100,8 @@ class ContractParty(models.Model):
 
 class SettlementStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
-    SIGNED = "signed", _("Signed")
+    REVIEW = "review", _("In review")
+    SIGNED = "signed", _("Final (signed)")
 
 
 class Settlement(models.Model):
@@ -125,6 +126,17 @@ class Settlement(models.Model):
     supersedes = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
     )
+    # The settlement workflow (utfall.platform.settlements): period, evaluator-entered
+    # inputs with their reasons, review, and what sign-off produced.
+    period_start = models.DateField(_("period from"), null=True, blank=True)
+    period_end = models.DateField(_("period to"), null=True, blank=True)
+    correction_reason = models.TextField(_("reason for the correction"), blank=True)
+    manual_inputs = models.JSONField(default=dict, blank=True)
+    review_started_at = models.DateTimeField(null=True, blank=True)
+    statement = models.JSONField(null=True, blank=True)
+    signature = models.CharField(max_length=100, blank=True)
+    key_fingerprint = models.CharField(max_length=64, blank=True)
+    bundle = models.TextField(blank=True)
 
     class Meta:
         ordering = ("-created_at",)

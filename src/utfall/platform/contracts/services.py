@@ -1,4 +1,6 @@
-"""Writes for contracts: upload, new versions, entry into force, parties, settlements.
+"""Writes for contracts: upload, new versions, entry into force, parties.
+
+(Settlement statements: ``utfall.platform.settlements.services``.)
 
 Each function checks the permission rule, writes inside one transaction and
 appends the audit event in that same transaction.
@@ -7,8 +9,6 @@ appends the audit event in that same transaction.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from utfall.core.contracts import parse_contract, run_contract_tests, settle
+from utfall.core.contracts import parse_contract, run_contract_tests
 from utfall.errors import ContractInvalid, Finding, UserError
 from utfall.platform.audit.services import audit_record
 from utfall.platform.contracts.models import (
@@ -25,11 +25,10 @@ from utfall.platform.contracts.models import (
     ContractStatus,
     ContractVersion,
     Role,
-    Settlement,
-    SettlementStatus,
 )
 from utfall.platform.organisations.models import Organisation
 from utfall.platform.permissions import Action, forget_roles, require
+from utfall.platform.settlements.ledger import ledger_contract_version
 
 __all__ = [
     "contract_create",
@@ -38,8 +37,6 @@ __all__ = [
     "contract_put_in_force",
     "contract_version_upload",
     "decode_contract_upload",
-    "settlement_prepare",
-    "settlement_sign",
 ]
 
 
@@ -117,6 +114,7 @@ def contract_create(
         sha256=version.sha256,
         commissioner=organisation.name,
     )
+    ledger_contract_version(version=version, actor=actor)
     return contract
 
 
@@ -187,6 +185,7 @@ def contract_version_upload(
         sha256=sha,
         reason=reason,
     )
+    ledger_contract_version(version=version, actor=actor)
     return version
 
 
@@ -269,67 +268,3 @@ def contract_party_remove(
         organisation=organisation.name,
         old_role=party.role,
     )
-
-
-def _canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-@transaction.atomic
-def settlement_prepare(
-    *,
-    contract: Contract,
-    facts: Mapping[str, Any],
-    actor: AbstractBaseUser,
-    supersedes: Settlement | None = None,
-) -> Settlement:
-    """Compute a draft settlement statement from evaluated facts (the evaluator's task)."""
-    require(actor, Action.PREPARE_SETTLEMENT, contract)
-    if supersedes is not None and (
-        supersedes.contract_id != contract.pk or supersedes.status != SettlementStatus.SIGNED
-    ):
-        raise UserError("a correction must reference a signed statement of the same contract")
-    version = contract.versions.order_by("-number").first()
-    if version is None:
-        raise UserError("the contract has no version")
-    document = parse_contract(version.text, source=f"{contract.identifier} v{version.number}")
-    result = settle(document, dict(facts)).to_json()
-    result_json = json.loads(_canonical_json(result))
-    settlement = Settlement.objects.create(
-        contract=contract,
-        version=version,
-        facts=json.loads(_canonical_json(dict(facts))),
-        result=result_json,
-        sha256=hashlib.sha256(_canonical_json(result_json).encode()).hexdigest(),
-        created_by=actor,
-        supersedes=supersedes,
-    )
-    audit_record(
-        actor=actor,
-        action="settlement.prepared",
-        contract=contract,
-        settlement=settlement.pk,
-        sha256=settlement.sha256,
-        supersedes=supersedes.pk if supersedes else None,
-    )
-    return settlement
-
-
-@transaction.atomic
-def settlement_sign(*, settlement: Settlement, actor: AbstractBaseUser) -> Settlement:
-    """Sign a draft statement off (the evaluator alone); a signed statement never changes."""
-    require(actor, Action.SIGN_SETTLEMENT, settlement.contract)
-    updated = Settlement.objects.filter(pk=settlement.pk, status=SettlementStatus.DRAFT).update(
-        status=SettlementStatus.SIGNED, signed_by=actor, signed_at=timezone.now()
-    )
-    if not updated:
-        raise UserError("this statement is signed already; prepare a correction instead")
-    settlement.refresh_from_db()
-    audit_record(
-        actor=actor,
-        action="settlement.signed",
-        contract=settlement.contract,
-        settlement=settlement.pk,
-        sha256=settlement.sha256,
-    )
-    return settlement

@@ -210,6 +210,20 @@ KINDS: dict[str, ImportKind] = {
             key=("date", "category"),
             person=False,
         ),
+        ImportKind(
+            "price_index",
+            _("Price index (monthly)"),
+            Action.IMPORT_PRICE_INDEX,
+            (
+                Column("date", _("Month"), "date", "date", synonyms=_DATE),
+                Column("index", _("Index value"), "decimal", "quantity",
+                       synonyms=("index", "indexvalue", "indextal", "kpi", "cpi", "value",
+                                 "värde"),
+                       minimum=Decimal(0)),
+            ),
+            key=("date",),
+            person=False,
+        ),
     )
 }
 

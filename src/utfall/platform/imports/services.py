@@ -36,6 +36,7 @@ from utfall.platform.pseudonyms import (
     pseudonym_for_personnummer,
     pseudonym_for_reference,
 )
+from utfall.platform.settlements.ledger import ledger_import
 
 __all__ = [
     "MAX_STORED_FINDINGS",
@@ -554,6 +555,7 @@ def import_run(*, batch_id: int) -> ImportBatch:
                     batch=batch.pk, kind=batch.kind, file=batch.file_name,
                     sha256=batch.file_sha256, rows_written=written, rows_unchanged=unchanged,
                 )
+                ledger_import(batch=batch, actor=batch.created_by)
         except _Abort:
             _record_failure(batch, findings, count)
         except IntegrityError:

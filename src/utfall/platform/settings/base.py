@@ -49,6 +49,10 @@ INSTALLED_APPS = [
     "utfall.platform.participants",
     "utfall.platform.imports",
     "utfall.platform.audit",
+    "utfall.platform.settlements",
+    "utfall.platform.knowledge",
+    "utfall.platform.fund",
+    "utfall.platform.council",
     "utfall.platform.web",
 ]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -72,20 +71,3 @@ class MappingForm(forms.Form):
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
 
-
-class SettlementForm(forms.Form):
-    facts = forms.CharField(
-        label=_("Evaluated outcomes (JSON: input name → value)"),
-        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-    )
-
-    def clean_facts(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.cleaned_data["facts"])
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(
-                _("Not valid JSON: %(error)s"), params={"error": error}
-            ) from error
-        if not isinstance(value, dict):
-            raise forms.ValidationError(_("Write an object: {\"name\": value, …}"))
-        return value

@@ -16,7 +16,7 @@ from utfall.errors import FindingsError, UserError
 from utfall.platform.audit.selectors import audit_events_for_contract
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts import services as contract_services
-from utfall.platform.contracts.models import Contract, Settlement
+from utfall.platform.contracts.models import Contract
 from utfall.platform.imports import selectors as import_selectors
 from utfall.platform.imports import services as import_services
 from utfall.platform.imports.kinds import KINDS
@@ -32,7 +32,6 @@ from utfall.platform.web.forms import (
     ImportUploadForm,
     MappingForm,
     PartyForm,
-    SettlementForm,
     TokenForm,
 )
 
@@ -311,38 +310,10 @@ def audit(request: HttpRequest, identifier: str) -> HttpResponse:
 
 @login_required
 def settlements(request: HttpRequest, identifier: str) -> HttpResponse:
-    """Settlement statements; the evaluator prepares and signs them."""
-    contract = _contract(request, identifier, Action.VIEW_SETTLEMENTS)
-    context = _contract_context(request, contract, "settlements")
-    form = SettlementForm(request.POST or None)
-    if request.method == "POST":
-        try:
-            if "sign" in request.POST:
-                statement = contract.settlements.get(pk=request.POST["sign"])
-                contract_services.settlement_sign(settlement=statement, actor=request.user)
-                messages.success(request, _("The statement was signed."))
-                return redirect("web:settlements", identifier=identifier)
-            if form.is_valid():
-                supersedes = None
-                if request.POST.get("supersedes"):
-                    supersedes = contract.settlements.get(pk=request.POST["supersedes"])
-                contract_services.settlement_prepare(
-                    contract=contract, facts=form.cleaned_data["facts"], actor=request.user,
-                    supersedes=supersedes,
-                )
-                messages.success(request, _("A draft statement was prepared."))
-                return redirect("web:settlements", identifier=identifier)
-        except Settlement.DoesNotExist:
-            raise Http404 from None
-        except UserError as error:
-            context.update(_error_context(error))
-    version = contract_selectors.latest_version(contract)
-    context.update(
-        form=form,
-        statements=contract_selectors.settlement_list(user=request.user, contract=contract),
-        inputs=list(contract_selectors.parsed_version(version).inputs.values()) if version else [],
-    )
-    return render(request, "web/settlements.html", context)
+    """Settlement statements (the settlement workflow's list page)."""
+    from utfall.platform.settlements.views import statement_list
+
+    return statement_list(request, identifier)
 
 
 @login_required

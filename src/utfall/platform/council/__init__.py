@@ -1,0 +1,1 @@
+"""The intervention council: dashboards per contract, council meetings and quarterly reports."""

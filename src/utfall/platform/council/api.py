@@ -1,0 +1,77 @@
+"""Council endpoints of the REST API (a django-ninja router added to ``platform.api``).
+
+The same dashboard dict the pages show: small cells are suppressed in it, and the
+individual status list is removed for a role without ``view_individual_status``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router
+
+from utfall.platform.contracts import selectors as contract_selectors
+from utfall.platform.council import selectors
+
+__all__ = ["router"]
+
+router = Router(tags=["council"])
+
+
+def _decision(decision: Any) -> dict[str, Any]:
+    return {
+        "id": decision.pk,
+        "kind": decision.kind,
+        "text": decision.text,
+        "owner": decision.owner,
+        "due_on": decision.due_on.isoformat(),
+        "status": decision.status,
+        "follow_up": decision.follow_up,
+        "followed_up_at": decision.followed_up_at_id,
+    }
+
+
+@router.get("/contracts/{identifier}/council/dashboard", response=dict[str, Any])
+def council_dashboard(
+    request: HttpRequest, identifier: str, as_of: dt.date | None = None
+) -> dict[str, Any]:
+    """The contract's council dashboard for ``as_of`` (default: the last month with data)."""
+    contract = contract_selectors.contract_get(user=request.user, identifier=identifier)
+    return selectors.dashboard_for(user=request.user, contract=contract, as_of=as_of)
+
+
+@router.get("/contracts/{identifier}/council/meetings", response=list[dict[str, Any]])
+def council_meetings(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
+    """The council's meetings, newest first, with their decisions."""
+    contract = contract_selectors.contract_get(user=request.user, identifier=identifier)
+    return [
+        {
+            "id": meeting.pk,
+            "held_on": meeting.held_on.isoformat(),
+            "as_of": meeting.as_of.isoformat(),
+            "title": meeting.title,
+            "snapshot_sha256": meeting.snapshot_sha256,
+            "decisions": [_decision(d) for d in meeting.decisions.all()],
+        }
+        for meeting in selectors.meeting_list(user=request.user, contract=contract)
+    ]
+
+
+@router.get("/contracts/{identifier}/council/meetings/{pk}", response=dict[str, Any])
+def council_meeting(request: HttpRequest, identifier: str, pk: int) -> dict[str, Any]:
+    """One meeting: agenda, minutes, decisions and the frozen dashboard it looked at."""
+    contract = contract_selectors.contract_get(user=request.user, identifier=identifier)
+    meeting = selectors.meeting_get(user=request.user, contract=contract, pk=pk)
+    return {
+        "id": meeting.pk,
+        "held_on": meeting.held_on.isoformat(),
+        "as_of": meeting.as_of.isoformat(),
+        "title": meeting.title,
+        "agenda": meeting.agenda,
+        "minutes": meeting.minutes,
+        "snapshot_sha256": meeting.snapshot_sha256,
+        "decisions": [_decision(d) for d in meeting.decisions.all()],
+        "dashboard": selectors.viewer_copy(meeting.snapshot, user=request.user, contract=contract),
+    }

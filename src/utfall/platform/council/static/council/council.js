@@ -1,0 +1,12 @@
+// Draws every chart of the page with the vendored vega-embed; the table behind each chart
+// stays in the page for screen readers and for anyone without JavaScript.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-chart]").forEach(function (element) {
+    var source = document.getElementById(element.dataset.chart);
+    if (!source || typeof vegaEmbed === "undefined") { return; }
+    var spec = JSON.parse(source.textContent);
+    vegaEmbed(element, spec, { actions: { export: true, source: false, compiled: false, editor: false }, renderer: "svg" })
+      .then(function () { element.dataset.rendered = "true"; })
+      .catch(function (error) { element.textContent = String(error); });
+  });
+});

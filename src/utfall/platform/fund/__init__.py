@@ -1,0 +1,1 @@
+"""The national outcomes fund: budget, phases, calls, applications, selection, reports, payments."""

@@ -1,0 +1,325 @@
+"""Demo of the national outcomes fund: a fund with a call, applications, a selection and a
+first six-monthly payment cycle; the reference contracts published on the knowledge platform.
+
+Everything goes through the fund's and the knowledge platform's services, so the demo
+exercises them. Constellations, budgets and indicator reports come from the synthetic fund
+(``utfall synth fund``), with a fixed seed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from utfall.core.fund import PILOT_BUDGET
+from utfall.platform.contracts.models import Contract
+from utfall.platform.fund import services
+from utfall.platform.fund.models import (
+    ApplicationStatus,
+    Call,
+    Fund,
+    Indicator,
+)
+from utfall.platform.fund.selectors import selection_proposal
+from utfall.platform.knowledge.models import Stage
+from utfall.platform.knowledge.services import lesson_add, publication_update
+from utfall.platform.organisations import services as organisation_services
+from utfall.platform.organisations.models import Organisation
+
+__all__ = ["FUND_NAME", "load_fund_demo"]
+
+FUND_NAME = "Nationell utfallsfinansiering – pilot 2023–2028 (demo)"
+ADMINISTRATOR = "Delegationen för nationell utfallsfinansiering (demo)"
+FUND_CONTRACT = "national-fund-constellation"
+SEED = 2023
+PLACES = ("Norrby", "Söderås", "Västerån", "Österbro", "Mellanvik", "Sjöstad")
+KIND_OF = {"municipality": "municipality", "region": "region", "agency": "agency"}
+CRITERIA = (
+    {
+        "code": "problem",
+        "name": "Problemformulering / Problem formulation",
+        "weight": 1,
+        "is_base": True,
+        "description": "Needs analysis and a clear problem formulation.",
+    },
+    {
+        "code": "objectives",
+        "name": "Målsättning och utfall / Objectives and outcomes",
+        "weight": 1,
+        "is_base": True,
+        "description": "Outcome definitions at three levels with an evaluation design.",
+    },
+    {
+        "code": "capacity",
+        "name": "Organisatorisk kapacitet / Organisational capacity",
+        "weight": 1,
+        "is_base": True,
+        "description": "Answers to the readiness survey.",
+    },
+    {
+        "code": "cross_sector",
+        "name": "Tvärsektoriell samverkan / Cross-sector cooperation",
+        "weight": "1.5",
+        "description": "Across principals preferred (seed 003).",
+    },
+    {
+        "code": "theory",
+        "name": "Förändringsteori och evidens / Theory of change and evidence",
+        "weight": 1,
+        "description": "Covers the prevention triangle; matched against evidence.",
+    },
+)
+PUBLISHED = {
+    "national-fund-constellation": (
+        "Criminal justice",
+        Stage.IMPLEMENTATION,
+        "Statens utfallsersättning till en konstellation som förebygger ungdomskriminalitet: "
+        "en prislista för indikatorerna i seed 003:s bilaga 4, högst 50 % av kostnaderna. / "
+        "The state's outcome payment to a constellation preventing youth crime.",
+    ),
+    "norrkoping-placed-children": (
+        "Child and family welfare",
+        Stage.COMPLETE,
+        "Norrköping 2016–2021: samordnat stöd till placerade barn, finansierat av en "
+        "finansiär och återbetalt ur uppmätta besparingar. / Coordinated support for "
+        "children in institutional care, repaid from measured savings.",
+    ),
+    "sick-leave-botkyrka": (
+        "Employment and training",
+        Stage.IMPLEMENTATION,
+        "Botkyrka: minskad korttidssjukfrånvaro, trendjusterad mot ett nationellt index. / "
+        "Reduced short-term sick leave, trend-adjusted.",
+    ),
+    "sick-leave-ornskoldsvik": (
+        "Employment and training",
+        Stage.IMPLEMENTATION,
+        "Örnsköldsvik: minskad korttidssjukfrånvaro med en större aktivitetsbaserad del. / "
+        "Reduced short-term sick leave with a larger activity-based share.",
+    ),
+    "hasselby-vallingby-collective-impact": (
+        "Child and family welfare",
+        Stage.CONTRACTED,
+        "Hässelby-Vällingby: fem civilsamhällesaktörer och stadsdelen, med en gemensam "
+        "utfallspott. / Collective impact with a joint outcome pot.",
+    ),
+}
+
+
+def _organisation(name: str) -> Organisation:
+    existing = Organisation.objects.filter(name=name).first()
+    return existing or organisation_services.organisation_create(name=name, actor=None)
+
+
+def _period(start: Any) -> tuple[date, date]:
+    begins = start if isinstance(start, date) else date.fromisoformat(str(start)[:10])
+    ends = services._add_months(begins, 6)
+    return begins, date.fromordinal(ends.toordinal() - 1)
+
+
+def _publish(commissioner: Any, log: Any) -> None:
+    for identifier, (sector, stage, summary) in PUBLISHED.items():
+        contract = Contract.objects.filter(identifier=identifier).first()
+        if contract is None or getattr(contract, "publication", None) is not None:
+            continue
+        publication_update(
+            contract=contract,
+            actor=commissioner,
+            published=True,
+            stage=stage,
+            policy_sector=sector,
+            summary=summary,
+        )
+        log(f"  published {identifier} on the knowledge platform")
+    norrkoping = Contract.objects.filter(identifier="norrkoping-placed-children").first()
+    if norrkoping is not None and not norrkoping.publication.lessons.exists():
+        lesson_add(
+            contract=norrkoping,
+            actor=commissioner,
+            title="Kostnaderna steg de första 6–12 månaderna / Costs rose in the first 6–12 months",
+            body="More placement days early on; net savings from month 9. The effect was larger "
+            "for younger school-age children with earlier placements (seeds 000–002).",
+        )
+
+
+def load_fund_demo(*, log: Any = print, with_data: bool = True) -> list[Any]:
+    """Create (or leave as it is) the fund demo; returns the fund-administrator logins."""
+    from utfall.platform.demo import DEMO_PASSWORD, DemoLogin, _user
+
+    administrator = _organisation(ADMINISTRATOR)
+    admin = _user("fund_admin")
+    reviewer = _user("fund_reviewer")
+    applicant = _user("constellation")
+    for user in (admin, reviewer):
+        organisation_services.membership_add(user=user, organisation=administrator, actor=None)
+    logins = [
+        DemoLogin("fund_admin", DEMO_PASSWORD, "Fund administrator", None),
+        DemoLogin("fund_reviewer", DEMO_PASSWORD, "Fund administrator (reviewer)", None),
+        DemoLogin("constellation", DEMO_PASSWORD, "Applicant constellation", None),
+    ]
+    commissioner = _user("commissioner")
+    _publish(commissioner, log)
+    services.indicator_library_seed()
+    if Fund.objects.filter(name=FUND_NAME).exists():
+        return logins
+    fund = services.fund_create(
+        name=FUND_NAME,
+        administrator=administrator,
+        budget=PILOT_BUDGET,
+        actor=None,
+        contract=Contract.objects.filter(identifier=FUND_CONTRACT).first(),
+    )
+    services.phases_set(fund=fund, start=date(2023, 1, 1), actor=admin)
+    call = services.call_create(
+        fund=fund,
+        actor=admin,
+        title="Utlysning 2023: Förebygga ungdomskriminalitet / Call 2023: preventing youth crime",
+        description="Constellations of municipalities, regions and/or national agencies apply "
+        "for outcome financing of an initiative to prevent youth crime (seed 003, Bilaga 4). "
+        "The state pays at most 50 % of the costs, as outcome payment.",
+        opens_on=date(2023, 6, 1),
+        deadline=date(2023, 8, 31),
+        outcome_payment_frame=Decimal("60000000"),
+        implementation_start_year=2024,
+        implementation_end_year=2028,
+        criteria=CRITERIA,
+        documents="https://example.invalid/utlysning-2023.pdf\n"
+        "https://example.invalid/enkat-organisatorisk-beredskap.pdf",
+    )
+    log(f"  created the fund {fund.name} with the call {call.pk}")
+    if with_data:
+        _applications_and_cycle(call, admin, reviewer, applicant, log)
+    return logins
+
+
+def _applications_and_cycle(
+    call: Call, admin: Any, reviewer: Any, applicant: Any, log: Any
+) -> None:
+    import pandas as pd
+
+    from utfall.synth.fund import generate
+
+    rng = np.random.default_rng(SEED)
+    indicators = {i.code: i for i in Indicator.objects.all()}
+    with tempfile.TemporaryDirectory(prefix="utfall-fund-demo-") as folder:
+        generate(Path(folder), seed=SEED, size=len(PLACES))
+        constellations = pd.read_parquet(Path(folder) / "constellations.parquet")
+        reports = pd.read_parquet(Path(folder) / "indicator_reports.parquet")
+        costs = pd.read_parquet(Path(folder) / "costs.parquet")
+    applications = {}
+    for place, row in zip(PLACES, constellations.itertuples(), strict=True):
+        organisation = _organisation(f"{place} kommun (demo)")
+        organisation_services.membership_add(user=applicant, organisation=organisation, actor=None)
+        members = [{"name": f"{place} kommun", "kind": "municipality"}]
+        for principal in row.principals.split(";")[1:]:
+            members.append({"name": f"{place} {principal}", "kind": KIND_OF[principal]})
+        members.append({"name": f"Föreningen Unga i {place}", "kind": "civil_society"})
+        budget = Decimal(int(row.budget_sek))
+        requested = (budget * Decimal("0.45")).quantize(Decimal("1"))
+        baseline = reports[
+            (reports.constellation_id == row.constellation_id) & (reports.period == 0)
+        ]
+        outcomes = [
+            {
+                "indicator": indicators[code],
+                "desired_change": indicators[code].desired_change,
+                "causal_effect": "Change in the share against the constellation's baseline "
+                "(difference in means), verified by the evaluator every six months.",
+                "baseline_share": Decimal(
+                    str(round(float(baseline[baseline.indicator == code].value.iloc[0]), 4))
+                ),
+            }
+            for code in row.indicators.split(";")
+        ]
+        application = services.application_submit(
+            call=call,
+            organisation=organisation,
+            actor=applicant,
+            today=date(2023, 8, 15),
+            constellation_name=f"Konstellation {place}",
+            members=members,
+            needs_analysis=f"Rising youth crime in {place}; school absence and early "
+            "acting-out behaviour are the first signs in local data.",
+            target_group="Children and young people 6–20 years in the most exposed areas, "
+            "and their parents.",
+            theory_of_change="Universal, selective and indicated interventions across the "
+            "prevention triangle: parenting support, school presence, leisure and work.",
+            evaluation_design="Six-monthly indicator reports against a baseline; comparison "
+            "areas where the data allow.",
+            readiness="Project leader appointed; data sharing between school and social "
+            "services agreed.",
+            budget_total=budget,
+            co_financing=budget - requested,
+            requested_outcome_payment=requested,
+            outcomes=outcomes,
+        )
+        applications[row.constellation_id] = application
+    log(f"  submitted {len(applications)} applications to the call")
+    services.call_close(call=call, actor=admin)
+    for index, application in enumerate(applications.values()):
+        qualified = index != len(applications) - 1
+        services.application_screen(
+            application=application,
+            actor=admin,
+            qualified=qualified,
+            strengths="Clear problem formulation grounded in local data; committed principals.",
+            weaknesses="The theory of change needs evidence for the selective interventions."
+            if qualified
+            else "Cooperation across principals is not yet anchored and the "
+            "readiness survey shows no data sharing; please develop it for a later call.",
+        )
+    for application in call.applications.filter(status=ApplicationStatus.SCREENED_IN):
+        for person in (admin, reviewer):
+            services.review_submit(
+                application=application,
+                actor=person,
+                scores={c["code"]: int(rng.integers(2, 6)) for c in CRITERIA},
+                comment="Scored against the call's criteria.",
+            )
+    proposal = [r.application.pk for r in selection_proposal(call) if r.proposed]
+    services.selection_decide(
+        call=call,
+        actor=admin,
+        application_ids=proposal,
+        reasons="Highest mean weighted scores of the two reviewers that fit in the call's "
+        "frame of 60 MSEK for outcome payments (rank and fit).",
+    )
+    log(f"  selected {len(proposal)} constellations")
+    by_application = {a.pk: cid for cid, a in applications.items()}
+    for application in call.applications.filter(status=ApplicationStatus.SELECTED):
+        constellation = application.constellation
+        cid = by_application[application.pk]
+        codes = {o.indicator.code: o.indicator for o in application.outcomes.all()}
+        spent = Decimal(0)
+        report = None
+        for period in (0, 1):
+            rows = reports[(reports.constellation_id == cid) & (reports.period == period)]
+            lines = [
+                {"indicator": codes[r.indicator], "n": int(r.n), "count": int(r.count)}
+                for r in rows.itertuples()
+            ]
+            if period:
+                spent += Decimal(
+                    int(
+                        costs[
+                            (costs.constellation_id == cid) & (costs.period == period)
+                        ].cost_sek.iloc[0]
+                    )
+                )
+            start, end = _period(rows.period_start.iloc[0])
+            report = services.report_submit(
+                constellation=constellation,
+                actor=applicant,
+                period_start=start,
+                period_end=end,
+                reported_costs_to_date=spent,
+                lines=lines,
+                is_baseline=period == 0,
+            )
+        assert report is not None
+        payment = services.report_settle(report=report, actor=admin, year=2025)
+        log(f"  {constellation.code}: outcome payment {payment.amount} SEK ({payment.binding})")

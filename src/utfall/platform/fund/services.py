@@ -1,0 +1,1135 @@
+"""Writes of the national outcomes fund (seed 003, DESIGN.md 2.4).
+
+Every function checks who may act, writes in one transaction and appends an
+audit event in it; decisions are also written as :class:`Decision` records.
+The money rule is the core's (:mod:`utfall.core.fund`): a payment is the
+smallest of what the outcomes earned, 50 % of the constellation's reported
+costs and what is left of the year's budget, and the record says which bound.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from utfall.core.contracts import settle
+from utfall.core.finance import allocate
+from utfall.core.fund import (
+    BudgetExceeded,
+    FundBudget,
+    decide_outcome_payment,
+)
+from utfall.core.fund import Commitment as CoreCommitment
+from utfall.errors import Finding, FindingsError, UserError
+from utfall.platform.audit.services import audit_record
+from utfall.platform.contracts.models import Contract
+from utfall.platform.contracts.selectors import latest_version, parsed_version
+from utfall.platform.fund.models import (
+    Application,
+    ApplicationOutcome,
+    ApplicationStatus,
+    BudgetLine,
+    Call,
+    CallStatus,
+    Commitment,
+    Constellation,
+    ConstellationStatus,
+    Criterion,
+    Decision,
+    DecisionKind,
+    Direction,
+    Fund,
+    Indicator,
+    OutcomePayment,
+    OutcomeReport,
+    OutcomeReportLine,
+    Phase,
+    ReportStatus,
+    Review,
+    ReviewScore,
+    Screening,
+)
+from utfall.platform.fund.selectors import fund_state
+from utfall.platform.organisations.models import Organisation
+from utfall.platform.permissions import is_fund_administrator, require_fund_administrator
+
+__all__ = [
+    "MEMBER_KINDS",
+    "PHASES",
+    "ApplicationInvalid",
+    "application_screen",
+    "application_submit",
+    "call_close",
+    "call_create",
+    "constellation_terminate",
+    "fund_create",
+    "indicator_library_seed",
+    "phases_set",
+    "report_settle",
+    "report_submit",
+    "review_submit",
+    "selection_decide",
+]
+
+MEMBER_KINDS = (
+    "municipality",
+    "region",
+    "agency",
+    "provider",
+    "civil_society",
+    "financier",
+    "academia",
+)
+PRINCIPALS = {"municipality", "region", "agency"}
+
+
+class ApplicationInvalid(FindingsError):
+    """An application (or report) with problems in named fields."""
+
+
+# Seed 003: five phases with their estimated durations (months), deliverables and decisions.
+PHASES: tuple[tuple[str, int, tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        "Uppdrag och förankring / Mandate and anchoring",
+        5,
+        (
+            "Delegation with secretariat; agreement with SKR and RISE on practical support",
+            "In-depth needs inventory; outcomes with a model for socio-economic valuation",
+            "Framework with an overall theory of change; hearings; criteria for taking part",
+        ),
+        ("Prioritised need areas with primary outcome definitions", "Criteria for taking part"),
+    ),
+    (
+        "Utlysning / Call",
+        3,
+        (
+            "Call inviting constellations to apply",
+            "Applications: problem formulation, target groups, outcomes, readiness survey",
+            "First screening; written feedback on strengths and weaknesses to every applicant",
+        ),
+        ("The call", "Feedback to applicants", "Which constellations go on to deep analysis"),
+    ),
+    (
+        "Fördjupad analys / Deep analysis",
+        6,
+        (
+            "Local project leader and a picture of current capacity",
+            "Analysis of local quantitative and qualitative data",
+            "Theory of change covering the prevention triangle; evidence matched against it",
+            "Locally anchored outcome definitions; implementation and follow-up plans",
+            "Common follow-up and evaluation protocol with baseline",
+        ),
+        ("Which constellations get outcome financing; reasons to the others",),
+    ),
+    (
+        "Genomförandestöd / Implementation support",
+        48,
+        (
+            "Baseline measurement and test of the follow-up protocol",
+            "Six-monthly evaluation of social and economic outcomes",
+            "Collaboration forum; extra support where implementation falters",
+        ),
+        (
+            "Termination of work that does not meet the agreed criteria",
+            "Confirmation of evaluated results; outcome payments",
+        ),
+    ),
+    (
+        "Implementering och spridning / Dissemination",
+        12,
+        (
+            "Training material; dissemination call; support to new constellations",
+            "Network of project leaders; evaluation of the process",
+        ),
+        ("Dissemination call", "Recommendation to the government"),
+    ),
+)
+
+# Seed 003, appendix 4 (Bilaga 4): indicators for preventing youth crime. The last column
+# names the input of the reference contract national-fund-constellation that pays on it.
+APPENDIX_4 = (
+    (
+        "parenting_capacity",
+        "Ökad föräldraförmåga / Increased parenting capacity",
+        "Good attachment and language development",
+        "families",
+        Direction.HIGHER,
+        "parenting_capacity_units",
+    ),
+    (
+        "language_grade_1",
+        "God språkutveckling och uppnått utbildningsspråk (svenska) i första klass / Good language "
+        "development; school-level Swedish in first grade",
+        "Children start school with an adequate school language",
+        "children",
+        Direction.HIGHER,
+        "language_development_units",
+    ),
+    (
+        "school_absence",
+        "Minskad skolfrånvaro / Reduced school absence",
+        "Pupils attend school; absence is noticed early",
+        "pupils",
+        Direction.LOWER,
+        "school_absence_units",
+    ),
+    (
+        "upper_secondary_eligibility",
+        "Ökad gymnasiebehörighet (område eller riskgrupp) / Increased eligibility for "
+        "upper-secondary school",
+        "All pupils are eligible for an upper-secondary programme",
+        "pupils",
+        Direction.HIGHER,
+        "upper_secondary_eligibility_units",
+    ),
+    (
+        "work_or_studies",
+        "Ökad andel i arbete/sysselsättning/studier / Increased share in work, employment or studies",
+        "Young adults can support themselves",
+        "young people",
+        Direction.HIGHER,
+        "work_or_studies_units",
+    ),
+    (
+        "criminal_group_inflow",
+        "Minskat inflöde till kriminella grupperingar / Reduced inflow into criminal groups",
+        "Fewer young people are drawn into crime",
+        "young people",
+        Direction.LOWER,
+        "criminal_group_inflow_units",
+    ),
+    (
+        "youth_at_risk",
+        "Minskad andel unga och unga vuxna i riskzonen för kriminalitet / Reduced share of young "
+        "people at risk of crime (acting-out behaviour, substance abuse)",
+        "Fewer young people and young adults at risk of crime",
+        "young people",
+        Direction.LOWER,
+        "risk_zone_units",
+    ),
+)
+# Outcomes of the other reference contracts, reusable by constellations.
+REFERENCE_OUTCOMES = (
+    (
+        "placement_costs",
+        "Lägre kostnader för placeringar och öppenvård / Lower costs of "
+        "placements and outpatient care than historically expected",
+        "Placed children return home and stay home",
+        "SEK",
+        Direction.LOWER,
+        "examples/contracts/norrkoping-placed-children.yaml",
+    ),
+    (
+        "school_results_placed",
+        "Förbättrade skolresultat för placerade barn / Better school "
+        "results of placed children (merit points, passed subjects)",
+        "Placed children succeed in school",
+        "pupils",
+        Direction.HIGHER,
+        "examples/contracts/norrkoping-placed-children.yaml",
+    ),
+    (
+        "short_term_sick_leave",
+        "Minskad korttidssjukfrånvaro (dag 1–14), trendjusterad / Reduced "
+        "short-term sick leave, trend-adjusted",
+        "Employees stay healthy at work",
+        "days",
+        Direction.LOWER,
+        "examples/contracts/sick-leave-botkyrka.yaml",
+    ),
+    (
+        "collective_process_outcomes",
+        "Processutfall i kollektiv påverkan / Process outcomes of collective impact",
+        "Actors in the district work towards a shared goal",
+        "milestones",
+        Direction.HIGHER,
+        "examples/contracts/hasselby-vallingby-collective-impact.yaml",
+    ),
+)
+
+
+def _require_admin(actor: AbstractBaseUser | None, fund: Fund) -> None:
+    # actor None: a trusted caller inside the platform (the demo loader) — never a request.
+    if actor is not None:
+        require_fund_administrator(actor, fund)
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+@transaction.atomic
+def fund_create(
+    *,
+    name: str,
+    administrator: Organisation,
+    budget: FundBudget,
+    actor: AbstractBaseUser | None,
+    contract: Contract | None = None,
+    max_share_of_costs: Decimal = Decimal("0.50"),
+) -> Fund:
+    """Create a fund with its budget lines (e.g. :data:`utfall.core.fund.PILOT_BUDGET`)."""
+    if actor is not None and not actor.is_staff:
+        raise PermissionDenied("only a platform administrator creates a fund")
+    fund = Fund.objects.create(
+        name=name,
+        administrator=administrator,
+        max_share_of_costs=max_share_of_costs,
+        outcome_payment_ceiling=budget.outcome_payment_ceiling,
+        contract=contract,
+    )
+    BudgetLine.objects.bulk_create(
+        BudgetLine(fund=fund, year=line.year, category=line.category, amount=line.amount)
+        for line in budget.lines
+    )
+    audit_record(actor=actor, action="fund_created", fund=fund.name, total=str(budget.total))
+    return fund
+
+
+@transaction.atomic
+def phases_set(*, fund: Fund, start: date, actor: AbstractBaseUser | None) -> list[Phase]:
+    """Lay out the five phases of seed 003 from ``start``, each after the one before."""
+    _require_admin(actor, fund)
+    fund.phases.all().delete()
+    phases = []
+    begins = start
+    for number, (name, months, deliverables, decisions) in enumerate(PHASES, start=1):
+        ends = _add_months(begins, months)
+        phases.append(
+            Phase.objects.create(
+                fund=fund,
+                number=number,
+                name=name,
+                starts_on=begins,
+                ends_on=date.fromordinal(ends.toordinal() - 1),
+                deliverables="\n".join(deliverables),
+                decisions="\n".join(decisions),
+            )
+        )
+        begins = ends
+    audit_record(actor=actor, action="fund_phases_set", fund=fund.name, start=start.isoformat())
+    return phases
+
+
+@transaction.atomic
+def indicator_library_seed() -> list[Indicator]:
+    """The indicator library: seed 003 appendix 4 first, then the reference contracts'
+    outcomes. Idempotent (existing codes are updated)."""
+    indicators = []
+    for code, name, change, unit, direction, contract_input in APPENDIX_4:
+        indicator, _ = Indicator.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "desired_change": change,
+                "unit": unit,
+                "direction": direction,
+                "contract_input": contract_input,
+                "source": "Seed 003, Bilaga 4 (Case: Förebygga ungdomskriminalitet)",
+            },
+        )
+        indicators.append(indicator)
+    for code, name, change, unit, direction, source in REFERENCE_OUTCOMES:
+        indicator, _ = Indicator.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "desired_change": change,
+                "unit": unit,
+                "direction": direction,
+                "source": source,
+                "contract_input": "",
+            },
+        )
+        indicators.append(indicator)
+    return indicators
+
+
+@transaction.atomic
+def call_create(
+    *,
+    fund: Fund,
+    actor: AbstractBaseUser | None,
+    title: str,
+    description: str,
+    opens_on: date,
+    deadline: date,
+    outcome_payment_frame: Decimal,
+    implementation_start_year: int,
+    implementation_end_year: int,
+    criteria: Sequence[Mapping[str, Any]],
+    documents: str = "",
+) -> Call:
+    """Open a call with its criteria (code, name, description, weight, is_base)."""
+    _require_admin(actor, fund)
+    findings = []
+    if deadline < opens_on:
+        findings.append(
+            Finding("deadline", "the deadline is before the call opens", field_name="deadline")
+        )
+    years = fund_state(fund).budget.years
+    if not (
+        implementation_start_year in years
+        and implementation_end_year in years
+        and implementation_start_year <= implementation_end_year
+    ):
+        findings.append(
+            Finding(
+                "years",
+                f"implementation years must lie in the budget ({years[0]}–{years[-1]})",
+                field_name="implementation",
+            )
+        )
+    if outcome_payment_frame <= 0:
+        findings.append(
+            Finding("frame", "the frame must be positive", field_name="outcome_payment_frame")
+        )
+    if not criteria:
+        findings.append(Finding("criteria", "a call needs criteria", field_name="criteria"))
+    if findings:
+        raise ApplicationInvalid("the call cannot be created", findings)
+    call = Call.objects.create(
+        fund=fund,
+        title=title,
+        description=description,
+        opens_on=opens_on,
+        deadline=deadline,
+        outcome_payment_frame=outcome_payment_frame,
+        implementation_start_year=implementation_start_year,
+        implementation_end_year=implementation_end_year,
+        documents=documents,
+    )
+    for item in criteria:
+        Criterion.objects.create(
+            call=call,
+            code=item["code"],
+            name=item["name"],
+            description=item.get("description", ""),
+            weight=Decimal(str(item.get("weight", 1))),
+            is_base=bool(item.get("is_base", False)),
+        )
+    audit_record(actor=actor, action="fund_call_created", call=call.title)
+    return call
+
+
+@transaction.atomic
+def call_close(*, call: Call, actor: AbstractBaseUser | None) -> Call:
+    """Close a call to further applications."""
+    _require_admin(actor, call.fund)
+    call.status = CallStatus.CLOSED
+    call.save(update_fields=["status"])
+    audit_record(actor=actor, action="fund_call_closed", call=call.title)
+    return call
+
+
+def _application_findings(
+    *,
+    members: Sequence[Mapping[str, str]],
+    texts: Mapping[str, str],
+    budget_total: Decimal,
+    co_financing: Decimal,
+    requested: Decimal,
+    outcomes: Sequence[Mapping[str, Any]],
+    max_share: Decimal,
+) -> list[Finding]:
+    findings = []
+    for name, text in texts.items():
+        if not (text or "").strip():
+            findings.append(
+                Finding("required", "this part of the application is required", field_name=name)
+            )
+    kinds = [m.get("kind") for m in members]
+    for index, member in enumerate(members):
+        if member.get("kind") not in MEMBER_KINDS or not (member.get("name") or "").strip():
+            findings.append(
+                Finding(
+                    "member",
+                    f"member {index + 1}: a name and a kind ({', '.join(MEMBER_KINDS)}) are needed",
+                    field_name="members",
+                )
+            )
+    if not PRINCIPALS & set(kinds):
+        findings.append(
+            Finding(
+                "principal",
+                "a constellation is led by a municipality, region or national agency",
+                field_name="members",
+            )
+        )
+    if len(members) < 2:
+        findings.append(
+            Finding(
+                "cross-sector",
+                "cross-sector cooperation is a base criterion: "
+                "name at least two cooperating parties",
+                field_name="members",
+            )
+        )
+    if budget_total <= 0:
+        findings.append(Finding("budget", "the budget must be positive", field_name="budget_total"))
+    if requested < 0 or co_financing < 0:
+        findings.append(Finding("budget", "amounts cannot be negative", field_name="co_financing"))
+    if requested > max_share * budget_total:
+        findings.append(
+            Finding(
+                "share",
+                f"the outcome payment applied for may be at most {max_share:.0%} of the budget",
+                field_name="requested_outcome_payment",
+            )
+        )
+    if co_financing + requested < budget_total:
+        findings.append(
+            Finding(
+                "co-financing",
+                "own and co-financing plus the outcome payment must cover the budget",
+                field_name="co_financing",
+            )
+        )
+    if not outcomes:
+        findings.append(
+            Finding("outcomes", "at least one outcome definition is needed", field_name="outcomes")
+        )
+    seen = set()
+    for index, outcome in enumerate(outcomes):
+        for level in ("desired_change", "indicator", "causal_effect"):
+            if not outcome.get(level):
+                findings.append(
+                    Finding(
+                        "outcome-level",
+                        f"outcome {index + 1}: the level {level!r} is missing",
+                        field_name=f"outcomes.{index}",
+                    )
+                )
+        code = getattr(outcome.get("indicator"), "pk", None)
+        if code in seen:
+            findings.append(
+                Finding(
+                    "outcome-twice",
+                    f"outcome {index + 1}: the indicator is chosen twice",
+                    field_name=f"outcomes.{index}",
+                )
+            )
+        seen.add(code)
+    return findings
+
+
+@transaction.atomic
+def application_submit(
+    *,
+    call: Call,
+    organisation: Organisation,
+    actor: AbstractBaseUser,
+    today: date,
+    constellation_name: str,
+    members: Sequence[Mapping[str, str]],
+    needs_analysis: str,
+    target_group: str,
+    theory_of_change: str,
+    evaluation_design: str,
+    readiness: str,
+    budget_total: Decimal,
+    co_financing: Decimal,
+    requested_outcome_payment: Decimal,
+    outcomes: Sequence[Mapping[str, Any]],
+) -> Application:
+    """Submit a constellation's application; every problem is listed at once."""
+    if not organisation.memberships.filter(user=actor).exists():
+        raise PermissionDenied("you can only apply for your own organisation")
+    if call.status != CallStatus.OPEN or today > call.deadline or today < call.opens_on:
+        raise UserError(
+            f"the call {call.title!r} does not take applications now "
+            f"(open {call.opens_on}–{call.deadline})"
+        )
+    findings = _application_findings(
+        members=members,
+        texts={
+            "constellation_name": constellation_name,
+            "needs_analysis": needs_analysis,
+            "target_group": target_group,
+            "theory_of_change": theory_of_change,
+            "evaluation_design": evaluation_design,
+        },
+        budget_total=budget_total,
+        co_financing=co_financing,
+        requested=requested_outcome_payment,
+        outcomes=outcomes,
+        max_share=call.fund.max_share_of_costs,
+    )
+    if findings:
+        raise ApplicationInvalid(f"the application has {len(findings)} problem(s)", findings)
+    application = Application.objects.create(
+        call=call,
+        organisation=organisation,
+        constellation_name=constellation_name.strip(),
+        members=[dict(m) for m in members],
+        needs_analysis=needs_analysis,
+        target_group=target_group,
+        theory_of_change=theory_of_change,
+        evaluation_design=evaluation_design,
+        readiness=readiness,
+        budget_total=budget_total,
+        co_financing=co_financing,
+        requested_outcome_payment=requested_outcome_payment,
+        submitted_by=actor,
+    )
+    for outcome in outcomes:
+        ApplicationOutcome.objects.create(
+            application=application,
+            indicator=outcome["indicator"],
+            desired_change=outcome["desired_change"],
+            causal_effect=outcome["causal_effect"],
+            baseline_share=outcome.get("baseline_share"),
+            target_share=outcome.get("target_share"),
+        )
+    audit_record(
+        actor=actor,
+        action="fund_application_submitted",
+        call=call.title,
+        constellation=application.constellation_name,
+    )
+    return application
+
+
+@transaction.atomic
+def application_screen(
+    *,
+    application: Application,
+    actor: AbstractBaseUser,
+    qualified: bool,
+    strengths: str,
+    weaknesses: str,
+) -> Screening:
+    """Screen an application against the base criteria; written feedback is required."""
+    fund = application.call.fund
+    _require_admin(actor, fund)
+    if application.status != ApplicationStatus.SUBMITTED:
+        raise UserError("the application has already been screened")
+    findings = [
+        Finding("required", "written feedback is required for every applicant", field_name=name)
+        for name, text in (("strengths", strengths), ("weaknesses", weaknesses))
+        if not text.strip()
+    ]
+    if findings:
+        raise ApplicationInvalid("the screening needs written feedback", findings)
+    screening = Screening.objects.create(
+        application=application,
+        qualified=qualified,
+        strengths=strengths.strip(),
+        weaknesses=weaknesses.strip(),
+        screened_by=actor,
+    )
+    application.status = (
+        ApplicationStatus.SCREENED_IN if qualified else ApplicationStatus.SCREENED_OUT
+    )
+    application.save(update_fields=["status"])
+    Decision.objects.create(
+        fund=fund,
+        kind=DecisionKind.SCREENING,
+        summary=f"{application.constellation_name}: "
+        f"{'qualified for deep analysis' if qualified else 'not qualified'}",
+        reasons=f"Strengths: {screening.strengths}\nWeaknesses: {screening.weaknesses}",
+        details={"application": application.pk},
+        decided_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="fund_application_screened",
+        qualified=qualified,
+        constellation=application.constellation_name,
+    )
+    return screening
+
+
+@transaction.atomic
+def review_submit(
+    *,
+    application: Application,
+    actor: AbstractBaseUser,
+    scores: Mapping[str, int],
+    comment: str = "",
+) -> Review:
+    """A reviewer scores a qualified application 0–5 on every criterion (again: replaces)."""
+    _require_admin(actor, application.call.fund)
+    if application.status != ApplicationStatus.SCREENED_IN:
+        raise UserError("only applications qualified for deep analysis are scored")
+    criteria = list(application.call.criteria.all())
+    findings = []
+    for criterion in criteria:
+        score = scores.get(criterion.code)
+        if score is None or not 0 <= int(score) <= 5:
+            findings.append(
+                Finding("score", "a score from 0 to 5 is needed", field_name=criterion.code)
+            )
+    if findings:
+        raise ApplicationInvalid("the review is incomplete", findings)
+    weights = sum((c.weight for c in criteria), Decimal(0))
+    weighted = sum((c.weight * int(scores[c.code]) for c in criteria), Decimal(0)) / weights
+    review, _ = Review.objects.update_or_create(
+        application=application,
+        reviewer=actor,
+        defaults={
+            "comment": comment.strip(),
+            "weighted_score": weighted.quantize(Decimal("0.001")),
+        },
+    )
+    review.scores.all().delete()
+    ReviewScore.objects.bulk_create(
+        ReviewScore(review=review, criterion=c, score=int(scores[c.code])) for c in criteria
+    )
+    audit_record(
+        actor=actor,
+        action="fund_application_reviewed",
+        constellation=application.constellation_name,
+    )
+    return review
+
+
+def _commitments(call: Call, amount: Decimal) -> dict[int, Decimal]:
+    """Spread an outcome-payment frame over the implementation years in proportion to the
+    fund's budget line for outcome payments in those years (whole öre, summing exactly)."""
+    years = list(range(call.implementation_start_year, call.implementation_end_year + 1))
+    lines = {
+        line.year: line.amount
+        for line in call.fund.budget_lines.filter(category=call.fund.payment_category)
+    }
+    weights = [lines.get(year, Decimal(0)) for year in years]
+    if not any(weights):  # no line for outcome payments in those years: spread evenly
+        weights = [Decimal(1)] * len(years)
+    return dict(zip(years, allocate(amount, weights), strict=True))
+
+
+@transaction.atomic
+def selection_decide(
+    *,
+    call: Call,
+    actor: AbstractBaseUser,
+    application_ids: Sequence[int],
+    reasons: str,
+) -> Decision:
+    """Select constellations for outcome financing, within the call's frame and the fund's
+    yearly budget; the others qualified are not selected. Writes the decision record."""
+    fund = call.fund
+    _require_admin(actor, fund)
+    if call.status == CallStatus.DECIDED:
+        raise UserError("the selection of this call has already been decided")
+    if not reasons.strip():
+        raise UserError("a selection decision needs its reasons")
+    qualified = {a.pk: a for a in call.applications.filter(status=ApplicationStatus.SCREENED_IN)}
+    unknown = [i for i in application_ids if i not in qualified]
+    if unknown:
+        raise UserError("only applications qualified for deep analysis can be selected")
+    chosen = [qualified[i] for i in application_ids]
+    total = sum((a.requested_outcome_payment for a in chosen), Decimal(0))
+    if total > call.outcome_payment_frame:
+        raise UserError(
+            f"the selected constellations apply for {total} SEK, above the call's "
+            f"frame of {call.outcome_payment_frame} SEK"
+        )
+    state = fund_state(fund)
+    existing = Constellation.objects.filter(application__call__fund=fund).count()
+    selected = []
+    for offset, application in enumerate(
+        sorted(chosen, key=lambda a: a.constellation_name), start=1
+    ):
+        code = f"K-{existing + offset:02d}"
+        for year, amount in _commitments(call, application.requested_outcome_payment).items():
+            try:
+                state = state.with_commitment(CoreCommitment(code, year, amount))
+            except BudgetExceeded as error:
+                raise UserError(f"{application.constellation_name}: {error}") from None
+        constellation = Constellation.objects.create(
+            application=application,
+            code=code,
+            follow_up_protocol=(
+                "Common follow-up protocol: baseline report before implementation, then a "
+                "report every six months with, per indicator, the individuals in the target "
+                "group (n) and those meeting it (count), and the costs to date."
+            ),
+        )
+        Commitment.objects.bulk_create(
+            Commitment(constellation=constellation, year=year, amount=amount)
+            for year, amount in _commitments(call, application.requested_outcome_payment).items()
+        )
+        application.status = ApplicationStatus.SELECTED
+        application.save(update_fields=["status"])
+        selected.append(
+            {
+                "code": code,
+                "constellation": application.constellation_name,
+                "outcome_payment_frame": str(application.requested_outcome_payment),
+            }
+        )
+    not_selected = [a for pk, a in qualified.items() if pk not in application_ids]
+    for application in not_selected:
+        application.status = ApplicationStatus.NOT_SELECTED
+        application.save(update_fields=["status"])
+    call.status = CallStatus.DECIDED
+    call.save(update_fields=["status"])
+    decision = Decision.objects.create(
+        fund=fund,
+        kind=DecisionKind.SELECTION,
+        summary=f"{call.title}: {len(selected)} constellation(s) selected, {total} SEK",
+        reasons=reasons.strip(),
+        details={
+            "selected": selected,
+            "not_selected": [a.constellation_name for a in not_selected],
+        },
+        decided_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="fund_selection_decided",
+        call=call.title,
+        selected=len(selected),
+        total=str(total),
+    )
+    return decision
+
+
+@transaction.atomic
+def constellation_terminate(
+    *, constellation: Constellation, actor: AbstractBaseUser, reason: str, today: date
+) -> Decision:
+    """End a constellation's outcome financing (seed 003 phase 4): commitments of the
+    years after ``today``'s are released; what was paid stays paid."""
+    fund = constellation.fund
+    _require_admin(actor, fund)
+    if constellation.status == ConstellationStatus.TERMINATED:
+        raise UserError("the constellation is already terminated")
+    if not reason.strip():
+        raise UserError("a termination needs its reason")
+    released = constellation.commitments.filter(year__gt=today.year)
+    freed = sum((c.amount for c in released), Decimal(0))
+    years = [c.year for c in released]
+    released.delete()
+    constellation.status = ConstellationStatus.TERMINATED
+    constellation.terminated_at = timezone.now()
+    constellation.termination_reason = reason.strip()
+    constellation.save(update_fields=["status", "terminated_at", "termination_reason"])
+    decision = Decision.objects.create(
+        fund=fund,
+        kind=DecisionKind.TERMINATION,
+        summary=f"{constellation.code}: outcome financing ended, {freed} SEK released",
+        reasons=reason.strip(),
+        details={"released_years": years, "released": str(freed)},
+        decided_by=actor,
+    )
+    audit_record(actor=actor, action="fund_constellation_terminated", code=constellation.code)
+    return decision
+
+
+@transaction.atomic
+def report_submit(
+    *,
+    constellation: Constellation,
+    actor: AbstractBaseUser,
+    period_start: date,
+    period_end: date,
+    reported_costs_to_date: Decimal,
+    lines: Sequence[Mapping[str, Any]],
+    is_baseline: bool = False,
+) -> OutcomeReport:
+    """A constellation's six-monthly report (or its baseline): per indicator of its outcome
+    definitions, n and count, and the costs to date. The lead organisation or the fund
+    administrator submits."""
+    fund = constellation.fund
+    lead = constellation.application.organisation
+    if not (lead.memberships.filter(user=actor).exists() or is_fund_administrator(actor, fund)):
+        raise PermissionDenied("only the constellation or the fund administrator reports")
+    if constellation.status != ConstellationStatus.ACTIVE:
+        raise UserError("a terminated constellation no longer reports")
+    findings = []
+    if period_end < period_start:
+        findings.append(
+            Finding("period", "the period ends before it starts", field_name="period_end")
+        )
+    if reported_costs_to_date < 0:
+        findings.append(
+            Finding("costs", "costs cannot be negative", field_name="reported_costs_to_date")
+        )
+    has_baseline = constellation.reports.filter(is_baseline=True).exists()
+    if is_baseline and has_baseline:
+        findings.append(
+            Finding(
+                "baseline", "the constellation already has a baseline", field_name="is_baseline"
+            )
+        )
+    if not is_baseline and not has_baseline:
+        findings.append(
+            Finding(
+                "baseline",
+                "report the baseline first (common follow-up protocol)",
+                field_name="is_baseline",
+            )
+        )
+    previous = constellation.reports.order_by("-period_start").first()
+    if previous is not None and period_start <= previous.period_end:
+        findings.append(
+            Finding(
+                "period",
+                f"the period must start after the last report ({previous.period_end})",
+                field_name="period_start",
+            )
+        )
+    if previous is not None and reported_costs_to_date < previous.reported_costs_to_date:
+        findings.append(
+            Finding(
+                "costs",
+                "costs to date cannot fall below the last report's",
+                field_name="reported_costs_to_date",
+            )
+        )
+    expected = {o.indicator_id for o in constellation.application.outcomes.all()}
+    given = {}
+    for index, line in enumerate(lines):
+        indicator = line["indicator"]
+        n, count = int(line["n"]), int(line["count"])
+        if indicator.pk not in expected:
+            findings.append(
+                Finding(
+                    "indicator",
+                    f"{indicator.code} is not one of the constellation's outcomes",
+                    field_name=f"lines.{index}",
+                )
+            )
+        if n <= 0 or not 0 <= count <= n:
+            findings.append(
+                Finding(
+                    "count",
+                    f"{indicator.code}: need 0 ≤ count ≤ n and n > 0",
+                    field_name=f"lines.{index}",
+                )
+            )
+        given[indicator.pk] = (indicator, n, count)
+    for missing in expected - set(given):
+        findings.append(
+            Finding(
+                "missing",
+                f"indicator {Indicator.objects.get(pk=missing).code} is not reported",
+                field_name="lines",
+            )
+        )
+    if findings:
+        raise ApplicationInvalid(f"the report has {len(findings)} problem(s)", findings)
+    report = OutcomeReport.objects.create(
+        constellation=constellation,
+        period_start=period_start,
+        period_end=period_end,
+        is_baseline=is_baseline,
+        reported_costs_to_date=reported_costs_to_date,
+        submitted_by=actor,
+    )
+    for indicator, n, count in given.values():
+        OutcomeReportLine.objects.create(report=report, indicator=indicator, n=n, count=count)
+    audit_record(
+        actor=actor,
+        action="fund_report_submitted",
+        code=constellation.code,
+        period=period_start.isoformat(),
+        baseline=is_baseline,
+    )
+    return report
+
+
+def _evaluate_line(
+    baseline: OutcomeReportLine, line: OutcomeReportLine
+) -> tuple[Decimal, dict[str, Any]]:
+    """Verified units of outcome: the change in the share meeting the indicator against the
+    baseline (difference in means of the evaluation engine, with its 95 % interval), in the
+    indicator's good direction, times the target group now; never below 0."""
+    import pandas as pd
+
+    from utfall.core.evaluation import difference_in_means
+
+    values = [1] * line.count + [0] * (line.n - line.count)
+    values += [1] * baseline.count + [0] * (baseline.n - baseline.count)
+    frame = pd.DataFrame({"y": values, "d": [1] * line.n + [0] * baseline.n})
+    sign = 1 if line.indicator.direction == Direction.HIGHER else -1
+    try:
+        estimate = difference_in_means(frame, outcome="y", treatment="d")
+    except UserError as error:
+        return Decimal(0), {"method": "difference_in_means", "error": str(error)}
+    change = sign * estimate.estimate
+    # The interval in the good direction (a lower-is-better indicator flips its ends).
+    bounds = (
+        None
+        if estimate.ci_low is None or estimate.ci_high is None
+        else (sign * estimate.ci_low, sign * estimate.ci_high)
+    )
+    units = Decimal(str(round(max(change, 0.0) * line.n, 4)))
+    return units, {
+        "method": "difference_in_means",
+        "baseline_share": round(baseline.count / baseline.n, 4),
+        "share": round(line.count / line.n, 4),
+        "change_in_good_direction": round(change, 4),
+        "ci_low": None if bounds is None else round(min(bounds), 4),
+        "ci_high": None if bounds is None else round(max(bounds), 4),
+        "p_value": None if estimate.p_value is None else round(estimate.p_value, 4),
+        "verified_units": str(units),
+    }
+
+
+def _rate_card_value(
+    fund: Fund, units: Mapping[str, Decimal], costs: Decimal, paid_before: Decimal
+) -> tuple[Decimal, dict[str, Any]]:
+    """Settle the fund's rate-card contract on the verified units to date."""
+    if fund.contract is None:
+        raise UserError("the fund has no rate-card contract to pay outcomes under")
+    version = latest_version(fund.contract)
+    if version is None:
+        raise UserError("the fund's contract has no version")
+    contract = parsed_version(version)
+    facts: dict[str, Any] = {}
+    for name, term in contract.inputs.items():
+        if term.type == "money":
+            continue
+        facts[name] = units.get(name, Decimal(0))
+    facts["reported_costs_sek"] = costs
+    facts["paid_before_sek"] = paid_before
+    settlement = settle(contract, facts)
+    value = settlement.outputs["rate_card_value_sek"]
+    assert isinstance(value, Decimal)
+    return value, {
+        "contract": contract.id,
+        "contract_version": version.number,
+        "inputs": {k: str(v) for k, v in facts.items()},
+        "rate_card_value_sek": str(value),
+        "contract_outcome_payment_sek": str(settlement.outputs["outcome_payment_sek"]),
+    }
+
+
+@transaction.atomic
+def report_settle(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) -> OutcomePayment:
+    """Evaluate a report against the baseline, value it on the fund's rate card and pay the
+    outcome payment the budget rule allows in ``year``; records the decision and publishes
+    the aggregated results (with small cells withheld) on the knowledge platform."""
+    constellation = report.constellation
+    fund = constellation.fund
+    _require_admin(actor, fund)
+    if report.is_baseline:
+        raise UserError("the baseline is not paid on; it is what later reports are compared to")
+    if report.status == ReportStatus.PAID:
+        raise UserError("the report has already been settled")
+    if constellation.status != ConstellationStatus.ACTIVE:
+        raise UserError("a terminated constellation is not paid")
+    baseline = constellation.reports.get(is_baseline=True)
+    base_lines = {line.indicator_id: line for line in baseline.lines.all()}
+    units: dict[str, Decimal] = {}
+    for line in report.lines.select_related("indicator"):
+        verified, evaluation = _evaluate_line(base_lines[line.indicator_id], line)
+        line.verified_units = verified
+        line.evaluation = evaluation
+        line.save(update_fields=["verified_units", "evaluation"])
+        if line.indicator.contract_input:
+            units[line.indicator.contract_input] = verified
+    state = fund_state(fund)
+    paid_before = state.paid(constellation=constellation.code, kind="outcome_payment")
+    value, valuation = _rate_card_value(fund, units, report.reported_costs_to_date, paid_before)
+    decision = decide_outcome_payment(
+        state,
+        constellation=constellation.code,
+        year=year,
+        outcome_value=value,
+        reported_costs=report.reported_costs_to_date,
+        max_share=fund.max_share_of_costs,
+    )
+    payment = OutcomePayment.objects.create(
+        report=report,
+        year=year,
+        outcome_value=value,
+        amount=decision.payment,
+        binding=decision.binding,
+        explanation=decision.explanation(),
+        paid_by=actor,
+    )
+    report.status = ReportStatus.PAID
+    report.save(update_fields=["status"])
+    Decision.objects.create(
+        fund=fund,
+        kind=DecisionKind.OUTCOME_PAYMENT,
+        summary=f"{constellation.code} {report.period_start}–{report.period_end}: "
+        f"{decision.payment} SEK ({decision.binding})",
+        reasons="\n".join(decision.explanation()),
+        details={
+            "valuation": valuation,
+            "year": year,
+            "cut_by_budget": str(decision.cut_by_budget),
+        },
+        decided_by=actor,
+    )
+    _publish_results(report, actor)
+    audit_record(
+        actor=actor,
+        action="fund_outcome_paid",
+        code=constellation.code,
+        amount=str(decision.payment),
+        binding=decision.binding,
+    )
+    return payment
+
+
+def _positive(line: OutcomeReportLine) -> int:
+    # Published as those with a good outcome: for a lower-is-better indicator (e.g. the
+    # share with problematic absence) that is everyone the indicator does not count.
+    return line.count if line.indicator.direction == Direction.HIGHER else line.n - line.count
+
+
+def _publish_results(report: OutcomeReport, actor: AbstractBaseUser | None) -> None:
+    """Record the report's aggregates on the knowledge platform under the fund's contract
+    (for the indicators the contract pays on): one row per constellation, and the fund's
+    total over every settled report of the same period (group ``all``)."""
+    fund = report.constellation.fund
+    if fund.contract is None:
+        return
+    from utfall.platform.knowledge.services import results_record
+    from utfall.services.knowledge import ResultRow
+
+    rows = []
+    for line in report.lines.select_related("indicator"):
+        metric = line.indicator.contract_input
+        if not metric:
+            continue
+        rows.append(
+            ResultRow(
+                metric,
+                report.period_start,
+                report.period_end,
+                line.n,
+                _positive(line),
+                report.constellation.code,
+            )
+        )
+        same_period = OutcomeReportLine.objects.filter(
+            indicator=line.indicator,
+            report__status=ReportStatus.PAID,
+            report__period_start=report.period_start,
+            report__period_end=report.period_end,
+            report__constellation__application__call__fund=fund,
+        ).select_related("indicator")
+        if same_period.count() > 1:
+            rows.append(
+                ResultRow(
+                    metric,
+                    report.period_start,
+                    report.period_end,
+                    sum(other.n for other in same_period),
+                    sum(_positive(other) for other in same_period),
+                    "all",
+                )
+            )
+    results_record(
+        contract=fund.contract,
+        rows=rows,
+        actor=actor,
+        source=f"fund report {report.constellation.code} {report.period_start}",
+    )

@@ -1,0 +1,1 @@
+"""The public knowledge platform: published contracts, outcome definitions, suppressed results."""

@@ -1,0 +1,281 @@
+"""Settlement endpoints of the REST API (a django-ninja router added to ``platform.api``).
+
+Same rules as the pages: every endpoint calls a selector or service, which asks
+``permissions.py``. A final statement refuses every change (400 with the reason).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Router, Schema, Status
+
+from utfall.platform.contracts import selectors as contract_selectors
+from utfall.platform.permissions import Action
+from utfall.platform.settlements import selectors, services
+from utfall.platform.settlements.models import SettlementComment
+
+__all__ = ["router"]
+
+router = Router(tags=["settlements"])
+
+
+class ErrorOut(Schema):
+    message: str
+    detail: list[str] = Field(default_factory=list)
+    findings: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ManualInputIn(Schema):
+    value: str
+    reason: str
+
+
+class StartIn(Schema):
+    period_start: date
+    period_end: date
+    manual_inputs: dict[str, ManualInputIn] = Field(default_factory=dict)
+    supersedes: int | None = None
+    correction_reason: str = ""
+
+
+class ReviseIn(Schema):
+    period_start: date | None = None
+    period_end: date | None = None
+    manual_inputs: dict[str, ManualInputIn] | None = None
+
+
+class CommentIn(Schema):
+    text: str
+
+
+class SignIn(Schema):
+    totp_code: str
+
+
+class CommentOut(Schema):
+    author: str
+    roles: str
+    text: str
+    created_at: datetime
+
+
+class StatementOut(Schema):
+    id: int
+    status: str
+    period_start: date | None
+    period_end: date | None
+    contract_version: int
+    sha256: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    payments: list[dict[str, Any]]
+    manual_inputs: dict[str, Any]
+    supersedes: int | None
+    correction_reason: str
+    created_by: str
+    created_at: datetime
+    signed_by: str | None
+    signed_at: datetime | None
+    key_fingerprint: str
+    statement: dict[str, Any] | None
+
+
+class StatementDetailOut(StatementOut):
+    explanation: dict[str, Any]
+    comments: list[CommentOut]
+
+
+class KeyOut(Schema):
+    evaluator: str
+    fingerprint: str
+    public_key: str
+    created_at: datetime
+    retired_at: datetime | None
+
+
+ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+
+
+def _contract(request: HttpRequest, identifier: str, action: Action = Action.VIEW_SETTLEMENTS):
+    return contract_selectors.contract_get(user=request.user, identifier=identifier, action=action)
+
+
+def _out(statement: Any, *, detail: bool = False) -> dict[str, Any]:
+    result = statement.result or {}
+    out = {
+        "id": statement.pk,
+        "status": statement.status,
+        "period_start": statement.period_start,
+        "period_end": statement.period_end,
+        "contract_version": statement.version.number,
+        "sha256": statement.sha256,
+        "inputs": result.get("inputs", {}),
+        "outputs": result.get("outputs", {}),
+        "payments": result.get("payments", []),
+        "manual_inputs": statement.manual_inputs,
+        "supersedes": statement.supersedes_id,
+        "correction_reason": statement.correction_reason,
+        "created_by": statement.created_by.get_username(),
+        "created_at": statement.created_at,
+        "signed_by": statement.signed_by.get_username() if statement.signed_by else None,
+        "signed_at": statement.signed_at,
+        "key_fingerprint": statement.key_fingerprint,
+        "statement": statement.statement,
+    }
+    if detail:
+        out["explanation"] = result.get("explanation", {})
+        out["comments"] = [
+            {
+                "author": c.author.get_username(),
+                "roles": c.roles,
+                "text": c.text,
+                "created_at": c.created_at,
+            }
+            for c in SettlementComment.objects.filter(settlement=statement).select_related("author")
+        ]
+    return out
+
+
+def _get(request: HttpRequest, identifier: str, pk: int) -> Any:
+    return selectors.settlement_get(
+        user=request.user, contract=_contract(request, identifier), pk=pk
+    )
+
+
+def _manual(values: dict[str, ManualInputIn] | None) -> dict[str, tuple[str, str]] | None:
+    if values is None:
+        return None
+    return {name: (item.value, item.reason) for name, item in values.items()}
+
+
+@router.get("/contracts/{identifier}/settlements", response={200: list[StatementOut], **ERRORS})
+def settlement_list(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
+    """The contract's statements, newest first."""
+    contract = _contract(request, identifier)
+    return [_out(s) for s in selectors.settlement_list(user=request.user, contract=contract)]
+
+
+@router.post("/contracts/{identifier}/settlements", response={201: StatementDetailOut, **ERRORS})
+def settlement_start(request: HttpRequest, identifier: str, body: StartIn) -> Status:
+    """Compute a draft from the imported data (the evaluator); a correction names ``supersedes``."""
+    contract = _contract(request, identifier)
+    supersedes = None
+    if body.supersedes is not None:
+        supersedes = selectors.settlement_get(
+            user=request.user, contract=contract, pk=body.supersedes
+        )
+    statement = services.settlement_start(
+        contract=contract,
+        actor=request.user,
+        period_start=body.period_start,
+        period_end=body.period_end,
+        manual_inputs=_manual(body.manual_inputs),
+        supersedes=supersedes,
+        correction_reason=body.correction_reason,
+    )
+    return Status(201, _out(statement, detail=True))
+
+
+@router.get(
+    "/contracts/{identifier}/settlements/{pk}", response={200: StatementDetailOut, **ERRORS}
+)
+def settlement_detail(request: HttpRequest, identifier: str, pk: int) -> dict[str, Any]:
+    """One statement with its explanation trees and review comments."""
+    return _out(_get(request, identifier, pk), detail=True)
+
+
+@router.patch(
+    "/contracts/{identifier}/settlements/{pk}", response={200: StatementDetailOut, **ERRORS}
+)
+def settlement_revise(request: HttpRequest, identifier: str, pk: int, body: ReviseIn) -> Any:
+    """Change a draft's period or entered inputs and compute it again (never a final one)."""
+    statement = services.settlement_revise(
+        settlement=_get(request, identifier, pk),
+        actor=request.user,
+        period_start=body.period_start,
+        period_end=body.period_end,
+        manual_inputs=_manual(body.manual_inputs),
+    )
+    return _out(statement, detail=True)
+
+
+@router.delete("/contracts/{identifier}/settlements/{pk}", response={204: None, **ERRORS})
+def settlement_discard(request: HttpRequest, identifier: str, pk: int) -> Status:
+    """Discard a statement that is not final."""
+    services.settlement_discard(settlement=_get(request, identifier, pk), actor=request.user)
+    return Status(204, None)
+
+
+@router.post(
+    "/contracts/{identifier}/settlements/{pk}/review", response={200: StatementOut, **ERRORS}
+)
+def settlement_review(request: HttpRequest, identifier: str, pk: int) -> dict[str, Any]:
+    """Send a draft to the parties for review."""
+    return _out(
+        services.settlement_review_start(
+            settlement=_get(request, identifier, pk), actor=request.user
+        )
+    )
+
+
+@router.post(
+    "/contracts/{identifier}/settlements/{pk}/comments", response={201: CommentOut, **ERRORS}
+)
+def settlement_comment(request: HttpRequest, identifier: str, pk: int, body: CommentIn) -> Status:
+    """A party's comment on a statement under review."""
+    comment = services.settlement_comment(
+        settlement=_get(request, identifier, pk), actor=request.user, text=body.text
+    )
+    return Status(
+        201,
+        {
+            "author": comment.author.get_username(),
+            "roles": comment.roles,
+            "text": comment.text,
+            "created_at": comment.created_at,
+        },
+    )
+
+
+@router.post(
+    "/contracts/{identifier}/settlements/{pk}/sign", response={200: StatementOut, **ERRORS}
+)
+def settlement_sign(request: HttpRequest, identifier: str, pk: int, body: SignIn) -> Any:
+    """Sign off (the evaluator, with a fresh TOTP code): the statement becomes final."""
+    statement = services.settlement_sign(
+        settlement=_get(request, identifier, pk), actor=request.user, totp_code=body.totp_code
+    )
+    return _out(statement)
+
+
+@router.get("/contracts/{identifier}/settlements/{pk}/bundle", response={200: None, **ERRORS})
+def settlement_bundle(request: HttpRequest, identifier: str, pk: int) -> HttpResponse:
+    """The signed bundle of a final statement (``utfall verify`` checks it)."""
+    from utfall.errors import UserError
+
+    statement = _get(request, identifier, pk)
+    if not statement.bundle:
+        raise UserError("only a final statement has a bundle")
+    response = HttpResponse(statement.bundle.encode("utf-8"), content_type="application/json")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{identifier}-settlement-{statement.pk}.bundle.json"'
+    )
+    return response
+
+
+@router.get("/keys", response={200: list[KeyOut]})
+def keys(request: HttpRequest) -> list[dict[str, Any]]:
+    """Every evaluator's public signing key."""
+    return [
+        {
+            "evaluator": k.user.get_username(),
+            "fingerprint": k.fingerprint,
+            "public_key": k.public_key,
+            "created_at": k.created_at,
+            "retired_at": k.retired_at,
+        }
+        for k in selectors.evaluator_keys()
+    ]

@@ -1,0 +1,360 @@
+"""A contract's imported data as the tables its evaluation specs read.
+
+The platform stores every kind of data in one narrow table (``DataRecord``).
+An evaluation spec names a file (``costs.parquet``, ``school.parquet``,
+``price_index.parquet`` …) in the layout ``utfall synth`` writes
+(docs/data.md); :func:`data_tables_export` writes those files from the
+records, so a spec written for the synthetic data (or for a register
+extract) runs unchanged on what was imported. Rules (decision 0301):
+
+* the unit is the participant's pseudonym (column ``child_id``), ``included``
+  is 1 for the treatment group and 0 for the comparison/reference group;
+* only records dated on or before the settlement period's end are used;
+* ``costs``: one row per participant and calendar month, from the
+  participant's first to last month with cost or placement records; a month
+  without records counts as zero (imports leave out zero rows);
+  ``month_since_inclusion`` counts from the inclusion month;
+* ``school``: one row per participant and measurement date, one column per
+  subject; ``post`` is 1 for a result dated after the inclusion date.
+
+:func:`settlement_workspace` lays out the contract, its specs and the exported
+data in a temporary directory the way ``utfall settle --data-dir`` expects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.conf import settings
+
+from utfall.core.contracts import Contract as CoreContract
+from utfall.core.contracts.yamlio import read_yaml
+from utfall.errors import UserError
+from utfall.platform.imports.models import DataRecord
+from utfall.platform.participants.models import Participant
+
+__all__ = [
+    "TABLES",
+    "Workspace",
+    "bound_specs",
+    "data_tables_export",
+    "evaluation_specs_dir",
+    "settlement_workspace",
+]
+
+UNIT = "child_id"
+
+
+def evaluation_specs_dir() -> Path:
+    """Where the evaluation specs named by contracts' ``evaluate:`` are kept."""
+    configured = getattr(settings, "UTFALL_EVALUATION_SPECS_DIR", None)
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[4] / "examples" / "evaluations"
+
+
+def _month_index(day: dt.date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _month(index: int) -> dt.date:
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _participants(contract: Any) -> dict[int, tuple[str, int, dt.date, str]]:
+    return {
+        pk: (pseudonym, 1 if group == "treatment" else 0, included_on, cohort)
+        for pk, pseudonym, group, included_on, cohort in Participant.objects.filter(
+            contract=contract
+        ).values_list("pk", "pseudonym", "group", "included_on", "cohort")
+    }
+
+
+def _records(contract: Any, kind: str, until: dt.date) -> Any:
+    return (
+        DataRecord.objects.filter(contract=contract, kind=kind, date__lte=until)
+        .order_by("participant_id", "date", "category", "pk")
+        .values_list("participant_id", "date", "category", "point", "quantity", "amount")
+        .iterator(chunk_size=5000)
+    )
+
+
+def _number(value: Decimal | None) -> float:
+    # Floats only here, inside the statistics' input tables (DESIGN.md 4).
+    return float(value) if value is not None else 0.0
+
+
+def _costs(contract: Any, until: dt.date) -> pa.Table | None:
+    people = _participants(contract)
+    amounts: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)
+    days: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    for participant, date, category, _point, _quantity, amount in _records(
+        contract, "cost_records", until
+    ):
+        cell = amounts[(participant, _month_index(date))]
+        cell[category] = cell.get(category, Decimal(0)) + (amount or Decimal(0))
+    for participant, date, _category, _point, quantity, _amount in _records(
+        contract, "placement_days", until
+    ):
+        days[(participant, _month_index(date))] += quantity or Decimal(0)
+    if not amounts:
+        return None
+    span: dict[int, tuple[int, int]] = {}
+    for participant, month in (*amounts, *days):
+        low, high = span.get(participant, (month, month))
+        span[participant] = (min(low, month), max(high, month))
+    categories = sorted({c for cell in amounts.values() for c in cell})
+    columns: dict[str, list[Any]] = defaultdict(list)
+    for participant in sorted(span, key=lambda p: people[p][0]):
+        pseudonym, included, included_on, cohort = people[participant]
+        start = _month_index(included_on)
+        low, high = span[participant]
+        for month in range(low, high + 1):
+            cell = amounts.get((participant, month), {})
+            columns[UNIT].append(pseudonym)
+            columns["included"].append(included)
+            columns["month"].append(_month(month))
+            columns["month_since_inclusion"].append(month - start)
+            columns["post"].append(1 if month >= start else 0)
+            columns["placement_days"].append(_number(days.get((participant, month))))
+            for category in categories:
+                columns[f"{category}_cost_sek"].append(_number(cell.get(category)))
+            columns["total_cost_sek"].append(_number(sum(cell.values(), Decimal(0))))
+            columns["cohort"].append(cohort)
+    types = {
+        UNIT: pa.string(),
+        "included": pa.int8(),
+        "month": pa.date32(),
+        "month_since_inclusion": pa.int16(),
+        "post": pa.int8(),
+        "cohort": pa.string(),
+    }
+    return pa.table(
+        {name: pa.array(values, types.get(name, pa.float64())) for name, values in columns.items()}
+    )
+
+
+def _school(contract: Any, until: dt.date) -> pa.Table | None:
+    people = _participants(contract)
+    cells: dict[tuple[int, dt.date], dict[str, Decimal]] = defaultdict(dict)
+    for participant, date, category, _point, quantity, _amount in _records(
+        contract, "school_results", until
+    ):
+        cells[(participant, date)][category or "score"] = quantity or Decimal(0)
+    if not cells:
+        return None
+    subjects = sorted({s for cell in cells.values() for s in cell})
+    columns: dict[str, list[Any]] = defaultdict(list)
+    for participant, date in sorted(cells, key=lambda key: (people[key[0]][0], key[1])):
+        pseudonym, included, included_on, cohort = people[participant]
+        columns[UNIT].append(pseudonym)
+        columns["included"].append(included)
+        columns["date"].append(date)
+        columns["post"].append(1 if date > included_on else 0)
+        for subject in subjects:
+            value = cells[(participant, date)].get(subject)
+            columns[subject].append(float(value) if value is not None else None)
+        columns["cohort"].append(cohort)
+    types = {
+        UNIT: pa.string(),
+        "included": pa.int8(),
+        "date": pa.date32(),
+        "post": pa.int8(),
+        "cohort": pa.string(),
+    }
+    return pa.table(
+        {name: pa.array(values, types.get(name, pa.float64())) for name, values in columns.items()}
+    )
+
+
+def _price_index(contract: Any, until: dt.date) -> pa.Table | None:
+    rows = sorted(
+        (date.replace(day=1), quantity)
+        for _p, date, _c, _point, quantity, _a in _records(contract, "price_index", until)
+    )
+    if not rows:
+        return None
+    return pa.table(
+        {
+            "month": pa.array([r[0] for r in rows], pa.date32()),
+            "index": pa.array([_number(r[1]) for r in rows], pa.float64()),
+        }
+    )
+
+
+def _dimensions(contract: Any, until: dt.date) -> pa.Table | None:
+    people = _participants(contract)
+    columns: dict[str, list[Any]] = defaultdict(list)
+    for participant, date, category, point, quantity, _a in _records(
+        contract, "social_scores", until
+    ):
+        pseudonym, included, included_on, _cohort = people[participant]
+        columns[UNIT].append(pseudonym)
+        columns["included"].append(included)
+        columns["wave"].append(point)
+        columns["month_since_inclusion"].append(_month_index(date) - _month_index(included_on))
+        columns["dimension"].append(category)
+        columns["score"].append(_number(quantity))
+    if not columns:
+        return None
+    types = {
+        UNIT: pa.string(),
+        "included": pa.int8(),
+        "wave": pa.int16(),
+        "month_since_inclusion": pa.int16(),
+        "dimension": pa.string(),
+        "score": pa.float64(),
+    }
+    return pa.table({name: pa.array(values, types[name]) for name, values in columns.items()})
+
+
+def _children(contract: Any, until: dt.date) -> pa.Table | None:
+    people = sorted(p for p in _participants(contract).values() if p[2] <= until)
+    if not people:
+        return None
+    return pa.table(
+        {
+            UNIT: pa.array([p[0] for p in people], pa.string()),
+            "included": pa.array([p[1] for p in people], pa.int8()),
+            "inclusion_month": pa.array([p[2].replace(day=1) for p in people], pa.date32()),
+            "cohort": pa.array([p[3] for p in people], pa.string()),
+        }
+    )
+
+
+TABLES: dict[str, tuple[Callable[[Any, dt.date], pa.Table | None], str]] = {
+    "costs.parquet": (_costs, "participants and cost records (placement days optional)"),
+    "school.parquet": (_school, "participants and school results"),
+    "price_index.parquet": (_price_index, "a price index"),
+    "dimensions.parquet": (_dimensions, "participants and social-dimension scores"),
+    "children.parquet": (_children, "participants"),
+}
+"""File name → (builder, the imports it needs)."""
+
+
+def data_tables_export(
+    *, contract: Any, names: list[str], out_dir: Path, until: dt.date
+) -> dict[str, Path]:
+    """Write the named tables from the contract's imported records; UserError names what is
+    missing. Rows are sorted, so the same records always give the same bytes."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for name in names:
+        if name not in TABLES:
+            raise UserError(
+                f"an evaluation reads {name!r}; the platform makes only "
+                f"{', '.join(sorted(TABLES))} from imported data"
+            )
+        build, needs = TABLES[name]
+        table = build(contract, until)
+        if table is None or table.num_rows == 0:
+            raise UserError(
+                f"an evaluation reads {name}, but the contract has no imported data for it "
+                f"up to {until.isoformat()}: import {needs}"
+            )
+        path = out_dir / name
+        pq.write_table(table, path)
+        written[name] = path
+    return written
+
+
+def _ups(path: str) -> int:
+    return sum(1 for part in PurePosixPath(path).parts if part == "..")
+
+
+def bound_specs(document: CoreContract) -> dict[str, Path]:
+    """The specs the contract's inputs are bound to: ``evaluate`` path → spec file here."""
+    directory = evaluation_specs_dir()
+    specs: dict[str, Path] = {}
+    for term in document.inputs.values():
+        if term.evaluate and term.evaluate not in specs:
+            path = directory / PurePosixPath(term.evaluate).name
+            if not path.is_file():
+                raise UserError(
+                    f"input {term.name!r} is bound to {term.evaluate}, but the platform has no "
+                    f"evaluation spec {path.name} (in {directory})"
+                )
+            specs[term.evaluate] = path
+    return specs
+
+
+def _spec_files(text: str, source: str) -> tuple[str, list[str]]:
+    """The data path a spec names and the file names of its auxiliary tables."""
+    raw = read_yaml(text, source=source, what="the evaluation spec").data
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("data"), str):
+        raise UserError(f"{source}: the evaluation spec names no data file")
+    options = raw.get("options") or {}
+    auxiliary = [
+        PurePosixPath(str(options[key])).name
+        for key in ("price_index", "trend_index")
+        if isinstance(options, Mapping) and isinstance(options.get(key), str)
+    ]
+    return str(raw["data"]), auxiliary
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Files for one settlement run: the contract, its facts and its data directory."""
+
+    contract_path: Path
+    facts_path: Path | None
+    data_dir: Path | None
+
+
+@contextlib.contextmanager
+def settlement_workspace(
+    *, contract: Any, document: CoreContract, facts_text: str | None, until: dt.date
+) -> Iterator[Workspace]:
+    """A temporary directory laid out as the contract file, its specs and their data expect.
+
+    Every spec must read its data from one directory (``utfall settle --data-dir``
+    takes one); it is placed where the specs' relative ``data`` paths point, so
+    a bundle made from it records the same relative paths as one made from
+    ``utfall synth`` output.
+    """
+    specs = bound_specs(document)
+    with tempfile.TemporaryDirectory(prefix="utfall-settle-") as temporary:
+        root = Path(temporary).resolve()
+        texts = {e: p.read_text(encoding="utf-8") for e, p in specs.items()}
+        files = {e: _spec_files(t, str(specs[e])) for e, t in texts.items()}
+        depth = max((_ups(e) + _ups(files[e][0]) for e in specs), default=0)
+        contract_dir = root.joinpath(*(["w"] * depth)) if depth else root
+        contract_dir.mkdir(parents=True, exist_ok=True)
+        contract_path = contract_dir / f"{contract.identifier}.yaml"
+        contract_path.write_text(document.text, encoding="utf-8")
+        data_dirs: set[Path] = set()
+        names: set[str] = set()
+        for evaluate, text in texts.items():
+            spec_path = (contract_dir / evaluate).resolve()
+            if root not in spec_path.parents:
+                raise UserError(f"the evaluation spec path {evaluate} leaves the workspace")
+            spec_path.parent.mkdir(parents=True, exist_ok=True)
+            spec_path.write_text(text, encoding="utf-8")
+            data_path = (spec_path.parent / files[evaluate][0]).resolve()
+            data_dirs.add(data_path.parent)
+            names.update([data_path.name, *files[evaluate][1]])
+        if len(data_dirs) > 1:
+            raise UserError(
+                "the contract's evaluation specs read their data from different "
+                "directories; the platform settles from one data directory"
+            )
+        data_dir = data_dirs.pop() if data_dirs else None
+        if data_dir is not None:
+            data_tables_export(
+                contract=contract, names=sorted(names), out_dir=data_dir, until=until
+            )
+        facts_path = None
+        if facts_text is not None:
+            facts_path = root / "facts.yaml"
+            facts_path.write_text(facts_text, encoding="utf-8")
+        yield Workspace(contract_path, facts_path, data_dir)

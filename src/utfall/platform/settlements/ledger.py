@@ -1,0 +1,176 @@
+"""The platform's ledger: one hash chain (``utfall.core.ledger``) stored in the database.
+
+Contract versions, committed imports and signed settlements are appended by
+the services that make them, inside their transaction, so an entry exists
+exactly when the thing it records does. The chain is the core's: the same
+entries can be written as JSON Lines and checked by ``utfall verify --ledger``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from utfall.core.ledger import (
+    KIND_CONTRACT_VERSION,
+    KIND_IMPORT,
+    ChainProblem,
+    LedgerEntry,
+    new_entry,
+    verify_chain,
+)
+from utfall.platform.settlements.models import LedgerRecord
+
+__all__ = [
+    "ledger_append",
+    "ledger_contract_version",
+    "ledger_entries",
+    "ledger_head",
+    "ledger_import",
+    "ledger_jsonl",
+    "ledger_store",
+    "ledger_verify",
+]
+
+
+def _actor_name(actor: AbstractBaseUser | str | None) -> str:
+    if actor is None:
+        return "system"
+    if isinstance(actor, str):
+        return actor
+    return actor.get_username() or "system"
+
+
+def ledger_head(*, lock: bool = False) -> LedgerEntry | None:
+    """The last entry (``lock`` holds it until the transaction ends: appends queue up)."""
+    records = LedgerRecord.objects.order_by("-sequence")
+    if lock:
+        records = records.select_for_update()
+    record = records.first()
+    return record.entry() if record is not None else None
+
+
+def _save(entry: LedgerEntry, contract_identifier: str) -> LedgerRecord:
+    return LedgerRecord.objects.create(
+        sequence=entry.sequence,
+        kind=entry.kind,
+        subject=entry.subject,
+        data_sha256=entry.data_sha256,
+        actor=entry.actor,
+        recorded_at=entry.recorded_at,
+        previous_hash=entry.previous_hash,
+        hash=entry.hash,
+        attributes=dict(entry.attributes),
+        contract_identifier=contract_identifier,
+    )
+
+
+@transaction.atomic
+def ledger_append(
+    *,
+    kind: str,
+    subject: str,
+    data_sha256: str,
+    actor: AbstractBaseUser | str | None,
+    contract_identifier: str = "",
+    attributes: Mapping[str, Any] | None = None,
+) -> LedgerRecord:
+    """Append one entry after the current head (called by services, in their transaction)."""
+    head = ledger_head(lock=True)
+    now = timezone.now()
+    if head is not None and now < head.recorded_at:
+        now = head.recorded_at  # a clock step back must not break the chain
+    entry = new_entry(
+        head,
+        kind=kind,
+        subject=subject,
+        data_sha256=data_sha256,
+        actor=_actor_name(actor),
+        recorded_at=now,
+        attributes=dict(attributes or {}),
+    )
+    return _save(entry, contract_identifier)
+
+
+@transaction.atomic
+def ledger_store(entries: Sequence[LedgerEntry], *, contract_identifier: str) -> bool:
+    """Store entries made elsewhere (a bundle's slice); False if they do not follow the head."""
+    head = ledger_head(lock=True)
+    if not entries:
+        return True
+    expected = head.hash if head is not None else None
+    if (expected is None and entries[0].sequence != 0) or (
+        expected is not None and entries[0].previous_hash != expected
+    ):
+        return False
+    for entry in entries:
+        _save(entry, contract_identifier)
+    return True
+
+
+def ledger_contract_version(*, version: Any, actor: AbstractBaseUser | None) -> LedgerRecord:
+    """Record an uploaded contract version."""
+    contract = version.contract
+    return ledger_append(
+        kind=KIND_CONTRACT_VERSION,
+        subject=f"contract {contract.identifier} version {version.number}",
+        data_sha256=version.sha256,
+        actor=actor,
+        contract_identifier=contract.identifier,
+        attributes={
+            "contract": contract.identifier,
+            "version": version.number,
+            "declared_version": version.declared_version,
+        },
+    )
+
+
+def ledger_import(*, batch: Any, actor: AbstractBaseUser | None) -> LedgerRecord:
+    """Record a committed import (the SHA-256 of the file as uploaded)."""
+    contract = batch.contract
+    return ledger_append(
+        kind=KIND_IMPORT,
+        subject=f"import {batch.kind} {batch.file_name}",
+        data_sha256=batch.file_sha256,
+        actor=actor,
+        contract_identifier=contract.identifier,
+        attributes={
+            "contract": contract.identifier,
+            "what": batch.kind,
+            "file": batch.file_name,
+            "rows": batch.rows_written,
+        },
+    )
+
+
+def ledger_entries(*, contract_identifier: str | None = None) -> list[LedgerRecord]:
+    """Every entry, oldest first (or those about one contract)."""
+    records = LedgerRecord.objects.order_by("sequence")
+    if contract_identifier is not None:
+        records = records.filter(contract_identifier=contract_identifier)
+    return list(records)
+
+
+def ledger_jsonl() -> bytes:
+    """The whole ledger as JSON Lines, the form ``utfall verify --ledger FILE`` reads."""
+    return b"".join(
+        json.dumps(r.as_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
+        for r in LedgerRecord.objects.order_by("sequence").iterator()
+    )
+
+
+def ledger_verify() -> list[ChainProblem]:
+    """Every place where the stored chain does not hold (empty when it holds)."""
+    entries = []
+    problems = []
+    for record in LedgerRecord.objects.order_by("sequence").iterator():
+        try:
+            entries.append(record.entry())
+        except ValueError as error:
+            problems.append(ChainProblem(record.sequence, str(error)))
+    return problems + verify_chain(entries)

@@ -1,0 +1,474 @@
+"""The settlement workflow: draft → review by the parties → signed off by the evaluator → final.
+
+Each function checks the permission rule (``permissions.py``), writes in one
+transaction and records the audit event; sign-off also appends the ledger
+entries and stores the signed bundle. The computing is done by
+``utfall.services`` (bindings, ``contract_settle``, ``bundle_create``) on the
+contract's imported data (:mod:`utfall.platform.settlements.data`): the same
+code as ``utfall settle --data-dir … --sign … --bundle``.
+
+A final statement never changes: every function here refuses it, the pages
+and the API offer nothing that changes it and the admin shows it read-only. A
+correction is a new statement that references the final one, with a reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from utfall.core.contracts import Contract as CoreContract
+from utfall.core.contracts import parse_contract
+from utfall.core.ledger import canonical_sha256, entry_from_dict, statement_from_dict
+from utfall.errors import Finding, FindingsError, UserError, UtfallError
+from utfall.platform.audit.services import audit_record
+from utfall.platform.contracts.models import (
+    Contract,
+    ContractParty,
+    ContractVersion,
+    Role,
+    Settlement,
+    SettlementStatus,
+)
+from utfall.platform.permissions import Action, require, roles_of
+from utfall.platform.settlements.data import settlement_workspace
+from utfall.platform.settlements.keys import evaluator_key_ensure, evaluator_key_private
+from utfall.platform.settlements.ledger import ledger_head, ledger_jsonl, ledger_store
+from utfall.platform.settlements.models import FinancePlan, SettlementComment
+from utfall.services.bundles import bundle_create, settlement_document
+from utfall.services.contracts import contract_settle
+
+__all__ = [
+    "finance_plan_upload",
+    "manual_inputs_needed",
+    "settlement_comment",
+    "settlement_discard",
+    "settlement_review_start",
+    "settlement_revise",
+    "settlement_sign",
+    "settlement_start",
+]
+
+_SIGN_ATTEMPTS = 3
+
+
+def _latest_version(contract: Contract) -> ContractVersion:
+    version = contract.versions.order_by("-number").first()
+    if version is None:
+        raise UserError("the contract has no version")
+    return version
+
+
+def _document(version: ContractVersion) -> CoreContract:
+    return parse_contract(version.text, source=f"{version.contract.identifier} v{version.number}")
+
+
+def manual_inputs_needed(document: CoreContract) -> list[Any]:
+    """Inputs not bound to an evaluation: the evaluator enters them, with a reason."""
+    return [term for term in document.inputs.values() if not term.evaluate]
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _facts_text(settlement: Settlement, document: CoreContract) -> str:
+    """The facts file of a statement: entered values, their reasons and the period as comments.
+
+    It goes into the signed bundle as it is, so the reasons, the period and what a
+    correction corrects are signed with the figures.
+    """
+    lines = [
+        f"# Settlement of {settlement.contract.identifier}, contract version "
+        f"{settlement.version.number}, period {settlement.period_start} – {settlement.period_end}",
+        "# Inputs bound to an evaluation are computed from the imported data; the values",
+        "# below were entered by the evaluator, each with the reason given.",
+    ]
+    if settlement.supersedes_id is not None:
+        lines.append(
+            f"# Corrects statement {settlement.supersedes_id} "
+            f"(settlement sha256 {settlement.supersedes.sha256}): "
+            f"{_one_line(settlement.correction_reason)}"
+        )
+    values = []
+    for name, entry in sorted(settlement.manual_inputs.items()):
+        term = document.inputs[name]
+        value = str(entry["value"]).strip()
+        shown = value.lower() if term.type == "boolean" else json.dumps(value, ensure_ascii=False)
+        values.append(f"# {name}: {_one_line(str(entry['reason']))}")
+        values.append(f"{name}: {shown}")
+    return "\n".join(lines + values + ([] if settlement.manual_inputs else ["{}"])) + "\n"
+
+
+def _compute(settlement: Settlement, document: CoreContract) -> dict[str, Any]:
+    """The settlement document (with its explanation) from the data imported up to the period end."""
+    with settlement_workspace(
+        contract=settlement.contract,
+        document=document,
+        facts_text=_facts_text(settlement, document),
+        until=settlement.period_end,
+    ) as workspace:
+        try:
+            result = contract_settle(
+                contract_path=workspace.contract_path,
+                facts_path=workspace.facts_path,
+                data_dir=workspace.data_dir,
+            )
+        except UserError:
+            raise
+        except UtfallError as error:  # an estimator without a number: the evaluator can act
+            raise UserError(f"the evaluation failed: {error.message}") from None
+        return settlement_document(result, data_dir=workspace.data_dir)
+
+
+def _refuse_final(settlement: Settlement) -> None:
+    if settlement.status == SettlementStatus.SIGNED:
+        raise UserError("this statement is final and cannot be changed; start a correction instead")
+
+
+def _manual_inputs_check(
+    document: CoreContract, manual_inputs: Mapping[str, tuple[str, str]] | None
+) -> dict[str, tuple[str, str]]:
+    """Every input no evaluation computes has a value and a reason; no other input is given."""
+    needed = {term.name for term in manual_inputs_needed(document)}
+    given = {
+        name: (str(v).strip(), str(r).strip()) for name, (v, r) in (manual_inputs or {}).items()
+    }
+    problems = [
+        Finding("computed-input", "this input is computed from the data", path=name)
+        for name in given
+        if name not in needed
+    ]
+    for name in sorted(needed):
+        value, why = given.get(name, ("", ""))
+        if not value:
+            problems.append(Finding("input-missing", "enter a value", path=name))
+        elif not why:
+            problems.append(
+                Finding("reason-missing", "give the reason for the value (its source)", path=name)
+            )
+    if problems:
+        raise FindingsError("the statement was not computed", problems)
+    return given
+
+
+def settlement_start(
+    *,
+    contract: Contract,
+    actor: AbstractBaseUser,
+    period_start: dt.date,
+    period_end: dt.date,
+    manual_inputs: Mapping[str, tuple[str, str]] | None = None,
+    supersedes: Settlement | None = None,
+    correction_reason: str = "",
+) -> Settlement:
+    """Compute a draft statement for the period (the evaluator's task).
+
+    ``manual_inputs`` maps each input that no evaluation computes to
+    ``(value, reason)``. With ``supersedes`` the draft is a correction of that
+    final statement and needs ``correction_reason``.
+    """
+    require(actor, Action.PREPARE_SETTLEMENT, contract)
+    if period_end < period_start:
+        raise UserError("the period ends before it starts")
+    reason = correction_reason.strip()
+    if supersedes is not None:
+        if supersedes.contract_id != contract.pk or supersedes.status != SettlementStatus.SIGNED:
+            raise UserError("a correction must reference a final statement of the same contract")
+        if not reason:
+            raise UserError("a correction needs a stated reason")
+    elif reason:
+        raise UserError("a reason for a correction is given, but no statement to correct")
+    version = _latest_version(contract)
+    document = _document(version)
+    given = _manual_inputs_check(document, manual_inputs)
+    settlement = Settlement(
+        contract=contract,
+        version=version,
+        period_start=period_start,
+        period_end=period_end,
+        manual_inputs={n: {"value": v, "reason": r} for n, (v, r) in sorted(given.items())},
+        supersedes=supersedes,
+        correction_reason=reason,
+        created_by=actor,
+        facts={},
+        result={},
+    )
+    result = _compute(settlement, document)  # slow (evaluations): outside the transaction
+    settlement.result = result
+    settlement.facts = result["inputs"]
+    settlement.sha256 = canonical_sha256(result)
+    with transaction.atomic():
+        settlement.save()
+        audit_record(
+            actor=actor,
+            action="settlement.prepared",
+            contract=contract,
+            settlement=settlement.pk,
+            sha256=settlement.sha256,
+            period=f"{period_start}/{period_end}",
+            supersedes=supersedes.pk if supersedes else None,
+            reason=reason,
+        )
+    return settlement
+
+
+@transaction.atomic
+def settlement_review_start(*, settlement: Settlement, actor: AbstractBaseUser) -> Settlement:
+    """Send a draft to the parties for review (comments) before sign-off."""
+    require(actor, Action.PREPARE_SETTLEMENT, settlement.contract)
+    settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
+    _refuse_final(settlement)
+    if settlement.status != SettlementStatus.DRAFT:
+        raise UserError("the statement is already in review")
+    settlement.status = SettlementStatus.REVIEW
+    settlement.review_started_at = timezone.now()
+    settlement.save(update_fields=["status", "review_started_at"])
+    audit_record(
+        actor=actor,
+        action="settlement.review_started",
+        contract=settlement.contract,
+        settlement=settlement.pk,
+    )
+    return settlement
+
+
+@transaction.atomic
+def settlement_comment(
+    *, settlement: Settlement, actor: AbstractBaseUser, text: str
+) -> SettlementComment:
+    """A party's comment on a draft or a statement in review."""
+    require(actor, Action.COMMENT_SETTLEMENT, settlement.contract)
+    _refuse_final(settlement)
+    text = text.strip()
+    if not text:
+        raise UserError("the comment is empty")
+    roles = ", ".join(sorted(r.value for r in roles_of(actor, settlement.contract)))
+    comment = SettlementComment.objects.create(
+        settlement=settlement, author=actor, roles=roles, text=text
+    )
+    audit_record(
+        actor=actor,
+        action="settlement.commented",
+        contract=settlement.contract,
+        settlement=settlement.pk,
+        comment=comment.pk,
+    )
+    return comment
+
+
+_CODE_ATTEMPTS = 5  # wrong TOTP codes per signer …
+_CODE_WINDOW = 300  # … within this many seconds, then sign-off waits
+
+
+def _second_factor(actor: AbstractBaseUser, code: str) -> None:
+    """Re-authentication: a fresh TOTP code of the signer (allauth MFA), used once.
+
+    Wrong codes are counted per signer, so six digits cannot be guessed through
+    the API: after five wrong codes sign-off waits five minutes.
+    """
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.core.cache import cache
+
+    authenticator = Authenticator.objects.filter(user=actor, type=Authenticator.Type.TOTP).first()
+    if authenticator is None:
+        raise UserError("sign-off needs two-factor authentication: set up TOTP first")
+    counter = f"utfall.settlements.sign-code-failures.{actor.pk}"
+    if (cache.get(counter) or 0) >= _CODE_ATTEMPTS:
+        raise UserError("too many wrong two-factor codes; wait five minutes and try again")
+    code = code.strip()
+    if not re.fullmatch(r"\d{6}", code) or not TOTP(authenticator).validate_code(code):
+        cache.add(counter, 0, timeout=_CODE_WINDOW)
+        cache.incr(counter)
+        raise UserError("the two-factor code is wrong or was used already; enter the current code")
+
+
+def _signer_name(actor: AbstractBaseUser, contract: Contract) -> str:
+    party = (
+        ContractParty.objects.filter(
+            contract=contract, role=Role.EVALUATOR, organisation__memberships__user=actor
+        )
+        .select_related("organisation")
+        .first()
+    )
+    name = actor.get_username()
+    return f"{party.organisation.name} ({name})" if party else name
+
+
+def settlement_sign(
+    *, settlement: Settlement, actor: AbstractBaseUser, totp_code: str
+) -> Settlement:
+    """Sign a statement in review off: the evaluator alone, re-authenticated with TOTP.
+
+    The statement is computed again from the same data (the result must be the
+    one the parties reviewed), recorded in the ledger, signed with the
+    evaluator's key and written as a bundle; from then on it is final.
+    """
+    contract = settlement.contract
+    require(actor, Action.SIGN_SETTLEMENT, contract)
+    settlement.refresh_from_db()
+    _refuse_final(settlement)
+    if settlement.status != SettlementStatus.REVIEW:
+        raise UserError("send the statement to the parties for review before signing it off")
+    if settlement.supersedes_id is not None:
+        other = Settlement.objects.filter(
+            supersedes_id=settlement.supersedes_id, status=SettlementStatus.SIGNED
+        ).first()
+        if other is not None:
+            raise UserError(
+                f"statement {settlement.supersedes_id} was already corrected by {other.pk}; "
+                f"correct that one instead"
+            )
+    _second_factor(actor, totp_code)
+    key = evaluator_key_ensure(user=actor)
+    private_key = evaluator_key_private(key)
+    document = _document(settlement.version)
+    superseded_statement = (
+        statement_from_dict(settlement.supersedes.statement).sha256()
+        if settlement.supersedes is not None and settlement.supersedes.statement
+        else None
+    )
+    for _attempt in range(_SIGN_ATTEMPTS):
+        with tempfile.TemporaryDirectory(prefix="utfall-sign-") as temporary:
+            ledger_file = Path(temporary) / "ledger.jsonl"
+            ledger_file.write_bytes(ledger_jsonl())
+            head = ledger_head()
+            with settlement_workspace(
+                contract=contract,
+                document=document,
+                facts_text=_facts_text(settlement, document),
+                until=settlement.period_end,
+            ) as workspace:
+                written = bundle_create(
+                    contract_path=workspace.contract_path,
+                    facts_path=workspace.facts_path,
+                    data_dir=workspace.data_dir,
+                    out_path=Path(temporary) / "bundle.json",
+                    private_key=private_key,
+                    now=timezone.now(),
+                    actor=actor.get_username(),
+                    evaluator=_signer_name(actor, contract),
+                    ledger_path=ledger_file,
+                    supersedes=superseded_statement,
+                )
+            bundle = written.path.read_text(encoding="utf-8")
+        if written.statement.parts["settlement"] != settlement.sha256:
+            raise UserError(
+                "the data changed since this statement was computed (a new import?): the "
+                "figures would differ from the ones reviewed; start a new statement"
+            )
+        with transaction.atomic():
+            locked = Settlement.objects.select_for_update().get(pk=settlement.pk)
+            _refuse_final(locked)
+            current = ledger_head(lock=True)
+            if (current.hash if current else None) != (head.hash if head else None):
+                continue  # someone appended meanwhile: sign again after the new head
+            entries = [entry_from_dict(e.as_dict()) for e in written.entries]
+            if not ledger_store(entries, contract_identifier=contract.identifier):
+                continue
+            locked.status = SettlementStatus.SIGNED
+            locked.signed_by = actor
+            locked.signed_at = timezone.now()
+            locked.statement = written.statement.as_dict()
+            locked.signature = json.loads(bundle)["signature"]["value"]
+            locked.key_fingerprint = key.fingerprint
+            locked.bundle = bundle
+            locked.save()
+            audit_record(
+                actor=actor,
+                action="settlement.signed",
+                contract=contract,
+                settlement=locked.pk,
+                sha256=locked.sha256,
+                statement_sha256=written.statement.sha256(),
+                ledger_head=written.statement.ledger_head,
+                key=key.fingerprint,
+            )
+            return locked
+    raise UserError("the ledger kept changing while signing; try again")
+
+
+def settlement_revise(
+    *,
+    settlement: Settlement,
+    actor: AbstractBaseUser,
+    period_start: dt.date | None = None,
+    period_end: dt.date | None = None,
+    manual_inputs: Mapping[str, tuple[str, str]] | None = None,
+) -> Settlement:
+    """Change a draft (or a statement in review: it goes back to draft) and compute it again."""
+    require(actor, Action.PREPARE_SETTLEMENT, settlement.contract)
+    settlement.refresh_from_db()
+    _refuse_final(settlement)
+    document = _document(settlement.version)
+    if manual_inputs is not None:
+        settlement.manual_inputs = {
+            n: {"value": v, "reason": r}
+            for n, (v, r) in sorted(_manual_inputs_check(document, manual_inputs).items())
+        }
+    settlement.period_start = period_start or settlement.period_start
+    settlement.period_end = period_end or settlement.period_end
+    if settlement.period_end < settlement.period_start:
+        raise UserError("the period ends before it starts")
+    result = _compute(settlement, document)
+    with transaction.atomic():
+        locked = Settlement.objects.select_for_update().get(pk=settlement.pk)
+        _refuse_final(locked)
+        locked.period_start, locked.period_end = settlement.period_start, settlement.period_end
+        locked.manual_inputs = settlement.manual_inputs
+        locked.result, locked.facts = result, result["inputs"]
+        locked.sha256 = canonical_sha256(result)
+        locked.status = SettlementStatus.DRAFT
+        locked.save()
+        audit_record(
+            actor=actor,
+            action="settlement.revised",
+            contract=locked.contract,
+            settlement=locked.pk,
+            sha256=locked.sha256,
+        )
+    return locked
+
+
+@transaction.atomic
+def settlement_discard(*, settlement: Settlement, actor: AbstractBaseUser) -> None:
+    """Delete a statement that is not final (a final one is kept for ever)."""
+    require(actor, Action.PREPARE_SETTLEMENT, settlement.contract)
+    locked = Settlement.objects.select_for_update().get(pk=settlement.pk)
+    _refuse_final(locked)
+    audit_record(
+        actor=actor,
+        action="settlement.discarded",
+        contract=locked.contract,
+        settlement=locked.pk,
+        sha256=locked.sha256,
+    )
+    locked.comments.all().delete()
+    locked.delete()
+
+
+@transaction.atomic
+def finance_plan_upload(*, contract: Contract, actor: AbstractBaseUser, text: str) -> FinancePlan:
+    """Store the contract's finance plan (commissioner or financier); checked when used."""
+    roles = roles_of(actor, contract)
+    if not roles & {Role.COMMISSIONER, Role.FINANCIER}:
+        require(actor, Action.MANAGE_PARTIES, contract)  # raises with the usual message
+    plan = FinancePlan.objects.create(
+        contract=contract,
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        uploaded_by=actor,
+    )
+    audit_record(actor=actor, action="finance.plan_uploaded", contract=contract, sha256=plan.sha256)
+    return plan

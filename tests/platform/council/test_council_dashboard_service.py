@@ -1,0 +1,105 @@
+"""The dashboard service on its own (no database): sick leave from imported days."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from utfall.services.contracts import contract_load, facts_load
+from utfall.services.council import DashboardInput, dashboard_build
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+START = dt.date(2019, 1, 1)
+
+
+def _month(index: int) -> dt.date:
+    return dt.date(
+        START.year + (START.month - 1 + index) // 12, (START.month - 1 + index) % 12 + 1, 1
+    )
+
+
+@pytest.fixture
+def sick_leave():
+    rng = np.random.default_rng(3)
+    employees = 20
+    participants = pd.DataFrame(
+        {
+            "unit": range(employees),
+            "pseudonym": [f"{e:064x}" for e in range(employees)],
+            "included_on": START,
+            "group": "treatment",
+            "cohort": "",
+        }
+    )
+    rows = []
+    for e in range(employees):
+        for i in range(-36, 36):
+            days = rng.poisson(0.8 if i < 0 else 0.6)
+            if days:
+                rows.append((e, "sick_leave_days", _month(i), "", None, float(days), None))
+    records = pd.DataFrame(
+        rows, columns=["unit", "kind", "date", "category", "point", "quantity", "amount"]
+    )
+    return participants, records
+
+
+def _build(participants, records, as_of):
+    return dashboard_build(
+        DashboardInput(
+            contract=contract_load(EXAMPLES / "contracts" / "sick-leave-botkyrka.yaml"),
+            participants=participants,
+            records=records,
+            as_of=as_of,
+            facts=facts_load(EXAMPLES / "facts" / "sick-leave-botkyrka.yaml"),
+            facts_source="examples/facts/sick-leave-botkyrka.yaml",
+            reps=199,
+        )
+    )
+
+
+def test_sick_leave_dashboard_follows_the_contract_formula(sick_leave):
+    participants, records = sick_leave
+    facts = facts_load(EXAMPLES / "facts" / "sick-leave-botkyrka.yaml")
+    dashboard = _build(participants, records, dt.date(2021, 12, 31))
+    section = dashboard["sick_leave"]
+    assert dashboard["kind"] == "sick_leave" and section["months_observed"] == 36
+    # S_e − S_n by hand: reference days per employee × SLT_i / SLT_ref,i.
+    per = records.assign(index=records["date"].map(lambda d: (d.year - 2019) * 12 + d.month - 1))
+    ref = per[per["index"] < 0].groupby(per["index"] + 36)["quantity"].sum() / 20
+    con = per[per["index"] >= 0].groupby("index")["quantity"].sum() / 20
+    slt = np.array(facts["slt"], dtype=float) / np.array(facts["slt_reference"], dtype=float)
+    expected = float(sum(ref.get(i, 0.0) * slt[i] for i in range(36)))
+    saving_days = expected - float(con.sum())
+    assert section["saving_days"] == pytest.approx(saving_days * 20, abs=0.1)
+    value = float(facts["value_per_sick_day_sek"])
+    assert float(section["saving_to_date"]) == pytest.approx(
+        max(saving_days, 0) * 20 * value, rel=1e-6
+    )
+    settlement = dashboard["settlement"]
+    assert settlement["error"] is None
+    assert settlement["sources"]["observed_days"] == "sick_leave_days"
+    assert settlement["inputs"]["employees"] == "20"
+    outputs = {o["name"]: o["value"] for o in settlement["outputs"]}
+    assert Decimal(outputs["saving_sek"]) == pytest.approx(
+        Decimal(str(max(saving_days, 0) * 20 * value)), abs=Decimal(5)
+    )
+
+
+def test_months_not_yet_observed_count_as_no_change(sick_leave):
+    participants, records = sick_leave
+    dashboard = _build(participants, records, dt.date(2019, 12, 31))
+    assert dashboard["sick_leave"]["months_observed"] == 12
+    inputs = dashboard["settlement"]["inputs"]
+    facts = facts_load(EXAMPLES / "facts" / "sick-leave-botkyrka.yaml")
+    for i in range(12, 36):
+        expected = (
+            float(inputs["reference_days"][i])
+            * float(facts["slt"][i])
+            / float(facts["slt_reference"][i])
+        )
+        assert float(inputs["observed_days"][i]) == pytest.approx(expected, abs=1e-4)

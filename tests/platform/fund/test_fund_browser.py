@@ -1,0 +1,160 @@
+"""In Chromium: a new call → application → screening and scoring → selection → baseline and
+six-monthly report → outcome payment, then the result on the public knowledge platform.
+
+Uses Debian's Chromium; skipped, saying why, without it. Screenshots go to
+var/screenshots/ for the docs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
+
+
+@pytest.fixture
+def browser():
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (run scripts/install-chromium.sh)")
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        yield browser
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def _signed_in(browser, base: str, username: str):
+    page = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_login", username)
+    page.fill("#id_password", "pw-test-123")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("[data-testid=signed-in-as]")
+    return page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_call_to_payment(browser, live_server, fund_world):
+    from utfall.platform.fund import services
+    from utfall.platform.fund.models import Application, Call, OutcomePayment
+    from utfall.platform.knowledge.services import publication_update
+
+    w = fund_world
+    base = live_server.url
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    admin = _signed_in(browser, base, "fundadmin")
+    admin.goto(f"{base}/fund/")
+    admin.click("details:has([data-testid=call-form]) > summary")
+    admin.fill("#id_title", "Utlysning 2026")
+    admin.fill("#id_description", "Förebygga ungdomskriminalitet")
+    admin.fill("#id_opens_on", (w.today - timedelta(days=1)).isoformat())
+    admin.fill("#id_deadline", (w.today + timedelta(days=60)).isoformat())
+    admin.fill("#id_outcome_payment_frame", "40000000")
+    admin.fill("#id_implementation_start_year", "2025")
+    admin.fill("#id_implementation_end_year", "2028")
+    admin.fill(
+        "#id_criteria",
+        "problem; Problemformulering; 1; bas\ncapacity; Kapacitet; 1; bas\n"
+        "cross_sector; Tvärsektoriell samverkan; 2",
+    )
+    admin.click("[data-testid=call-form] button[type=submit]")
+    admin.wait_for_selector("text=Utlysningen är öppen.")
+    call = Call.objects.get(title="Utlysning 2026")
+    assert call.criteria.filter(is_base=True).count() == 2
+
+    applicant = _signed_in(browser, base, "applicant")
+    applicant.goto(f"{base}/fund/calls/{call.pk}/")
+    applicant.click("[data-testid=apply]")
+    applicant.select_option("#id_organisation", label="Norrby kommun")
+    applicant.fill("#id_constellation_name", "Konstellation Norrby")
+    applicant.fill("#id_members", "Norrby kommun; municipality\nRegion Mitt; region")
+    for field in ("needs_analysis", "target_group", "theory_of_change", "evaluation_design"):
+        applicant.fill(f"#id_{field}", "Beskrivning")
+    applicant.fill("#id_budget_total", "20000000")
+    applicant.fill("#id_co_financing", "10000000")
+    applicant.fill("#id_requested_outcome_payment", "10000000")
+    applicant.select_option("#id_indicator_0", value=str(w.indicators["school_absence"].pk))
+    applicant.fill("#id_desired_change_0", "Eleverna är i skolan")
+    applicant.fill("#id_causal_effect_0", "Skillnad mot baslinjen")
+    applicant.screenshot(path=str(SHOTS / "fund-application.png"), full_page=True)
+    applicant.click("[data-testid=application-form] button[type=submit]")
+    applicant.wait_for_selector("[data-testid=application-status]")
+    application = Application.objects.get(constellation_name="Konstellation Norrby")
+
+    admin.goto(f"{base}/fund/applications/{application.pk}/")
+    admin.select_option("#id_qualified", value="yes")
+    admin.fill("#id_strengths", "Tydlig problemformulering")
+    admin.fill("#id_weaknesses", "Evidensen behöver stärkas")
+    admin.click("[data-testid=screening-form] button[type=submit]")
+    admin.wait_for_selector("[data-testid=review-form]")
+    for code, score in (("problem", "4"), ("capacity", "4"), ("cross_sector", "5")):
+        admin.select_option(f"#id_score_{code}", value=score)
+    admin.click("[data-testid=review-form] button[type=submit]")
+    admin.wait_for_selector("[data-testid=reviews] td")
+    application.refresh_from_db()
+    services.review_submit(
+        application=application,
+        actor=w.reviewer,
+        scores={"problem": 3, "capacity": 4, "cross_sector": 4},
+    )
+
+    admin.goto(f"{base}/fund/calls/{call.pk}/")
+    admin.click("button[name=close]")
+    admin.wait_for_selector("[data-testid=selection-form]")
+    assert admin.is_checked("[data-testid=selection-form] input[type=checkbox]")
+    admin.fill("#id_reasons", "Högst poäng inom ramen")
+    admin.screenshot(path=str(SHOTS / "fund-selection.png"), full_page=True)
+    admin.click("[data-testid=selection-form] button[type=submit]")
+    admin.wait_for_selector("text=Urvalet är beslutat.")
+    constellation = Application.objects.get(pk=application.pk).constellation
+
+    url = f"{base}/fund/constellations/{constellation.pk}/"
+    applicant.goto(url)
+    for start, end, costs, count, baseline in (
+        ("2025-01-01", "2025-06-30", "0", "60", True),
+        ("2025-07-01", "2025-12-31", "2000000", "30", False),
+    ):
+        applicant.fill("#id_period_start", start)
+        applicant.fill("#id_period_end", end)
+        applicant.fill("#id_reported_costs_to_date", costs)
+        if baseline:
+            applicant.check("#id_is_baseline")
+        applicant.fill("#id_n_school_absence", "300")
+        applicant.fill("#id_count_school_absence", count)
+        applicant.click("[data-testid=report-form] button[type=submit]")
+        applicant.wait_for_selector("text=Rapporten skickades in.")
+
+    admin.goto(url)
+    admin.select_option("#id_year", value="2026")
+    admin.click("[data-testid=settle-form] button[type=submit]")
+    admin.wait_for_selector("[data-testid=payment]")
+    assert "300" in admin.inner_text("[data-testid=payment]")
+    admin.screenshot(path=str(SHOTS / "fund-payment.png"), full_page=True)
+    payment = OutcomePayment.objects.get()
+    assert str(payment.amount) == "300000.00" and payment.binding == "outcomes"
+
+    admin.goto(f"{base}/fund/{w.fund.pk}/")
+    assert "K-01" in admin.inner_text("[data-testid=portfolio]")
+    admin.screenshot(path=str(SHOTS / "fund-dashboard.png"), full_page=True)
+
+    # Published, the fund's contract shows the constellation's aggregate to anyone.
+    publication_update(contract=w.contract, actor=w.applicant, published=True)
+    public = browser.new_context(locale="sv-SE").new_page()
+    public.goto(f"{base}/knowledge/{w.contract.identifier}/")
+    results = public.inner_text("[data-testid=results]")
+    assert "K-01" in results and "270" in results  # 300 − 30 without problematic absence
+    public.screenshot(path=str(SHOTS / "knowledge-contract.png"), full_page=True)

@@ -1,0 +1,64 @@
+"""The fund demo: a fund with a call, applications, a selection and a first payment cycle;
+the reference contracts published as validated open data."""
+
+from __future__ import annotations
+
+import os
+
+from utfall.services.knowledge import knowledge_validate
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "contracts")
+
+
+def test_fund_demo(db, client, make_user):
+    from utfall.platform.contracts.services import contract_create
+    from utfall.platform.fund.demo import load_fund_demo
+    from utfall.platform.fund.models import (
+        ApplicationStatus,
+        Call,
+        Constellation,
+        Fund,
+        OutcomePayment,
+    )
+    from utfall.platform.organisations.services import organisation_create
+
+    commissioner_org = organisation_create(name="Demokommunen", actor=None)
+    commissioner = make_user("commissioner", commissioner_org)
+    for name in sorted(os.listdir(EXAMPLES)):
+        with open(os.path.join(EXAMPLES, name), encoding="utf-8") as handle:
+            contract_create(
+                text=handle.read(),
+                organisation=commissioner_org,
+                actor=commissioner,
+                file_name=name,
+            )
+    logins = load_fund_demo(log=lambda *_: None)
+    assert "fund_admin" in [login.username for login in logins]
+    fund = Fund.objects.get()
+    call = Call.objects.get(fund=fund)
+    assert call.applications.count() == 6
+    assert call.applications.filter(status=ApplicationStatus.SCREENED_OUT).count() == 1
+    selected = Constellation.objects.filter(application__call=call)
+    assert selected.exists()
+    assert sum(c.application.requested_outcome_payment for c in selected) <= (
+        call.outcome_payment_frame
+    )
+    assert OutcomePayment.objects.count() == selected.count()
+    for payment in OutcomePayment.objects.all():
+        assert payment.amount <= payment.report.reported_costs_to_date / 2
+    # A second run leaves it as it is.
+    load_fund_demo(log=lambda *_: None)
+    assert Fund.objects.count() == 1
+    # The fund's contract carries every constellation's aggregates and the fund's totals.
+    from utfall.platform.knowledge.models import PublishedResult
+
+    results = PublishedResult.objects.filter(publication__contract=fund.contract)
+    assert results.filter(group="all").exists()
+    assert set(results.exclude(group="all").values_list("group", flat=True)) == set(
+        selected.values_list("code", flat=True)
+    )
+    document = client.get("/knowledge/open-data.json").json()
+    assert knowledge_validate(document) == []
+    assert len(document["projects"]) == 5
+    client.force_login(fund.administrator.memberships.first().user)
+    assert client.get(f"/fund/{fund.pk}/").status_code == 200

@@ -1,0 +1,100 @@
+"""In Chromium: the evaluator signs in with TOTP, settles Norrköping from its imported synthetic
+data, sends it for review, signs it off with a fresh code and downloads the bundle, which
+``utfall verify`` accepts. Screenshots go to var/screenshots/ for the docs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import build_world, totp_code
+from typer.testing import CliRunner
+
+from utfall.cli.main import app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
+
+
+@pytest.fixture
+def page():
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (run scripts/install-chromium.sh)")
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        context = browser.new_context(
+            locale="sv-SE", viewport={"width": 1280, "height": 900}, accept_downloads=True
+        )
+        yield context.new_page()
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_evaluator_settles_signs_and_exports(page, live_server, tmp_path):
+    world = build_world()
+    base = live_server.url
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_login", "evaluator")
+    page.fill("#id_password", "pw-test-123")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#id_code")
+    page.fill("#id_code", totp_code(world.evaluator))
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("[data-testid=signed-in-as]")
+
+    page.goto(f"{base}/contracts/{world.contract.identifier}/settlements/")
+    page.fill("#id_period_start", "2016-02-15")
+    page.fill("#id_period_end", "2021-12-31")
+    page.fill("#id_value_invested_sek", "10000000")
+    page.fill("#id_reason_invested_sek", "LSV:s utbetalningar enligt kostnadsrapporterna")
+    page.click("button[name=start]")
+    page.wait_for_selector("[data-testid=explanation]", timeout=60_000)
+    assert "historical_reference" in page.inner_text("[data-testid=evaluations]")
+    page.screenshot(path=str(SHOTS / "settlement-draft.png"), full_page=True)
+
+    page.click("button[name=action][value=review]")
+    page.wait_for_selector("[data-testid=statement][data-status=review]")
+    page.fill("#id_totp_code", totp_code(world.evaluator))
+    page.click("[data-testid=sign-form] button[type=submit]")
+    page.wait_for_selector("[data-testid=statement][data-status=signed]", timeout=60_000)
+    page.screenshot(path=str(SHOTS / "settlement-final.png"), full_page=True)
+
+    with page.expect_download() as download:
+        page.click("[data-testid=bundle-link]")
+    bundle = tmp_path / "bundle.json"
+    download.value.save_as(bundle)
+    result = CliRunner().invoke(app, ["verify", str(bundle)])
+    assert result.exit_code == 0, result.output
+    data = bytearray(bundle.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    bundle.write_bytes(bytes(data))
+    assert CliRunner().invoke(app, ["verify", str(bundle)]).exit_code in (1, 2)
+
+    from utfall.platform.contracts.models import Role
+    from utfall.platform.settlements.services import finance_plan_upload
+
+    plan = Path(__file__).resolve().parents[3] / "examples" / "finance" / "norrkoping-plan.yaml"
+    finance_plan_upload(
+        contract=world.contract,
+        actor=world.users[Role.COMMISSIONER],
+        text=plan.read_text(encoding="utf-8"),
+    )
+    page.goto(f"{base}/contracts/{world.contract.identifier}/finance/")
+    page.wait_for_selector("[data-testid=drawdowns]")
+    assert "%" in page.inner_text("[data-testid=irr]")
+    page.screenshot(path=str(SHOTS / "finance.png"), full_page=True)
+
+    page.goto(f"{base}/keys/")
+    assert world.evaluator.signing_keys.get().fingerprint in page.inner_text("[data-testid=keys]")
