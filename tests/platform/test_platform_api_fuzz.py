@@ -37,7 +37,7 @@ def token(world):
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_api_conforms_to_its_schema(case, token):

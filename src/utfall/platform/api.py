@@ -14,11 +14,12 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, File, Form, NinjaAPI, Schema, Status, UploadedFile
+from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from utfall.errors import FindingsError, UserError
+from utfall.platform.api_schemas import COMMON, ErrorOut
 from utfall.platform.audit.selectors import audit_events_for_contract
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts import services as contract_services
@@ -54,16 +55,6 @@ api = NinjaAPI(
 )
 
 
-class InvalidInputOut(Schema):
-    detail: list[dict[str, Any]]
-
-
-class ErrorOut(Schema):
-    message: str
-    detail: list[str] = Field(default_factory=list)
-    findings: list[dict[str, Any]] = Field(default_factory=list)
-
-
 @api.exception_handler(UserError)
 def _user_error(request: HttpRequest, error: UserError) -> HttpResponse:
     findings = [f.as_dict() for f in error.findings] if isinstance(error, FindingsError) else []
@@ -96,8 +87,6 @@ def _missing(request: HttpRequest, error: ObjectDoesNotExist) -> HttpResponse:
     )
 
 
-# Every endpoint can answer 401 (no or bad token) and 422 (a malformed request).
-COMMON: dict[int, Any] = {401: ErrorOut, 422: InvalidInputOut}
 
 
 class OrganisationOut(Schema):

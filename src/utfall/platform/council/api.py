@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
+from utfall.platform.api_schemas import ERRORS
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.council import selectors
 
@@ -33,7 +34,7 @@ def _decision(decision: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/contracts/{identifier}/council/dashboard", response=dict[str, Any])
+@router.get("/contracts/{identifier}/council/dashboard", response={200: dict[str, Any], **ERRORS})
 def council_dashboard(
     request: HttpRequest, identifier: str, as_of: dt.date | None = None
 ) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def council_dashboard(
     return selectors.dashboard_for(user=request.user, contract=contract, as_of=as_of)
 
 
-@router.get("/contracts/{identifier}/council/meetings", response=list[dict[str, Any]])
+@router.get("/contracts/{identifier}/council/meetings", response={200: list[dict[str, Any]], **ERRORS})
 def council_meetings(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
     """The council's meetings, newest first, with their decisions."""
     contract = contract_selectors.contract_get(user=request.user, identifier=identifier)
@@ -59,7 +60,7 @@ def council_meetings(request: HttpRequest, identifier: str) -> list[dict[str, An
     ]
 
 
-@router.get("/contracts/{identifier}/council/meetings/{pk}", response=dict[str, Any])
+@router.get("/contracts/{identifier}/council/meetings/{pk}", response={200: dict[str, Any], **ERRORS})
 def council_meeting(request: HttpRequest, identifier: str, pk: int) -> dict[str, Any]:
     """One meeting: agenda, minutes, decisions and the frozen dashboard it looked at."""
     contract = contract_selectors.contract_get(user=request.user, identifier=identifier)

@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Router, Schema, Status
 
+from utfall.platform.api_schemas import ERRORS
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.permissions import Action
 from utfall.platform.settlements import selectors, services
@@ -20,12 +21,6 @@ from utfall.platform.settlements.models import SettlementComment
 __all__ = ["router"]
 
 router = Router(tags=["settlements"])
-
-
-class ErrorOut(Schema):
-    message: str
-    detail: list[str] = Field(default_factory=list)
-    findings: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class ManualInputIn(Schema):
@@ -95,8 +90,6 @@ class KeyOut(Schema):
     created_at: datetime
     retired_at: datetime | None
 
-
-ERRORS: dict[int, Any] = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
 def _contract(request: HttpRequest, identifier: str, action: Action = Action.VIEW_SETTLEMENTS):
@@ -266,7 +259,7 @@ def settlement_bundle(request: HttpRequest, identifier: str, pk: int) -> HttpRes
     return response
 
 
-@router.get("/keys", response={200: list[KeyOut]})
+@router.get("/keys", response={200: list[KeyOut], **ERRORS})
 def keys(request: HttpRequest) -> list[dict[str, Any]]:
     """Every evaluator's public signing key."""
     return [
