@@ -49,6 +49,7 @@ lint: install
 test: install lint
 	bash scripts/install-chromium.sh
 	bash scripts/start-postgres.sh
+	$(BIN)/python -m utfall.platform.manage compile_translations
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 bench: install

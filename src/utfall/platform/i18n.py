@@ -7,6 +7,7 @@ is installed; otherwise Babel, which the locked dependencies already bring
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -27,19 +28,21 @@ def compile_translations(*, force: bool = False) -> list[Path]:
         mo = po.with_suffix(".mo")
         if not force and not _stale(po, mo):
             continue
+        # Written to a temporary file and renamed into place: test workers compile at the
+        # same time, and none may read a half-written catalogue (or skip it as fresh).
+        partial = mo.with_name(f".{mo.name}.{os.getpid()}.tmp")
         if shutil.which("msgfmt"):
             import subprocess
 
-            subprocess.run(
-                ["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True
-            )
+            subprocess.run(["msgfmt", "--check-format", "-o", str(partial), str(po)], check=True)
         else:
             from babel.messages.mofile import write_mo
             from babel.messages.pofile import read_po
 
             with po.open("rb") as source:
                 catalog = read_po(source)
-            with mo.open("wb") as target:
+            with partial.open("wb") as target:
                 write_mo(target, catalog)
+        os.replace(partial, mo)
         compiled.append(mo)
     return compiled
