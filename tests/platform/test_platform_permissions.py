@@ -37,6 +37,7 @@ EXPECTED: dict[str, set[str]] = {
     "import_price_index": {C, E},
     "view_individual_status": {C, P, N, E},
     "record_council_meeting": {C, N},
+    "import_sick_leave_trend_index": {C, E},
 }
 
 IMPORT_FILES = {
@@ -50,6 +51,7 @@ IMPORT_FILES = {
     "sick_leave_days": (["personnummer", "month", "days"], [[personnummer(1), "2020-01", 2]]),
     "cost_reports": (["period_end", "category", "amount"], [["2020-03-31", "salaries", "1000"]]),
     "price_index": (["month", "index"], [["2020-01", "101.5"]]),
+    "sick_leave_trend_index": (["month", "slt"], [["2020-01", "104.2"]]),
 }
 
 

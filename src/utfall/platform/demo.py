@@ -178,7 +178,9 @@ def _sick_leave_files(folder: Path, synth_dir: Path) -> dict[str, Path]:
     index = pd.read_parquet(synth_dir / "slt_index.parquet")
     month_of = {(r.period, r.month_index): _month(r.month) for r in index.itertuples()}
     employees = sorted(set(months["employee"].tolist()))
-    start = month_of[("contract", 1)]
+    # The synthetic employees are employed throughout: counted from the reference period's
+    # first month (a month's head count is the employees included by then, decision 0302).
+    start = month_of[("reference", 1)]
     return {
         "participants": _write_csv(
             folder, "employees.csv", ["reference", "included_on", "group"],
@@ -188,6 +190,11 @@ def _sick_leave_files(folder: Path, synth_dir: Path) -> dict[str, Path]:
             folder, "sick_leave_days.csv", ["reference", "month", "sick_days", "unit"],
             ((f"E-{r.employee:05d}", month_of[(r.period, r.month_index)], r.sick_days,
               r.administration) for r in months.itertuples() if r.sick_days),
+        ),
+        # The national trend index the expected days are adjusted with, per calendar month.
+        "sick_leave_trend_index": _write_csv(
+            folder, "sick_leave_trend_index.csv", ["month", "slt"],
+            ((_month(r.month), f"{r.slt:.4f}") for r in index.itertuples()),
         ),
     }
 

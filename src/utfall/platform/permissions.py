@@ -54,6 +54,7 @@ class Action(StrEnum):
     IMPORT_PRICE_INDEX = "import_price_index"
     VIEW_INDIVIDUAL_STATUS = "view_individual_status"
     RECORD_COUNCIL_MEETING = "record_council_meeting"
+    IMPORT_SICK_LEAVE_TREND_INDEX = "import_sick_leave_trend_index"
 
 
 C, F, P, N, E = (
@@ -93,6 +94,8 @@ RULES: dict[Action, frozenset[Role]] = {
     # intermediary keep the council's records.
     Action.VIEW_INDIVIDUAL_STATUS: frozenset({C, P, N, E}),
     Action.RECORD_COUNCIL_MEETING: frozenset({C, N}),
+    # A national sick-leave trend index is public reference data, like a price index.
+    Action.IMPORT_SICK_LEAVE_TREND_INDEX: frozenset({C, E}),
 }
 
 

@@ -456,8 +456,10 @@ def project_from_contract(
     if validators:
         for item in result_items:
             item["outcomes_validator_organisation_ids"] = _v(validators)
-    starts = [p.start for p in contract.periods.values()]
-    ends = [p.end for p in contract.periods.values()]
+    # A reference period (sick leave, decision 0302) lies before the service is provided.
+    provision = [p for name, p in contract.periods.items() if name != "reference"]
+    starts = [p.start for p in provision]
+    ends = [p.end for p in provision]
     dates: dict[str, Any] = {}
     if starts:
         dates["start_date_of_service_provision"] = _v(min(starts).isoformat())

@@ -1,5 +1,6 @@
 """A fund world: a fund administered by the delegation, two administrators, an applicant
-constellation, the reference rate-card contract, the indicator library and an open call."""
+constellation, an evaluator (with TOTP), the reference rate-card contract, the indicator
+library and an open call."""
 
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ def fund_world(db, make_user):
     w.applicant = make_user("applicant", w.municipality)
     w.other_applicant = make_user("otherapplicant", w.other_municipality)
     w.outsider = make_user("fundoutsider")
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    w.evaluation_agency = organisation_create(name="Expertmyndigheten", actor=None)
+    w.evaluator = make_user("fundevaluator", w.evaluation_agency)
+    TOTP.activate(w.evaluator, generate_totp_secret())
     with open(FUND_CONTRACT, encoding="utf-8") as handle:
         w.contract = contract_create(
             text=handle.read(),
@@ -55,6 +61,7 @@ def fund_world(db, make_user):
         budget=PILOT_BUDGET,
         actor=None,
         contract=w.contract,
+        evaluator=w.evaluation_agency,
     )
     w.indicators = {i.code: i for i in services.indicator_library_seed()}
     w.call = services.call_create(

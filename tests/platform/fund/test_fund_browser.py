@@ -1,5 +1,6 @@
 """In Chromium: a new call → application → screening and scoring → selection → baseline and
-six-monthly report → outcome payment, then the result on the public knowledge platform.
+six-monthly report → the evaluator's statement (draft → review → signed off with TOTP) →
+outcome payment on the final statement, then the result on the public knowledge platform.
 
 Uses Debian's Chromium; skipped, saying why, without it. Screenshots go to
 var/screenshots/ for the docs.
@@ -13,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from fund_workflow import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -139,13 +141,41 @@ def test_call_to_payment(browser, live_server, fund_world):
         applicant.wait_for_selector("text=Rapporten skickades in.")
 
     admin.goto(url)
+    assert admin.query_selector("[data-testid=pay-form]") is None
+    assert admin.query_selector("[data-testid=awaiting-evaluation]") is not None
+
+    # The evaluator signs in with TOTP, evaluates the report and signs the statement off.
+    evaluator = browser.new_context(
+        locale="sv-SE", viewport={"width": 1280, "height": 900}
+    ).new_page()
+    evaluator.goto(f"{base}/accounts/login/")
+    evaluator.fill("#id_login", "fundevaluator")
+    evaluator.fill("#id_password", "pw-test-123")
+    evaluator.click("main form button[type=submit]")
+    evaluator.wait_for_selector("#id_code")
+    evaluator.fill("#id_code", totp_code(w.evaluator))
+    evaluator.click("main form button[type=submit]")
+    evaluator.wait_for_selector("[data-testid=signed-in-as]")
+    evaluator.goto(url)
+    evaluator.click("[data-testid=evaluate-form] button[type=submit]")
+    evaluator.wait_for_selector("[data-testid=statement][data-status=draft]")
+    assert "school_absence_units" in evaluator.inner_text("[data-testid=manual-inputs]")
+    evaluator.click("button[name=action][value=review]")
+    evaluator.wait_for_selector("[data-testid=statement][data-status=review]")
+    evaluator.fill("#id_totp_code", totp_code(w.evaluator))
+    evaluator.click("[data-testid=sign-form] button[type=submit]")
+    evaluator.wait_for_selector("[data-testid=statement][data-status=signed]", timeout=60_000)
+    evaluator.screenshot(path=str(SHOTS / "fund-statement.png"), full_page=True)
+
+    admin.goto(url)
     admin.select_option("#id_year", value="2026")
-    admin.click("[data-testid=settle-form] button[type=submit]")
+    admin.click("[data-testid=pay-form] button[type=submit]")
     admin.wait_for_selector("[data-testid=payment]")
     assert "300" in admin.inner_text("[data-testid=payment]")
     admin.screenshot(path=str(SHOTS / "fund-payment.png"), full_page=True)
     payment = OutcomePayment.objects.get()
     assert str(payment.amount) == "300000.00" and payment.binding == "outcomes"
+    assert payment.settlement.status == "signed"
 
     admin.goto(f"{base}/fund/{w.fund.pk}/")
     assert "K-01" in admin.inner_text("[data-testid=portfolio]")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 
+from fund_workflow import totp_code
+
+from utfall.platform.contracts.models import SettlementStatus
 from utfall.services.knowledge import knowledge_validate
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "examples", "contracts")
@@ -32,7 +35,7 @@ def test_fund_demo(db, client, make_user):
                 actor=commissioner,
                 file_name=name,
             )
-    logins = load_fund_demo(log=lambda *_: None)
+    logins = load_fund_demo(log=lambda *_: None, totp_code=totp_code)
     assert "fund_admin" in [login.username for login in logins]
     fund = Fund.objects.get()
     call = Call.objects.get(fund=fund)
@@ -46,6 +49,14 @@ def test_fund_demo(db, client, make_user):
     assert OutcomePayment.objects.count() == selected.count()
     for payment in OutcomePayment.objects.all():
         assert payment.amount <= payment.report.reported_costs_to_date / 2
+        # Paid on a final statement the evaluator signed off, under the constellation's contract.
+        assert payment.settlement.status == SettlementStatus.SIGNED
+        assert payment.settlement.signed_by.username == "evaluator"
+        assert payment.settlement.contract == payment.report.constellation.contract
+    from utfall.platform.settlements.ledger import ledger_entries, ledger_verify
+
+    assert ledger_verify() == []
+    assert [e.kind for e in ledger_entries()].count("fund_payment") == selected.count()
     # A second run leaves it as it is.
     load_fund_demo(log=lambda *_: None)
     assert Fund.objects.count() == 1

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from fund_workflow import totp_code
 
 from utfall.platform.fund.models import (
     Application,
@@ -145,11 +146,37 @@ def test_the_whole_path_through_the_forms(client, fund_world):
         },
     )
     report = constellation.reports.get(period_start=date(2025, 7, 1))
-    assert "settle-form" not in client.get(c_url).content.decode()
+    page = client.get(c_url).content.decode()
+    assert "evaluate-form" not in page and "pay-form" not in page
+
+    # The evaluator evaluates: a draft statement in the settlement workflow, not a payment.
+    _login(client, w.evaluator)
+    assert "evaluate-form" in client.get(c_url).content.decode()
+    response = client.post(c_url, {"evaluate": "1", "report_id": str(report.pk)})
+    report.refresh_from_db()
+    statement = report.settlement
+    contract = constellation.contract
+    statement_url = f"/contracts/{contract.identifier}/settlements/{statement.pk}/"
+    assert response.status_code == 302 and response["Location"] == statement_url
+    assert not OutcomePayment.objects.exists()
 
     _login(client, w.admin)
-    client.post(c_url, {"settle": "1", "report_id": str(report.pk), "year": "2026"})
+    page = client.get(c_url).content.decode()
+    assert 'data-testid="statement-link"' in page and "pay-form" not in page
+    client.post(c_url, {"pay": "1", "report_id": str(report.pk), "year": "2026"})
+    assert not OutcomePayment.objects.exists()  # not final: nothing is paid
+
+    _login(client, w.evaluator)
+    client.post(statement_url + "action/", {"action": "review"})
+    client.post(statement_url + "action/", {"action": "sign", "totp_code": totp_code(w.evaluator)})
+    statement.refresh_from_db()
+    assert statement.status == "signed"
+
+    _login(client, w.admin)
+    assert "pay-form" in client.get(c_url).content.decode()
+    client.post(c_url, {"pay": "1", "report_id": str(report.pk), "year": "2026"})
     payment = OutcomePayment.objects.get(report=report)
+    assert payment.settlement == statement
     # 30 fewer pupils with problematic absence × 10 000 SEK = 300 000 SEK, under 1 MSEK.
     assert payment.amount == Decimal("300000.00") and payment.binding == "outcomes"
     page = client.get(c_url).content.decode()

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from fund_workflow import evaluate_and_sign
 
 from utfall.errors import UserError
 from utfall.platform.fund import selectors, services
@@ -184,9 +185,12 @@ def test_report_cycle_pays_under_the_budget_rule_and_publishes_suppressed(select
         _report(w, start=date(2025, 1, 1), costs=Decimal(0), school=40, work=90)
     _report(w, start=date(2025, 1, 1), costs=Decimal(0), school=40, work=90, baseline=True)
     report = _report(w, start=date(2025, 7, 1), costs=4 * MSEK, school=20, work=110)
+    with pytest.raises(PermissionDenied):  # only the evaluator evaluates
+        services.report_evaluate(report=report, actor=w.admin)
+    evaluate_and_sign(w, report)
     with pytest.raises(PermissionDenied):
-        services.report_settle(report=report, actor=w.applicant, year=2026)
-    payment = services.report_settle(report=report, actor=w.admin, year=2026)
+        services.report_pay(report=report, actor=w.applicant, year=2026)
+    payment = services.report_pay(report=report, actor=w.admin, year=2026)
     lines = {line.indicator.code: line for line in report.lines.all()}
     # Absence fell from 20 % to 10 % of 200 (lower is better): 20 pupils; work 60 % → 73.3 %.
     assert lines["school_absence"].verified_units == Decimal("20.0000")
@@ -197,11 +201,13 @@ def test_report_cycle_pays_under_the_budget_rule_and_publishes_suppressed(select
     assert payment.amount == Decimal("1400000.00") and payment.binding == "outcomes"
     report.refresh_from_db()
     assert report.status == ReportStatus.PAID
-    with pytest.raises(UserError, match="already been settled"):
-        services.report_settle(report=report, actor=w.admin, year=2026)
+    with pytest.raises(UserError, match="already been paid"):
+        services.report_pay(report=report, actor=w.admin, year=2026)
     # A later report with more outcomes but few costs: the 50 % ceiling binds.
     later = _report(w, start=date(2026, 1, 1), costs=4 * MSEK, school=10, work=120)
-    second = services.report_settle(report=later, actor=w.admin, year=2026)
+    statement = evaluate_and_sign(w, later)
+    assert statement.result["inputs"]["paid_before_sek"] == "1400000.00"
+    second = services.report_pay(report=later, actor=w.admin, year=2026)
     assert second.binding == "cost_share"
     # Outcomes worth 2.1 MSEK; the ceiling is 2 MSEK less the 1.4 MSEK paid before.
     assert second.amount == Decimal("600000.00")
@@ -222,7 +228,8 @@ def test_the_year_budget_binds_when_little_is_left(selected):
     )
     _report(w, start=date(2025, 1, 1), costs=Decimal(0), school=40, work=90, baseline=True)
     report = _report(w, start=date(2025, 7, 1), costs=4 * MSEK, school=20, work=110)
-    payment = services.report_settle(report=report, actor=w.admin, year=2026)
+    evaluate_and_sign(w, report)
+    payment = services.report_pay(report=report, actor=w.admin, year=2026)
     assert payment.binding == "year_budget"
     assert payment.amount == Decimal("500000.00")
     assert "stays due" in payment.explanation[-1]

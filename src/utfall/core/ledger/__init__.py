@@ -16,6 +16,8 @@ from utfall.core.ledger.canonical import canonical_json, canonical_sha256
 from utfall.core.ledger.chain import (
     GENESIS,
     KIND_CONTRACT_VERSION,
+    KIND_FUND_COMMITMENT,
+    KIND_FUND_PAYMENT,
     KIND_IMPORT,
     KIND_SETTLEMENT,
     KIND_STATEMENT,
@@ -50,6 +52,8 @@ from utfall.core.ledger.statement import (
 __all__ = [
     "GENESIS",
     "KIND_CONTRACT_VERSION",
+    "KIND_FUND_COMMITMENT",
+    "KIND_FUND_PAYMENT",
     "KIND_IMPORT",
     "KIND_SETTLEMENT",
     "KIND_STATEMENT",

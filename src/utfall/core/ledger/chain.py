@@ -25,6 +25,8 @@ from utfall.core.ledger.canonical import canonical_json, canonical_sha256
 __all__ = [
     "GENESIS",
     "KIND_CONTRACT_VERSION",
+    "KIND_FUND_COMMITMENT",
+    "KIND_FUND_PAYMENT",
     "KIND_IMPORT",
     "KIND_SETTLEMENT",
     "KIND_STATEMENT",
@@ -44,6 +46,10 @@ KIND_CONTRACT_VERSION = "contract_version"
 KIND_IMPORT = "import"
 KIND_SETTLEMENT = "settlement"
 KIND_STATEMENT = "statement"
+# The national outcomes fund (docs/fund.md): a commitment to a constellation (or its
+# release at termination) and an outcome payment made on a final statement.
+KIND_FUND_COMMITMENT = "fund_commitment"
+KIND_FUND_PAYMENT = "fund_payment"
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")

@@ -9,6 +9,8 @@ exercises them. Constellations, budgets and indicator reports come from the synt
 from __future__ import annotations
 
 import tempfile
+import time
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +32,11 @@ from utfall.platform.knowledge.models import Stage
 from utfall.platform.knowledge.services import lesson_add, publication_update
 from utfall.platform.organisations import services as organisation_services
 from utfall.platform.organisations.models import Organisation
+from utfall.platform.settlements.services import (
+    settlement_comment,
+    settlement_review_start,
+    settlement_sign,
+)
 
 __all__ = ["FUND_NAME", "load_fund_demo"]
 
@@ -146,9 +153,35 @@ def _publish(commissioner: Any, log: Any) -> None:
         )
 
 
-def load_fund_demo(*, log: Any = print, with_data: bool = True) -> list[Any]:
-    """Create (or leave as it is) the fund demo; returns the fund-administrator logins."""
-    from utfall.platform.demo import DEMO_PASSWORD, DemoLogin, _user
+def _current_totp_code(secret: str, used: set[str]) -> str:
+    """The evaluator's current TOTP code, as their authenticator app would show it. A code is
+    accepted once: when this run has used the current one, wait for the next period."""
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    period = app_settings.TOTP_PERIOD
+    while True:
+        code = format_hotp_value(hotp_value(secret, int(time.time()) // period))
+        if code not in used:
+            used.add(code)
+            return code
+        time.sleep(period - time.time() % period + 0.1)
+
+
+def load_fund_demo(
+    *,
+    log: Any = print,
+    with_data: bool = True,
+    totp_code: Callable[[Any], str] | None = None,
+) -> list[Any]:
+    """Create (or leave as it is) the fund demo; returns the fund-administrator logins.
+
+    The demo evaluator (``evaluator``) evaluates the first six-monthly reports and signs the
+    statements off with a fresh TOTP code; ``totp_code(user)`` gives that code (by default
+    the current one from the evaluator's secret, waiting up to 30 s between signatures).
+    """
+    from utfall.platform.contracts.models import Role
+    from utfall.platform.demo import DEMO_PASSWORD, ORGANISATIONS, DemoLogin, _totp, _user
 
     administrator = _organisation(ADMINISTRATOR)
     admin = _user("fund_admin")
@@ -161,6 +194,12 @@ def load_fund_demo(*, log: Any = print, with_data: bool = True) -> list[Any]:
         DemoLogin("fund_reviewer", DEMO_PASSWORD, "Fund administrator (reviewer)", None),
         DemoLogin("constellation", DEMO_PASSWORD, "Applicant constellation", None),
     ]
+    evaluation_agency = _organisation(ORGANISATIONS[Role.EVALUATOR])
+    evaluator = _user(Role.EVALUATOR.value)
+    organisation_services.membership_add(user=evaluator, organisation=evaluation_agency, actor=None)
+    secret = _totp(evaluator)
+    used: set[str] = set()
+    sign_code = totp_code or (lambda _user: _current_totp_code(secret, used))
     commissioner = _user("commissioner")
     _publish(commissioner, log)
     services.indicator_library_seed()
@@ -172,6 +211,7 @@ def load_fund_demo(*, log: Any = print, with_data: bool = True) -> list[Any]:
         budget=PILOT_BUDGET,
         actor=None,
         contract=Contract.objects.filter(identifier=FUND_CONTRACT).first(),
+        evaluator=evaluation_agency,
     )
     services.phases_set(fund=fund, start=date(2023, 1, 1), actor=admin)
     call = services.call_create(
@@ -192,12 +232,21 @@ def load_fund_demo(*, log: Any = print, with_data: bool = True) -> list[Any]:
     )
     log(f"  created the fund {fund.name} with the call {call.pk}")
     if with_data:
-        _applications_and_cycle(call, admin, reviewer, applicant, log)
+        _applications_and_cycle(
+            call, admin, reviewer, applicant, log, evaluator=evaluator, totp_code=sign_code
+        )
     return logins
 
 
 def _applications_and_cycle(
-    call: Call, admin: Any, reviewer: Any, applicant: Any, log: Any
+    call: Call,
+    admin: Any,
+    reviewer: Any,
+    applicant: Any,
+    log: Any,
+    *,
+    evaluator: Any,
+    totp_code: Callable[[Any], str],
 ) -> None:
     import pandas as pd
 
@@ -321,5 +370,18 @@ def _applications_and_cycle(
                 is_baseline=period == 0,
             )
         assert report is not None
-        payment = services.report_settle(report=report, actor=admin, year=2025)
-        log(f"  {constellation.code}: outcome payment {payment.amount} SEK ({payment.binding})")
+        # The evaluator evaluates the report (a draft statement), the parties review it, the
+        # evaluator signs it off with a fresh TOTP code; only the final statement is paid.
+        draft = services.report_evaluate(report=report, actor=evaluator)
+        settlement_review_start(settlement=draft, actor=evaluator)
+        settlement_comment(
+            settlement=draft,
+            actor=admin,
+            text="The reported costs match the constellation's cost report.",
+        )
+        final = settlement_sign(settlement=draft, actor=evaluator, totp_code=totp_code(evaluator))
+        payment = services.report_pay(report=report, actor=admin, year=2025)
+        log(
+            f"  {constellation.code}: statement {final.pk} signed off; outcome payment "
+            f"{payment.amount} SEK ({payment.binding})"
+        )

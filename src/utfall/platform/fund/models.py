@@ -43,6 +43,15 @@ class Fund(models.Model):
         related_name="+",
         help_text=_("The outcome contract every constellation is paid under (its rate card)."),
     )
+    evaluator = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("evaluator"),
+        help_text=_("Evaluates the reports and signs the statements off (the evaluator party)."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -322,6 +331,17 @@ class Constellation(models.Model):
         max_length=12, choices=ConstellationStatus.choices, default=ConstellationStatus.ACTIVE
     )
     follow_up_protocol = models.TextField(_("common follow-up protocol"), blank=True)
+    contract = models.ForeignKey(
+        "contracts.Contract",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "The instance of the fund's contract the constellation is paid under: its "
+            "statements go through the settlement workflow."
+        ),
+    )
     terminated_at = models.DateTimeField(null=True, blank=True)
     termination_reason = models.TextField(blank=True)
 
@@ -354,6 +374,7 @@ class Commitment(models.Model):
 
 class ReportStatus(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
+    EVALUATED = "evaluated", _("Evaluated: statement in the settlement workflow")
     PAID = "paid", _("Evaluated and paid")
 
 
@@ -369,6 +390,14 @@ class OutcomeReport(models.Model):
     reported_costs_to_date = models.DecimalField(_("reported costs to date"), **MONEY)
     status = models.CharField(
         max_length=10, choices=ReportStatus.choices, default=ReportStatus.SUBMITTED
+    )
+    # The statement the evaluator started on the report (a discarded draft frees the report).
+    settlement = models.ForeignKey(
+        "contracts.Settlement",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -409,6 +438,14 @@ class OutcomePayment(models.Model):
     """An outcome payment made on a report, with the limit that bound it; never changed."""
 
     report = models.OneToOneField(OutcomeReport, on_delete=models.PROTECT, related_name="payment")
+    settlement = models.ForeignKey(
+        "contracts.Settlement",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The final (signed) statement the payment is made on."),
+    )
     year = models.PositiveIntegerField(_("budget year"))
     outcome_value = models.DecimalField(_("outcome value to date"), **MONEY)
     amount = models.DecimalField(_("amount"), **MONEY)

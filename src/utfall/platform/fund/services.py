@@ -10,6 +10,8 @@ costs and what is left of the year's budget, and the record says which bound.
 from __future__ import annotations
 
 import calendar
+import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -20,7 +22,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from utfall.core.contracts import settle
 from utfall.core.finance import allocate
 from utfall.core.fund import (
     BudgetExceeded,
@@ -28,10 +29,21 @@ from utfall.core.fund import (
     decide_outcome_payment,
 )
 from utfall.core.fund import Commitment as CoreCommitment
+from utfall.core.ledger import (
+    KIND_FUND_COMMITMENT,
+    KIND_FUND_PAYMENT,
+    canonical_sha256,
+    statement_from_dict,
+)
 from utfall.errors import Finding, FindingsError, UserError
 from utfall.platform.audit.services import audit_record
-from utfall.platform.contracts.models import Contract
+from utfall.platform.contracts.models import Contract, Role, Settlement, SettlementStatus
 from utfall.platform.contracts.selectors import latest_version, parsed_version
+from utfall.platform.contracts.services import (
+    contract_create,
+    contract_party_set,
+    contract_put_in_force,
+)
 from utfall.platform.fund.models import (
     Application,
     ApplicationOutcome,
@@ -59,7 +71,14 @@ from utfall.platform.fund.models import (
 )
 from utfall.platform.fund.selectors import fund_state
 from utfall.platform.organisations.models import Organisation
-from utfall.platform.permissions import is_fund_administrator, require_fund_administrator
+from utfall.platform.permissions import (
+    Action,
+    is_fund_administrator,
+    require,
+    require_fund_administrator,
+)
+from utfall.platform.settlements.ledger import ledger_append
+from utfall.platform.settlements.services import settlement_start
 
 __all__ = [
     "MEMBER_KINDS",
@@ -73,7 +92,9 @@ __all__ = [
     "fund_create",
     "indicator_library_seed",
     "phases_set",
-    "report_settle",
+    "report_evaluate",
+    "report_pay",
+    "report_statement",
     "report_submit",
     "review_submit",
     "selection_decide",
@@ -276,9 +297,11 @@ def fund_create(
     budget: FundBudget,
     actor: AbstractBaseUser | None,
     contract: Contract | None = None,
+    evaluator: Organisation | None = None,
     max_share_of_costs: Decimal = Decimal("0.50"),
 ) -> Fund:
-    """Create a fund with its budget lines (e.g. :data:`utfall.core.fund.PILOT_BUDGET`)."""
+    """Create a fund with its budget lines (e.g. :data:`utfall.core.fund.PILOT_BUDGET`);
+    ``evaluator`` is the organisation that evaluates reports and signs statements off."""
     if actor is not None and not actor.is_staff:
         raise PermissionDenied("only a platform administrator creates a fund")
     fund = Fund.objects.create(
@@ -287,6 +310,7 @@ def fund_create(
         max_share_of_costs=max_share_of_costs,
         outcome_payment_ceiling=budget.outcome_payment_ceiling,
         contract=contract,
+        evaluator=evaluator,
     )
     BudgetLine.objects.bulk_create(
         BudgetLine(fund=fund, year=line.year, category=line.category, amount=line.amount)
@@ -724,6 +748,11 @@ def selection_decide(
         raise UserError("the selection of this call has already been decided")
     if not reasons.strip():
         raise UserError("a selection decision needs its reasons")
+    if fund.contract is None or fund.evaluator is None:
+        raise UserError(
+            "the fund needs its rate-card contract and an evaluator before selecting: each "
+            "selected constellation is paid under an instance of the contract"
+        )
     qualified = {a.pk: a for a in call.applications.filter(status=ApplicationStatus.SCREENED_IN)}
     unknown = [i for i in application_ids if i not in qualified]
     if unknown:
@@ -760,6 +789,11 @@ def selection_decide(
             Commitment(constellation=constellation, year=year, amount=amount)
             for year, amount in _commitments(call, application.requested_outcome_payment).items()
         )
+        if constellation.contract_id is None:
+            constellation.contract = _constellation_contract(fund, constellation, actor)
+            constellation.save(update_fields=["contract"])
+        for commitment in constellation.commitments.all():
+            _ledger_commitment(commitment, actor, change="committed")
         application.status = ApplicationStatus.SELECTED
         application.save(update_fields=["status"])
         selected.append(
@@ -811,6 +845,8 @@ def constellation_terminate(
     released = constellation.commitments.filter(year__gt=today.year)
     freed = sum((c.amount for c in released), Decimal(0))
     years = [c.year for c in released]
+    for commitment in released:
+        _ledger_commitment(commitment, actor, change="released")
     released.delete()
     constellation.status = ConstellationStatus.TERMINATED
     constellation.terminated_at = timezone.now()
@@ -979,62 +1015,259 @@ def _evaluate_line(
     }
 
 
-def _rate_card_value(
-    fund: Fund, units: Mapping[str, Decimal], costs: Decimal, paid_before: Decimal
-) -> tuple[Decimal, dict[str, Any]]:
-    """Settle the fund's rate-card contract on the verified units to date."""
+def _with_top_level(text: str, key: str, value: str) -> str:
+    """The contract text with one top-level ``key:`` line set to ``value`` (a JSON string is
+    valid YAML, so any title is written safely)."""
+    replaced, count = re.subn(
+        rf"^{key}:[^\n]*$",
+        f"{key}: {json.dumps(value, ensure_ascii=False)}",
+        text,
+        count=1,
+        flags=re.MULTILINE,
+    )
+    if count != 1:
+        raise UserError(f"the fund's contract has no top-level {key!r} line to set")
+    return replaced
+
+
+def _constellation_contract(
+    fund: Fund, constellation: Constellation, actor: AbstractBaseUser
+) -> Contract:
+    """An instance of the fund's rate-card contract for one constellation, put in force: the
+    fund's administrator pays (commissioner), the constellation's lead organisation carries
+    the work (provider) and the fund's evaluator evaluates and signs the statements off."""
     if fund.contract is None:
         raise UserError("the fund has no rate-card contract to pay outcomes under")
+    if fund.evaluator is None:
+        raise UserError("the fund has no evaluator to evaluate reports and sign statements off")
+    if fund.evaluator_id == fund.administrator_id:
+        raise UserError("the evaluator must be another organisation than the fund's administrator")
     version = latest_version(fund.contract)
     if version is None:
         raise UserError("the fund's contract has no version")
-    contract = parsed_version(version)
-    facts: dict[str, Any] = {}
+    document = parsed_version(version)
+    code = constellation.code.lower()
+    identifier = f"{document.id}-{code}"
+    if Contract.objects.filter(identifier=identifier).exists():
+        identifier = f"{document.id}-{fund.pk}-{code}"
+    name = constellation.application.constellation_name
+    text = _with_top_level(version.text, "id", identifier)
+    text = _with_top_level(text, "title", f"{document.title} – {constellation.code} {name}")
+    contract = contract_create(
+        text=text,
+        organisation=fund.administrator,
+        actor=actor,
+        file_name=f"{identifier}.yaml",
+    )
+    lead = constellation.application.organisation
+    if lead.pk != fund.administrator_id:
+        contract_party_set(contract=contract, organisation=lead, role=Role.PROVIDER, actor=actor)
+    contract_party_set(
+        contract=contract, organisation=fund.evaluator, role=Role.EVALUATOR, actor=actor
+    )
+    return contract_put_in_force(contract=contract, actor=actor)
+
+
+def _ledger_commitment(
+    commitment: Commitment, actor: AbstractBaseUser | None, *, change: str
+) -> None:
+    """Append a commitment (or its release) to the platform's hash-chained ledger."""
+    constellation = commitment.constellation
+    record = {
+        "fund": constellation.fund.name,
+        "constellation": constellation.code,
+        "year": commitment.year,
+        "amount_sek": str(commitment.amount),
+        "change": change,
+    }
+    ledger_append(
+        kind=KIND_FUND_COMMITMENT,
+        subject=f"fund commitment {constellation.code} {commitment.year} ({change})",
+        data_sha256=canonical_sha256(record),
+        actor=actor,
+        contract_identifier=constellation.contract.identifier if constellation.contract else "",
+        attributes=record,
+    )
+
+
+ORE = Decimal("0.01")
+
+
+def _number(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+def _statement_inputs(
+    report: OutcomeReport,
+    contract: Any,
+    evaluated: Mapping[str, tuple[OutcomeReportLine, Decimal, dict[str, Any]]],
+    paid_before: Decimal,
+) -> dict[str, tuple[str, str]]:
+    """Every input of the rate-card contract as ``(value, provenance)``: the verified units the
+    evaluation engine gave per indicator, the costs to date and what the fund paid before."""
+    constellation = report.constellation
+    period = f"{report.period_start}–{report.period_end}"
+    given: dict[str, tuple[str, str]] = {}
     for name, term in contract.inputs.items():
         if term.type == "money":
             continue
-        facts[name] = units.get(name, Decimal(0))
-    facts["reported_costs_sek"] = costs
-    facts["paid_before_sek"] = paid_before
-    settlement = settle(contract, facts)
-    value = settlement.outputs["rate_card_value_sek"]
-    assert isinstance(value, Decimal)
-    return value, {
-        "contract": contract.id,
-        "contract_version": version.number,
-        "inputs": {k: str(v) for k, v in facts.items()},
-        "rate_card_value_sek": str(value),
-        "contract_outcome_payment_sek": str(settlement.outputs["outcome_payment_sek"]),
-    }
+        if name not in evaluated:
+            given[name] = (
+                "0",
+                f"{constellation.code} does not report an indicator paid on this input; "
+                "no verified outcome units",
+            )
+            continue
+        line, units, evaluation = evaluated[name]
+        interval = (
+            f"95 % CI {evaluation['ci_low']} … {evaluation['ci_high']}"
+            if evaluation.get("ci_low") is not None
+            else "no interval"
+        )
+        given[name] = (
+            _number(units),
+            f"Report {constellation.code} {period}, indicator {line.indicator.code}: "
+            f"{line.count} of {line.n} against the baseline share "
+            f"{evaluation.get('baseline_share')}; difference in means, change in the good "
+            f"direction {evaluation.get('change_in_good_direction')} ({interval}) × n {line.n}, "
+            "never below 0 (point estimate, decision 0504)"
+            if "error" not in evaluation
+            else f"Report {constellation.code} {period}, indicator {line.indicator.code}: "
+            f"not estimable ({evaluation['error']}); 0 units",
+        )
+    submitted = report.submitted_at.date().isoformat() if report.submitted_at else "?"
+    given["reported_costs_sek"] = (
+        str(report.reported_costs_to_date.quantize(ORE)),
+        f"Costs to date in report {constellation.code} {period}, submitted {submitted} by "
+        f"{report.submitted_by.get_username()} for {constellation.application.organisation.name}",
+    )
+    paid = list(
+        OutcomePayment.objects.filter(report__constellation=constellation).order_by("paid_at", "pk")
+    )
+    given["paid_before_sek"] = (
+        str(paid_before.quantize(ORE)),
+        f"Outcome payments the fund made to {constellation.code} before this report: "
+        + (", ".join(f"{p.amount} SEK on {p.report.period_start}" for p in paid) or "none"),
+    )
+    return given
+
+
+def report_evaluate(*, report: OutcomeReport, actor: AbstractBaseUser) -> Settlement:
+    """The evaluator evaluates a six-monthly report against the baseline (the evaluation
+    engine) and starts a draft statement on the constellation's contract: every input is
+    entered with its provenance. Review, sign-off (TOTP) and the final statement follow in
+    the settlement workflow; :func:`report_pay` pays only on a final statement."""
+    constellation = report.constellation
+    contract = constellation.contract
+    if contract is None:
+        raise UserError("the constellation has no contract to settle its reports under")
+    require(actor, Action.PREPARE_SETTLEMENT, contract)
+    if report.is_baseline:
+        raise UserError("the baseline is not paid on; it is what later reports are compared to")
+    if constellation.status != ConstellationStatus.ACTIVE:
+        raise UserError("a terminated constellation is not paid")
+    if report.status == ReportStatus.PAID:
+        raise UserError("the report has already been paid")
+    if report.settlement_id is not None:
+        raise UserError(
+            "the report already has a statement; correct it in the settlement workflow or "
+            "discard the draft first"
+        )
+    earlier = constellation.reports.filter(
+        is_baseline=False, period_start__lt=report.period_start
+    ).exclude(status=ReportStatus.PAID)
+    if earlier.exists():
+        raise UserError("the earlier reports must be paid first (each settles on figures to date)")
+    version = latest_version(contract)
+    if version is None:
+        raise UserError("the constellation's contract has no version")
+    document = parsed_version(version)
+    baseline = constellation.reports.get(is_baseline=True)
+    base_lines = {line.indicator_id: line for line in baseline.lines.all()}
+    lines = list(report.lines.select_related("indicator"))
+    evaluated: dict[str, tuple[OutcomeReportLine, Decimal, dict[str, Any]]] = {}
+    for line in lines:
+        line.verified_units, line.evaluation = _evaluate_line(base_lines[line.indicator_id], line)
+        if line.indicator.contract_input in document.inputs:
+            evaluated[line.indicator.contract_input] = (
+                line,
+                line.verified_units,
+                line.evaluation,
+            )
+    paid_before = fund_state(constellation.fund).paid(
+        constellation=constellation.code, kind="outcome_payment"
+    )
+    with transaction.atomic():
+        settlement = settlement_start(
+            contract=contract,
+            actor=actor,
+            period_start=report.period_start,
+            period_end=report.period_end,
+            manual_inputs=_statement_inputs(report, document, evaluated, paid_before),
+        )
+        for line in lines:
+            line.save(update_fields=["verified_units", "evaluation"])
+        report.settlement = settlement
+        report.status = ReportStatus.EVALUATED
+        report.save(update_fields=["settlement", "status"])
+        audit_record(
+            actor=actor,
+            action="fund_report_evaluated",
+            code=constellation.code,
+            period=report.period_start.isoformat(),
+            settlement=settlement.pk,
+        )
+    return settlement
+
+
+def report_statement(report: OutcomeReport) -> Settlement | None:
+    """The report's statement, or the final correction that supersedes it (the newest)."""
+    statement = report.settlement
+    while statement is not None:
+        correction = (
+            statement.corrections.filter(status=SettlementStatus.SIGNED).order_by("-pk").first()
+        )
+        if correction is None:
+            return statement
+        statement = correction
+    return None
 
 
 @transaction.atomic
-def report_settle(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) -> OutcomePayment:
-    """Evaluate a report against the baseline, value it on the fund's rate card and pay the
-    outcome payment the budget rule allows in ``year``; records the decision and publishes
-    the aggregated results (with small cells withheld) on the knowledge platform."""
+def report_pay(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) -> OutcomePayment:
+    """Pay a report on its final (signed) statement: the rate-card value the evaluator signed,
+    limited by the budget rule (50 % of the reported costs, the year's remaining budget), in
+    ``year``. Records the payment, the decision with its explanation and a ledger entry, and
+    publishes the aggregated results (small cells withheld) on the knowledge platform."""
     constellation = report.constellation
     fund = constellation.fund
     _require_admin(actor, fund)
+    report = OutcomeReport.objects.select_for_update().get(pk=report.pk)
     if report.is_baseline:
         raise UserError("the baseline is not paid on; it is what later reports are compared to")
     if report.status == ReportStatus.PAID:
-        raise UserError("the report has already been settled")
+        raise UserError("the report has already been paid")
     if constellation.status != ConstellationStatus.ACTIVE:
         raise UserError("a terminated constellation is not paid")
-    baseline = constellation.reports.get(is_baseline=True)
-    base_lines = {line.indicator_id: line for line in baseline.lines.all()}
-    units: dict[str, Decimal] = {}
-    for line in report.lines.select_related("indicator"):
-        verified, evaluation = _evaluate_line(base_lines[line.indicator_id], line)
-        line.verified_units = verified
-        line.evaluation = evaluation
-        line.save(update_fields=["verified_units", "evaluation"])
-        if line.indicator.contract_input:
-            units[line.indicator.contract_input] = verified
+    statement = report_statement(report)
+    if statement is None:
+        raise UserError("the report has no statement yet: the evaluator evaluates it first")
+    if statement.status != SettlementStatus.SIGNED:
+        raise UserError(
+            "only a final statement is paid: the evaluator must sign the statement off "
+            f"(it is {statement.get_status_display().lower()})"
+        )
+    inputs, outputs = statement.result["inputs"], statement.result["outputs"]
+    if Decimal(str(inputs["reported_costs_sek"])) != report.reported_costs_to_date:
+        raise UserError("the statement's costs are not the report's; correct the statement")
     state = fund_state(fund)
     paid_before = state.paid(constellation=constellation.code, kind="outcome_payment")
-    value, valuation = _rate_card_value(fund, units, report.reported_costs_to_date, paid_before)
+    if Decimal(str(inputs["paid_before_sek"])) != paid_before:
+        raise UserError(
+            f"the statement counts {inputs['paid_before_sek']} SEK paid before, the fund has "
+            f"paid {paid_before} SEK: the evaluator corrects the statement"
+        )
+    value = Decimal(str(outputs["rate_card_value_sek"]))
     decision = decide_outcome_payment(
         state,
         constellation=constellation.code,
@@ -1043,8 +1276,10 @@ def report_settle(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) 
         reported_costs=report.reported_costs_to_date,
         max_share=fund.max_share_of_costs,
     )
+    statement_sha256 = statement_from_dict(statement.statement).sha256()
     payment = OutcomePayment.objects.create(
         report=report,
+        settlement=statement,
         year=year,
         outcome_value=value,
         amount=decision.payment,
@@ -1054,6 +1289,17 @@ def report_settle(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) 
     )
     report.status = ReportStatus.PAID
     report.save(update_fields=["status"])
+    valuation = {
+        "contract": statement.contract.identifier,
+        "contract_version": statement.version.number,
+        "settlement": statement.pk,
+        "settlement_sha256": statement.sha256,
+        "statement_sha256": statement_sha256,
+        "signed_by": statement.signed_by.get_username() if statement.signed_by else "",
+        "inputs": {k: str(v) for k, v in inputs.items()},
+        "rate_card_value_sek": str(value),
+        "contract_outcome_payment_sek": str(outputs["outcome_payment_sek"]),
+    }
     Decision.objects.create(
         fund=fund,
         kind=DecisionKind.OUTCOME_PAYMENT,
@@ -1067,6 +1313,25 @@ def report_settle(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) 
         },
         decided_by=actor,
     )
+    record = {
+        "fund": fund.name,
+        "constellation": constellation.code,
+        "period": f"{report.period_start}/{report.period_end}",
+        "year": year,
+        "amount_sek": str(decision.payment),
+        "binding": decision.binding,
+        "outcome_value_sek": str(value),
+        "settlement_sha256": statement.sha256,
+        "statement_sha256": statement_sha256,
+    }
+    ledger_append(
+        kind=KIND_FUND_PAYMENT,
+        subject=f"fund payment {constellation.code} {report.period_start}–{report.period_end}",
+        data_sha256=canonical_sha256(record),
+        actor=actor,
+        contract_identifier=statement.contract.identifier,
+        attributes=record,
+    )
     _publish_results(report, actor)
     audit_record(
         actor=actor,
@@ -1074,6 +1339,7 @@ def report_settle(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) 
         code=constellation.code,
         amount=str(decision.payment),
         binding=decision.binding,
+        settlement=statement.pk,
     )
     return payment
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from utfall.errors import FindingsError, UserError
+from utfall.platform.contracts.models import SettlementStatus
 from utfall.platform.fund import selectors, services
 from utfall.platform.fund.forms import (
     ApplicationForm,
@@ -36,7 +37,7 @@ from utfall.platform.fund.models import (
     ReportStatus,
 )
 from utfall.platform.organisations.models import Organisation
-from utfall.platform.permissions import is_fund_administrator
+from utfall.platform.permissions import Action, can, is_fund_administrator
 
 
 def _error_context(error: UserError) -> dict[str, Any]:
@@ -270,7 +271,10 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
     fund = constellation.fund
     admin = is_fund_administrator(request.user, fund)
     member = constellation.application.organisation.memberships.filter(user=request.user).exists()
-    if not (admin or member):
+    contract = constellation.contract
+    # The evaluator party of the constellation's contract evaluates reports (draft statements).
+    evaluator = contract is not None and can(request.user, Action.PREPARE_SETTLEMENT, contract)
+    if not (admin or member or evaluator):
         raise Http404(_("No such constellation."))
     indicators = [
         o.indicator for o in constellation.application.outcomes.select_related("indicator")
@@ -280,15 +284,19 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
         request.POST if "report" in request.POST else None, indicators=indicators
     )
     settle_form = SettleForm(
-        request.POST if "settle" in request.POST else None,
+        request.POST if "pay" in request.POST else None,
         years=years,
         initial={"year": timezone.localdate().year},
     )
     terminate_form = TerminateForm(request.POST if "terminate" in request.POST else None)
-    context: dict[str, Any] = {"constellation": constellation, "admin": admin}
+    context: dict[str, Any] = {
+        "constellation": constellation,
+        "admin": admin,
+        "evaluator": evaluator,
+    }
     if request.method == "POST":
         try:
-            if "report" in request.POST and report_form.is_valid():
+            if "report" in request.POST and (admin or member) and report_form.is_valid():
                 data = report_form.cleaned_data
                 services.report_submit(
                     constellation=constellation,
@@ -301,9 +309,19 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
                 )
                 messages.success(request, _("The report was submitted."))
                 return redirect("fund:constellation", constellation_id=constellation.pk)
-            if "settle" in request.POST and admin and settle_form.is_valid():
+            if "evaluate" in request.POST and evaluator:
                 report = constellation.reports.get(pk=int(request.POST["report_id"]))
-                payment = services.report_settle(
+                statement = services.report_evaluate(report=report, actor=request.user)
+                messages.success(
+                    request,
+                    _("The report is evaluated: a draft statement for review and sign-off."),
+                )
+                return redirect(
+                    "settlements:detail", identifier=contract.identifier, pk=statement.pk
+                )
+            if "pay" in request.POST and admin and settle_form.is_valid():
+                report = constellation.reports.get(pk=int(request.POST["report_id"]))
+                payment = services.report_pay(
                     report=report, actor=request.user, year=settle_form.cleaned_data["year"]
                 )
                 messages.success(
@@ -322,19 +340,27 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
         except UserError as error:
             context.update(_error_context(error))
     state = selectors.fund_state(fund)
+    reports = list(
+        constellation.reports.prefetch_related("lines__indicator").select_related(
+            "payment", "settlement"
+        )
+    )
+    for report in reports:
+        report.statement = services.report_statement(report)
     context.update(
         application=constellation.application,
         commitments=constellation.commitments.all(),
-        reports=constellation.reports.prefetch_related("lines__indicator").select_related(
-            "payment"
-        ),
+        reports=reports,
         committed=state.committed(constellation=constellation.code),
         paid=state.paid(constellation=constellation.code),
-        report_form=report_form if constellation.status == ConstellationStatus.ACTIVE else None,
+        report_form=report_form
+        if (admin or member) and constellation.status == ConstellationStatus.ACTIVE
+        else None,
         settle_form=settle_form if admin else None,
         terminate_form=terminate_form
         if admin and constellation.status == ConstellationStatus.ACTIVE
         else None,
         submitted=ReportStatus.SUBMITTED,
+        signed=SettlementStatus.SIGNED,
     )
     return render(request, "fund/constellation.html", context)

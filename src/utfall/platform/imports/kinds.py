@@ -224,6 +224,20 @@ KINDS: dict[str, ImportKind] = {
             key=("date",),
             person=False,
         ),
+        ImportKind(
+            "sick_leave_trend_index",
+            _("Sick-leave trend index (SLT, monthly)"),
+            Action.IMPORT_SICK_LEAVE_TREND_INDEX,
+            (
+                Column("date", _("Month"), "date", "date", synonyms=_DATE),
+                Column("index", _("Index value"), "decimal", "quantity",
+                       synonyms=("slt", "index", "indexvalue", "indextal", "trendindex",
+                                 "sjukfrånvarotrend", "trend", "value", "värde"),
+                       minimum=Decimal(0)),
+            ),
+            key=("date",),
+            person=False,
+        ),
     )
 }
 

@@ -15,7 +15,13 @@ extract) runs unchanged on what was imported. Rules (decision 0301):
   without records counts as zero (imports leave out zero rows);
   ``month_since_inclusion`` counts from the inclusion month;
 * ``school``: one row per participant and measurement date, one column per
-  subject; ``post`` is 1 for a result dated after the inclusion date.
+  subject; ``post`` is 1 for a result dated after the inclusion date;
+* ``employee_months`` and ``slt_index`` (sick leave, decision 0302): a calendar
+  month is month *i* of the contract's ``reference`` or ``contract`` period,
+  counted from the period's first month; an employee (a treatment-group
+  participant) has a row in every period month from the month of inclusion,
+  with 0 sick days where no record exists, so a month's head count is the
+  participants included by then.
 
 :func:`settlement_workspace` lays out the contract, its specs and the exported
 data in a temporary directory the way ``utfall settle --data-dir`` expects.
@@ -71,6 +77,9 @@ def _month(index: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+Builder = Callable[[Any, dt.date, CoreContract | None], pa.Table | None]
+
+
 def _participants(contract: Any) -> dict[int, tuple[str, int, dt.date, str]]:
     return {
         pk: (pseudonym, 1 if group == "treatment" else 0, included_on, cohort)
@@ -94,7 +103,7 @@ def _number(value: Decimal | None) -> float:
     return float(value) if value is not None else 0.0
 
 
-def _costs(contract: Any, until: dt.date) -> pa.Table | None:
+def _costs(contract: Any, until: dt.date, _document: CoreContract | None) -> pa.Table | None:
     people = _participants(contract)
     amounts: dict[tuple[int, int], dict[str, Decimal]] = defaultdict(dict)
     days: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
@@ -144,7 +153,7 @@ def _costs(contract: Any, until: dt.date) -> pa.Table | None:
     )
 
 
-def _school(contract: Any, until: dt.date) -> pa.Table | None:
+def _school(contract: Any, until: dt.date, _document: CoreContract | None) -> pa.Table | None:
     people = _participants(contract)
     cells: dict[tuple[int, dt.date], dict[str, Decimal]] = defaultdict(dict)
     for participant, date, category, _point, quantity, _amount in _records(
@@ -177,7 +186,7 @@ def _school(contract: Any, until: dt.date) -> pa.Table | None:
     )
 
 
-def _price_index(contract: Any, until: dt.date) -> pa.Table | None:
+def _price_index(contract: Any, until: dt.date, _document: CoreContract | None) -> pa.Table | None:
     rows = sorted(
         (date.replace(day=1), quantity)
         for _p, date, _c, _point, quantity, _a in _records(contract, "price_index", until)
@@ -192,7 +201,7 @@ def _price_index(contract: Any, until: dt.date) -> pa.Table | None:
     )
 
 
-def _dimensions(contract: Any, until: dt.date) -> pa.Table | None:
+def _dimensions(contract: Any, until: dt.date, _document: CoreContract | None) -> pa.Table | None:
     people = _participants(contract)
     columns: dict[str, list[Any]] = defaultdict(list)
     for participant, date, category, point, quantity, _a in _records(
@@ -218,7 +227,7 @@ def _dimensions(contract: Any, until: dt.date) -> pa.Table | None:
     return pa.table({name: pa.array(values, types[name]) for name, values in columns.items()})
 
 
-def _children(contract: Any, until: dt.date) -> pa.Table | None:
+def _children(contract: Any, until: dt.date, _document: CoreContract | None) -> pa.Table | None:
     people = sorted(p for p in _participants(contract).values() if p[2] <= until)
     if not people:
         return None
@@ -232,21 +241,158 @@ def _children(contract: Any, until: dt.date) -> pa.Table | None:
     )
 
 
-TABLES: dict[str, tuple[Callable[[Any, dt.date], pa.Table | None], str]] = {
+SICK_LEAVE_PERIODS = ("reference", "contract")
+"""The contract periods the sick-leave tables' ``period`` column names, in table order."""
+
+
+def _period_months(document: CoreContract | None, until: dt.date) -> dict[int, tuple[str, int]]:
+    """Calendar month → (period, month index 1…) from the contract's periods (decision 0302).
+
+    Months starting after ``until`` are left out; they are not observed yet.
+    """
+    periods = document.periods if document is not None else {}
+    missing = [name for name in SICK_LEAVE_PERIODS if name not in periods]
+    if missing:
+        raise UserError(
+            "the sick-leave tables count months from the contract's periods 'reference' and "
+            f"'contract', but the contract has no period {' or '.join(map(repr, missing))}: "
+            "add them under periods: in the contract (start and end dates)"
+        )
+    months: dict[int, tuple[str, int]] = {}
+    for name in SICK_LEAVE_PERIODS:
+        first = _month_index(periods[name].start)
+        for month in range(first, _month_index(periods[name].end) + 1):
+            if _month(month) > until:
+                break
+            if month in months:
+                raise UserError(
+                    f"the contract's periods 'reference' and 'contract' overlap "
+                    f"({_month(month):%Y-%m}); a month can belong to one of them only"
+                )
+            months[month] = (name, month - first + 1)
+    return months
+
+
+def _employee_months(
+    contract: Any, until: dt.date, document: CoreContract | None
+) -> pa.Table | None:
+    months = _period_months(document, until)
+    if not months:
+        raise UserError(
+            f"the settlement period ends ({until.isoformat()}) before the contract's "
+            "reference period starts: no month to count sick leave in"
+        )
+    people = {pk: p for pk, p in _participants(contract).items() if p[1] == 1}
+    days: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    unit: dict[int, str] = {}
+    for participant, date, category, _point, quantity, _amount in _records(
+        contract, "sick_leave_days", until
+    ):
+        if participant in people:
+            days[(participant, _month_index(date))] += quantity or Decimal(0)
+            unit[participant] = category  # the unit of the latest record (records sorted by date)
+    if not days:
+        return None
+    order = sorted(months, key=lambda m: (SICK_LEAVE_PERIODS.index(months[m][0]), months[m][1]))
+    columns: dict[str, list[Any]] = defaultdict(list)
+    for participant in sorted(people, key=lambda p: people[p][0]):
+        pseudonym, _included, included_on, _cohort = people[participant]
+        start = _month_index(included_on)
+        for month in order:
+            if month < start:  # not yet included: not counted in the month's head count
+                continue
+            period, index = months[month]
+            columns["employee"].append(pseudonym)
+            columns["period"].append(period)
+            columns["month_index"].append(index)
+            columns["administration"].append(unit.get(participant, ""))
+            columns["sick_days"].append(_number(days.get((participant, month))))
+    if not columns:
+        return None
+    counted = {(p, i) for p, i in zip(columns["period"], columns["month_index"], strict=True)}
+    empty = [m for m in order if months[m] not in counted]
+    if empty:
+        shown = ", ".join(f"{_month(m):%Y-%m}" for m in empty[:6]) + (
+            " …" if len(empty) > 6 else ""
+        )
+        raise UserError(
+            f"no employee is included in {len(empty)} month(s) of the contract's periods: "
+            f"{shown}; an employee counts from the inclusion date, so import the employees "
+            "with the date they came under the contract's measurement (for employees "
+            "employed throughout: the reference period's start)"
+        )
+    return pa.table(
+        {
+            "employee": pa.array(columns["employee"], pa.string()),
+            "period": pa.array(columns["period"], pa.string()),
+            "month_index": pa.array(columns["month_index"], pa.int8()),
+            "administration": pa.array(columns["administration"], pa.string()),
+            "sick_days": pa.array(columns["sick_days"], pa.float64()),
+        }
+    )
+
+
+def _slt_index(contract: Any, until: dt.date, document: CoreContract | None) -> pa.Table | None:
+    months = _period_months(document, until)
+    values: dict[int, Decimal | None] = {}
+    for _p, date, _c, _point, quantity, _a in _records(contract, "sick_leave_trend_index", until):
+        month = _month_index(date)
+        if month in values:
+            raise UserError(
+                f"the imported sick-leave trend index has two values for {date:%Y-%m}; "
+                "keep one value per calendar month"
+            )
+        values[month] = quantity
+    if not values:
+        return None
+    lacking = [_month(m) for m in sorted(months) if m not in values]
+    if lacking:
+        shown = ", ".join(f"{m:%Y-%m}" for m in lacking[:6]) + (" …" if len(lacking) > 6 else "")
+        raise UserError(
+            f"the imported sick-leave trend index (SLT) lacks {len(lacking)} month(s) of the "
+            f"contract's reference and contract periods up to {until.isoformat()}: {shown}; "
+            "import the sick-leave trend index for them"
+        )
+    order = sorted(months, key=lambda m: (SICK_LEAVE_PERIODS.index(months[m][0]), months[m][1]))
+    return pa.table(
+        {
+            "period": pa.array([months[m][0] for m in order], pa.string()),
+            "month_index": pa.array([months[m][1] for m in order], pa.int8()),
+            "month": pa.array([_month(m) for m in order], pa.date32()),
+            "slt": pa.array([_number(values[m]) for m in order], pa.float64()),
+        }
+    )
+
+
+TABLES: dict[str, tuple[Builder, str]] = {
     "costs.parquet": (_costs, "participants and cost records (placement days optional)"),
     "school.parquet": (_school, "participants and school results"),
     "price_index.parquet": (_price_index, "a price index"),
     "dimensions.parquet": (_dimensions, "participants and social-dimension scores"),
     "children.parquet": (_children, "participants"),
+    "employee_months.parquet": (
+        _employee_months,
+        "participants (the employees) and sick-leave days",
+    ),
+    "slt_index.parquet": (
+        _slt_index,
+        "a sick-leave trend index (SLT) per calendar month (kind sick_leave_trend_index)",
+    ),
 }
 """File name → (builder, the imports it needs)."""
 
 
 def data_tables_export(
-    *, contract: Any, names: list[str], out_dir: Path, until: dt.date
+    *,
+    contract: Any,
+    names: list[str],
+    out_dir: Path,
+    until: dt.date,
+    document: CoreContract | None = None,
 ) -> dict[str, Path]:
     """Write the named tables from the contract's imported records; UserError names what is
-    missing. Rows are sorted, so the same records always give the same bytes."""
+    missing. Rows are sorted, so the same records always give the same bytes. ``document``
+    (the contract version settled) gives the periods the sick-leave tables count months in."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for name in names:
@@ -256,7 +402,7 @@ def data_tables_export(
                 f"{', '.join(sorted(TABLES))} from imported data"
             )
         build, needs = TABLES[name]
-        table = build(contract, until)
+        table = build(contract, until, document)
         if table is None or table.num_rows == 0:
             raise UserError(
                 f"an evaluation reads {name}, but the contract has no imported data for it "
@@ -351,7 +497,11 @@ def settlement_workspace(
         data_dir = data_dirs.pop() if data_dirs else None
         if data_dir is not None:
             data_tables_export(
-                contract=contract, names=sorted(names), out_dir=data_dir, until=until
+                contract=contract,
+                names=sorted(names),
+                out_dir=data_dir,
+                until=until,
+                document=document,
             )
         facts_path = None
         if facts_text is not None:

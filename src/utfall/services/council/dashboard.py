@@ -590,6 +590,39 @@ def _series(facts: Mapping[str, Any], name: str) -> list[float] | None:
     return None
 
 
+def _contract_start(data: DashboardInput, people: pd.DataFrame) -> int:
+    """The month the observation starts: the contract's ``contract`` period when it names one
+    (decision 0302), else the first inclusion."""
+    periods = getattr(data.contract, "periods", None) or {}
+    if "contract" in periods:
+        return _month_index(periods["contract"].start)
+    return _month_index(people["included_on"].min())
+
+
+def _imported_trend_index(
+    data: DashboardInput, start: int, dashboard: dict[str, Any]
+) -> tuple[list[float], list[float]] | None:
+    """SLT and SLT_ref per contract month from an imported ``sick_leave_trend_index``.
+
+    None when none is imported, or (with a note) when it lacks a reference month or a
+    contract month up to ``as_of``. A contract month not yet published takes its reference
+    month's value: such a month counts as no change anyway (decision 0401).
+    """
+    records = _records(data, "sick_leave_trend_index")
+    if records.empty:
+        return None
+    values = dict(zip(records["date"].map(_month_index), records["quantity"], strict=True))
+    reference = [values.get(start - SICK_LEAVE_MONTHS + i) for i in range(SICK_LEAVE_MONTHS)]
+    contract = [values.get(start + i) for i in range(SICK_LEAVE_MONTHS)]
+    last = min(_month_index(data.as_of) - start, SICK_LEAVE_MONTHS - 1)
+    if any(v is None for v in reference) or any(contract[i] is None for i in range(last + 1)):
+        dashboard["notes"].append("trend_index_incomplete")
+        return None
+    slt_reference = [float(v) for v in reference if v is not None]
+    slt = [float(c) if c is not None else r for c, r in zip(contract, slt_reference, strict=True)]
+    return slt, slt_reference
+
+
 def _sick_leave(
     data: DashboardInput, dashboard: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -597,12 +630,20 @@ def _sick_leave(
     origins: dict[str, str] = {}
     slt = _series(data.facts, "slt")
     slt_reference = _series(data.facts, "slt_reference")
+    records = _records(data, "sick_leave_days")
+    people = data.participants[data.participants["group"] == "treatment"]
+    if not (records.empty or people.empty):
+        imported = _imported_trend_index(data, _contract_start(data, people), dashboard)
+        if imported is not None:
+            # The imported index replaces the example facts' one (decision 0302).
+            slt, slt_reference = imported
+            facts["slt"] = [Decimal(repr(v)) for v in slt]
+            facts["slt_reference"] = [Decimal(repr(v)) for v in slt_reference]
+            origins["slt"] = origins["slt_reference"] = "sick_leave_trend_index"
     if slt is None or slt_reference is None:
         dashboard["notes"].append("no_trend_index")
         return facts, origins
     day_value = float(data.facts.get("value_per_sick_day_sek", 0)) or None
-    records = _records(data, "sick_leave_days")
-    people = data.participants[data.participants["group"] == "treatment"]
     if records.empty or people.empty:
         reference_days = _series(data.facts, "reference_days")
         observed_days = _series(data.facts, "observed_days")
@@ -629,7 +670,7 @@ def _sick_leave(
         dashboard["notes"].append("sick_leave_from_facts")
         calendar: list[str | None] = [None] * SICK_LEAVE_MONTHS
     else:
-        start = _month_index(people["included_on"].min())
+        start = _contract_start(data, people)
         records = records.copy()
         records["index"] = records["date"].map(_month_index) - start
         headcount = float(people["unit"].nunique())
