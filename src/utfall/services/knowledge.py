@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from utfall.core.contracts import Contract, describe_formula, format_value
+from utfall.core.privacy import MIN_CELL, small_cell_reason
 from utfall.errors import DataInvalid, Finding, UserError
 from utfall.services.contracts import contract_load
 from utfall.services.files import read_text
@@ -71,7 +72,6 @@ __all__ = [
     "suppress_results",
 ]
 
-MIN_CELL = 5
 FORMAT_ID = "urn:utfall:schema:knowledge:1"
 FORMAT_VERSION = "1.0"
 INDIGO_VERSION = "3.0"
@@ -163,13 +163,7 @@ class PublishedResult:
 
 
 def _small(row: ResultRow) -> str | None:
-    if row.n < MIN_CELL:
-        return f"fewer than {MIN_CELL} individuals in the group"
-    if row.count is not None and row.count < MIN_CELL:
-        return f"fewer than {MIN_CELL} individuals reached the outcome"
-    if row.count is not None and row.n - row.count < MIN_CELL:
-        return f"fewer than {MIN_CELL} individuals did not reach the outcome"
-    return None
+    return small_cell_reason(row.n, row.count)
 
 
 def suppress_results(rows: Iterable[ResultRow]) -> list[PublishedResult]:

@@ -17,29 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from utfall.core.privacy import MIN_CELL, is_publishable, publishable_share
+
 __all__ = ["MIN_CELL", "SUPPRESSED", "is_publishable", "publishable_share", "suppress_cells"]
 
-MIN_CELL = 5
 SUPPRESSED = "suppressed"
-
-
-def is_publishable(count: int | None) -> bool:
-    """Whether an aggregate over ``count`` individuals may be published."""
-    return count is not None and count >= MIN_CELL
-
-
-def publishable_share(count: int, total: int) -> float | None:
-    """``count / total``, or None when it would reveal a cell of fewer than 5 people.
-
-    A share of a publishable group still describes two cells: those who reached the
-    outcome (``count``) and those who did not (``total - count``); both must hold at
-    least :data:`MIN_CELL` individuals (as in decision 0503).
-    """
-    if not is_publishable(total) or not is_publishable(count):
-        return None
-    if not is_publishable(total - count):
-        return None
-    return count / total
 
 
 def suppress_cells(
