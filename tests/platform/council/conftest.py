@@ -113,6 +113,24 @@ def council_world(world):
                 category="merit_points",
                 quantity=Decimal(f"{before + 15 + 5 * rng.standard_normal():.1f}"),
             )
+        else:
+            # The reference group's merit points tend to decline (DESIGN.md 2.1).
+            before = 150 + 10 * rng.standard_normal()
+            add(
+                person,
+                "school_results",
+                person.included_on,
+                category="merit_points",
+                quantity=Decimal(f"{before:.1f}"),
+            )
+            add(
+                person,
+                "school_results",
+                _month(person.included_on, 24),
+                category="merit_points",
+                quantity=Decimal(f"{before - 10 + 5 * rng.standard_normal():.1f}"),
+            )
+        if treated:
             points = 3 if index < 3 else 2
             for point in range(1, points + 1):
                 for dimension in ("mental_health", "participation", "own_goal_attainment"):

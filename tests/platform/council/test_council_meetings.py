@@ -44,6 +44,11 @@ def test_dashboard_figures_come_from_the_data(council_world):
     assert settlement["inputs"]["net_savings_sek"] == costs["net_saving"]
     assert settlement["sources"]["net_savings_sek"] == "historical_reference"
     assert dashboard["school"]["met"] is True
+    # "Met" as the contract defines it (its school_results_met binding: the DiD against the
+    # reference group, lower bound at least 0), the same rule the settlement applies.
+    assert dashboard["school"]["rule"] == "did"
+    assert dashboard["school"]["thresholds"][0]["measure"] == "did_ci_low"
+    assert settlement["sources"]["school_results_met"] == "did"
     assert len(dashboard["individuals"]) == 12
     assert all(len(row["pseudonym"]) == 12 for row in dashboard["individuals"])
 

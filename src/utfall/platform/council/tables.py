@@ -74,6 +74,10 @@ def dimension_label(name: str) -> str:
         "school_results": _("School results"),
         "mean_change_lower_bound": _("Mean change in merit points, lower 95 % bound"),
         "share_improved": _("Share of children whose merit points rose"),
+        "did_ci_low": _(
+            "Contract: merit points against the reference group (difference in differences), "
+            "lower 95 % bound"
+        ),
         "age_band": _("Age band"),
         "earlier_placements": _("Placed in the year before inclusion"),
         "yes": _("yes"),

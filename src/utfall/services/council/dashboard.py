@@ -42,6 +42,7 @@ import pandas as pd  # type: ignore[import-untyped]
 from utfall.core.contracts import settle
 from utfall.core.evaluation.historical_reference import CostPanel, historical_reference
 from utfall.core.evaluation.inference import Inference
+from utfall.core.evaluation.panel import did
 from utfall.core.evaluation.prepost import pre_post
 from utfall.core.evaluation.trend_adjusted import SickLeaveMonths, score_weights, trend_adjusted
 from utfall.errors import UtfallError
@@ -257,12 +258,12 @@ def _historical_reference(
     if not reports.empty:
         facts["invested_sek"] = sum(reports["amount"], Decimal(0))
         origins["invested_sek"] = "cost_reports"
-    school = _school(data, included)
+    school = _school(data, included, reference)
     dashboard["school"] = school
     if school.get("met") is not None or not data.records.empty:
         # With data, thresholds not (yet) shown to be met count as not met.
         facts["school_results_met"] = bool(school.get("met"))
-        origins["school_results_met"] = "pre_post"
+        origins["school_results_met"] = school.get("rule", "pre_post")
     dashboard["social"] = _social(data, included)
     dashboard["individuals"] = _individuals(data, included, costs)
     return facts, origins
@@ -404,22 +405,69 @@ def _cost_subgroups(
 # --- school results and the six social dimensions -----------------------------------
 
 
-def _school(data: DashboardInput, included: pd.DataFrame) -> dict[str, Any]:
-    records = _records(data, "school_results")
-    section: dict[str, Any] = {"met": None, "thresholds": []}
-    if records.empty:
-        return section
+def _before_after(records: pd.DataFrame, units: pd.Series) -> pd.DataFrame:
+    """Merit points of ``units`` measured twice: ``wave`` 0 the first, 1 the last."""
     merit = records[
-        records["unit"].isin(included["unit"]) & (records["category"].isin(["merit_points", ""]))
+        records["unit"].isin(units) & (records["category"].isin(["merit_points", ""]))
     ].copy()
     if merit.empty:
-        return section
-    # Before = each child's first measurement, after = the last (children measured twice).
+        return merit
     first = merit.groupby("unit")["date"].transform("min")
     last = merit.groupby("unit")["date"].transform("max")
     merit = merit[(first < last) & ((merit["date"] == first) | (merit["date"] == last))].copy()
     merit["wave"] = (merit["date"] == last[merit.index]).astype(int)
-    merit = merit.drop_duplicates(["unit", "wave"])
+    return merit.drop_duplicates(["unit", "wave"])
+
+
+def _contract_rule(contract: Any) -> Any:
+    """The contract's own definition of "school thresholds met", when it states one: the
+    ``school_results_met`` input bound to a difference-in-differences with ``take`` and
+    ``at_least`` (as the Norrköping reference contract)."""
+    term = getattr(contract, "inputs", {}).get("school_results_met")
+    if term is None or term.evaluate is None or term.at_least is None:
+        return None
+    return term
+
+
+def _contract_threshold(
+    records: pd.DataFrame, merit: pd.DataFrame, reference: pd.DataFrame, term: Any
+) -> dict[str, Any] | None:
+    """The contract's threshold row: the DiD of merit points against the reference group."""
+    control = _before_after(records, reference["unit"])
+    if control.empty or not is_publishable(int(control["unit"].nunique())):
+        return None
+    frame = pd.concat([merit.assign(included=1), control.assign(included=0)])
+    try:
+        estimate = did(
+            frame.rename(columns={"quantity": "score"}),
+            outcome="score",
+            treatment="included",
+            post="wave",
+            unit="unit",
+        )
+        figure = estimate.take(term.take or "estimate")
+    except (UtfallError, KeyError):
+        return None
+    threshold = float(term.at_least)
+    return {
+        "measure": f"did_{term.take or 'estimate'}",
+        "value": _number(figure, 2),
+        "threshold": threshold,
+        "met": figure is not None and float(figure) >= threshold,
+    }
+
+
+def _school(
+    data: DashboardInput, included: pd.DataFrame, reference: pd.DataFrame
+) -> dict[str, Any]:
+    records = _records(data, "school_results")
+    section: dict[str, Any] = {"met": None, "thresholds": []}
+    if records.empty:
+        return section
+    # Before = each child's first measurement, after = the last (children measured twice).
+    merit = _before_after(records, included["unit"])
+    if merit.empty:
+        return section
     pairs = int(merit["unit"].nunique())
     section["n"] = pairs
     if not is_publishable(pairs):
@@ -460,14 +508,24 @@ def _school(data: DashboardInput, included: pd.DataFrame) -> dict[str, Any]:
             "met": share_improved >= share_threshold,
         },
     ]
+    met = all(t["met"] for t in thresholds)
+    rule = "pre_post"
+    term = _contract_rule(data.contract)
+    if term is not None:
+        # The contract says what "met" means: that decides; the rows above inform.
+        row = _contract_threshold(records, merit, reference, term)
+        if row is not None:
+            thresholds.insert(0, row)
+            met, rule = row["met"], "did"
     section.update(
+        rule=rule,
         mean_change=_number(estimate.estimate, 2),
         ci_low=_number(estimate.ci_low, 2),
         ci_high=_number(estimate.ci_high, 2),
         mean_before=_number(estimate.extras["mean_baseline"], 2),
         mean_after=_number(estimate.extras["mean_follow_up"], 2),
         thresholds=thresholds,
-        met=all(t["met"] for t in thresholds),
+        met=met,
         suppressed=False,
     )
     return section
