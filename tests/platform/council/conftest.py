@@ -98,37 +98,17 @@ def council_world(world):
             )
         if treated:
             add(person, "placement_days", dt.date(2019, 1, 1), category="", quantity=Decimal(10))
-            before = 150 + 10 * rng.standard_normal()
+        # Merit points before and 24 months after inclusion: the included children gain,
+        # the reference group's results tend to decline (DESIGN.md 2.1).
+        before = 150 + 10 * rng.standard_normal()
+        after = before + (15 if treated else -10) + 5 * rng.standard_normal()
+        for date, value in ((person.included_on, before), (_month(person.included_on, 24), after)):
             add(
                 person,
                 "school_results",
-                person.included_on,
+                date,
                 category="merit_points",
-                quantity=Decimal(f"{before:.1f}"),
-            )
-            add(
-                person,
-                "school_results",
-                _month(person.included_on, 24),
-                category="merit_points",
-                quantity=Decimal(f"{before + 15 + 5 * rng.standard_normal():.1f}"),
-            )
-        else:
-            # The reference group's merit points tend to decline (DESIGN.md 2.1).
-            before = 150 + 10 * rng.standard_normal()
-            add(
-                person,
-                "school_results",
-                person.included_on,
-                category="merit_points",
-                quantity=Decimal(f"{before:.1f}"),
-            )
-            add(
-                person,
-                "school_results",
-                _month(person.included_on, 24),
-                category="merit_points",
-                quantity=Decimal(f"{before - 10 + 5 * rng.standard_normal():.1f}"),
+                quantity=Decimal(f"{value:.1f}"),
             )
         if treated:
             points = 3 if index < 3 else 2

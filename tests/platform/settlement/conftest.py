@@ -13,27 +13,10 @@ from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from platform_helpers import totp_code
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTRACT = ROOT / "examples" / "contracts" / "norrkoping-placed-children.yaml"
-
-
-def totp_code(user) -> str:
-    """The user's current TOTP code (the used-code cache is cleared: tests sign often)."""
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import (
-        format_hotp_value,
-        hotp_value,
-        yield_hotp_counters_from_time,
-    )
-    from allauth.mfa.utils import decrypt
-    from django.core.cache import cache
-
-    cache.clear()
-    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
-    secret = decrypt(authenticator.data["secret"])
-    counters = list(yield_hotp_counters_from_time())
-    return format_hotp_value(hotp_value(secret, counters[len(counters) // 2]))
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from platform_helpers import totp_code
 from typer.testing import CliRunner
 
 from utfall.errors import UserError
@@ -34,24 +35,6 @@ DAY_VALUE = {
 
 class World:
     """Organisations' users (the evaluator with TOTP), the contract, its imported data."""
-
-
-def totp_code(user) -> str:
-    """The user's current TOTP code (the used-code cache is cleared)."""
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import (
-        format_hotp_value,
-        hotp_value,
-        yield_hotp_counters_from_time,
-    )
-    from allauth.mfa.utils import decrypt
-    from django.core.cache import cache
-
-    cache.clear()
-    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
-    secret = decrypt(authenticator.data["secret"])
-    counters = list(yield_hotp_counters_from_time())
-    return format_hotp_value(hotp_value(secret, counters[len(counters) // 2]))
 
 
 def _synth(out: Path) -> Path:
