@@ -48,6 +48,7 @@ from utfall.core.contracts.yamlio import read_yaml
 from utfall.errors import UserError
 from utfall.platform.imports.models import DataRecord
 from utfall.platform.participants.models import Participant
+from utfall.services.bindings import AUXILIARY_TABLES
 
 __all__ = [
     "TABLES",
@@ -442,7 +443,7 @@ def _spec_files(text: str, source: str) -> tuple[str, list[str]]:
     options = raw.get("options") or {}
     auxiliary = [
         PurePosixPath(str(options[key])).name
-        for key in ("price_index", "trend_index")
+        for key in AUXILIARY_TABLES
         if isinstance(options, Mapping) and isinstance(options.get(key), str)
     ]
     return str(raw["data"]), auxiliary
