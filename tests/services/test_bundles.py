@@ -229,10 +229,10 @@ def test_extract_writes_the_parts(norrkoping, tmp_path):
 
 
 # ----------------------------------------------------------------------------- data-bound inputs
-# The evaluation engine (utfall.services.evaluation) belongs to another part of
-# the project; a stand-in with the same two functions lets these tests build a
-# settlement from data: the saving is the sum of a column times a factor read
-# from an auxiliary table named in the spec's options.
+# A stand-in for the evaluation engine (utfall.services.evaluation) with the same
+# two functions keeps these tests about the bundle, not the estimators: the saving
+# is the sum of a column times a factor read from an auxiliary table named in the
+# spec's options (``price_index``, one of bindings.AUXILIARY_TABLES).
 
 DATA_CONTRACT = """\
 id: data-bound
@@ -274,7 +274,7 @@ def _load_spec(path):
 def _evaluate_spec(spec):
     with Path(spec.data).open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    factor_file = Path(spec.source).parent / spec.options["factor_file"]
+    factor_file = Path(spec.source).parent / spec.options["price_index"]
     factor = float(factor_file.read_text(encoding="utf-8").split()[-1])
     total = sum(float(row[spec.column]) for row in rows) * factor
     return Estimate(
@@ -307,7 +307,7 @@ def data_project(tmp_path):
     (root / "data").mkdir()
     (root / "contracts/data-bound.yaml").write_text(DATA_CONTRACT, encoding="utf-8")
     (root / "evaluations/saving.yaml").write_text(
-        "data: ../data/costs.csv\ncolumn: saving\noptions: {factor_file: ../data/factor.txt}\n",
+        "data: ../data/costs.csv\ncolumn: saving\noptions: {price_index: ../data/factor.txt}\n",
         encoding="utf-8",
     )
     (root / "data/costs.csv").write_text("id,saving\n1,100.25\n2,200.50\n3,50\n", encoding="utf-8")
@@ -338,14 +338,14 @@ def test_data_files_are_hashed_in_the_ledger_and_re_evaluated(
     (evaluation,) = data["evaluations"]
     assert [(f["role"], f["file"]) for f in evaluation["data"]] == [
         ("data", "costs.csv"),
-        ("options.factor_file", "factor.txt"),
+        ("options.price_index", "factor.txt"),
     ]
     imports = [e for e in data["ledger"] if e["kind"] == KIND_IMPORT]
     assert [e["attributes"]["what"] for e in imports] == [
         "facts",
         "evaluation spec",
         "data",
-        "options.factor_file",
+        "options.price_index",
     ]
     # No absolute path of the evaluator's machine ends up in the bundle.
     assert str(data_project) not in written.path.read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from utfall.core.contracts import Contract
@@ -24,7 +24,14 @@ from utfall.core.evaluation.result import Estimate
 from utfall.errors import SpecInvalid, UserError
 from utfall.services.files import read_text
 
-__all__ = ["BoundInputs", "inputs_evaluate", "sha256_file"]
+__all__ = [
+    "AUXILIARY_TABLES",
+    "BoundInputs",
+    "SpecFiles",
+    "inputs_evaluate",
+    "sha256_file",
+    "spec_files",
+]
 
 
 @dataclass(frozen=True)
@@ -47,39 +54,57 @@ def sha256_file(path: Path) -> str:
 
 
 def _spec_load(spec_path: Path, data_dir: Path | None) -> Any:
-    """Load a spec; with ``data_dir``, its ``data`` is looked up there instead."""
+    """Load a spec; with ``data_dir``, its data and auxiliary tables are looked up there."""
     from utfall.services.evaluation import load_spec
 
     spec = load_spec(spec_path)
     if data_dir is None:
         return spec
-    raw = read_yaml(read_text(spec_path, what="evaluation spec"), source=str(spec_path)).data
-    name = Path(str(raw.get("data", ""))).name if isinstance(raw, dict) else ""
-    data = _in_data_dir(name, data_dir, spec_path, "data")
+    files = spec_files(read_text(spec_path, what="evaluation spec"), str(spec_path))
+    data = _in_data_dir(files.data_name, data_dir, spec_path, "data")
     # Auxiliary tables named in the options (a price index, a national trend index) are
     # data too: they are looked up in the same directory.
     options = dict(spec.options)
-    for key in AUXILIARY_TABLES:
-        value = options.get(key)
-        if isinstance(value, str) and value:
-            _in_data_dir(Path(value).name, data_dir, spec_path, key)
-    options.update({key: str(path) for key, path in auxiliary_tables(options, data_dir).items()})
+    for key, name in files.auxiliary_names.items():
+        options[key] = str(_in_data_dir(name, data_dir, spec_path, key))
     return spec.model_copy(update={"data": data, "options": options})
 
 
 AUXILIARY_TABLES = ("price_index", "trend_index")
 
 
-def auxiliary_tables(options: Any, data_dir: Path) -> dict[str, Path]:
-    """Options naming a file that is in the data directory (a price index, a trend index):
-    with ``--data-dir`` they are read from there, like the spec's ``data``."""
-    if not isinstance(options, dict):
-        return {}
-    found = {}
-    for key, value in options.items():
-        if isinstance(value, str) and value and (data_dir / Path(value).name).is_file():
-            found[str(key)] = (data_dir / Path(value).name).resolve()
-    return found
+@dataclass(frozen=True)
+class SpecFiles:
+    """The files an evaluation spec reads: its ``data`` and its auxiliary tables.
+
+    Paths are as the spec names them (relative to the spec file, or absolute);
+    with ``--data-dir`` every one is looked up there by its file name.
+    """
+
+    data: str
+    auxiliary: dict[str, str]
+
+    @property
+    def data_name(self) -> str:
+        return PurePosixPath(self.data).name
+
+    @property
+    def auxiliary_names(self) -> dict[str, str]:
+        return {key: PurePosixPath(path).name for key, path in self.auxiliary.items()}
+
+
+def spec_files(text: str, source: str) -> SpecFiles:
+    """The data file and auxiliary tables (``options.price_index``/``trend_index``) of a spec."""
+    raw = read_yaml(text, source=source, what="the evaluation spec").data
+    if not isinstance(raw, dict) or not isinstance(raw.get("data"), str) or not raw["data"]:
+        raise SpecInvalid(f"{source}: data: the evaluation spec names no data file")
+    options = raw.get("options")
+    auxiliary = {
+        key: options[key]
+        for key in AUXILIARY_TABLES
+        if isinstance(options, dict) and isinstance(options.get(key), str) and options[key]
+    }
+    return SpecFiles(data=raw["data"], auxiliary=auxiliary)
 
 
 def _in_data_dir(name: str, data_dir: Path, spec_path: Path, key: str) -> Path:

@@ -60,7 +60,7 @@ from utfall.core.ledger import (
     verify_message,
 )
 from utfall.errors import BundleUnreadable, UserError, UtfallError
-from utfall.services.bindings import auxiliary_tables
+from utfall.services.bindings import spec_files
 from utfall.services.contracts import contract_settle, facts_load
 from utfall.services.files import read_text
 
@@ -302,16 +302,11 @@ def _evaluation_files(spec_path: Path, data_dir: Path) -> list[tuple[str, str, P
     Its ``data`` and its auxiliary tables (a trend index, a price index, named in
     its options) come from ``data_dir``, as :mod:`utfall.services.bindings` reads them.
     """
-    raw = read_yaml(read_text(spec_path, what="evaluation spec"), source=str(spec_path)).data
-    if not isinstance(raw, dict):
-        return []
-    files: list[tuple[str, str, Path]] = []
-    main = Path(str(raw.get("data", ""))).name
-    if main:
-        files.append(("data", main, data_dir / main))
-    for key, path in auxiliary_tables(raw.get("options"), data_dir).items():
-        files.append((f"options.{key}", path.name, path))
-    return files
+    files = spec_files(read_text(spec_path, what="evaluation spec"), str(spec_path))
+    found = [("data", files.data_name, data_dir / files.data_name)]
+    for key, name in files.auxiliary_names.items():
+        found.append((f"options.{key}", name, (data_dir / name).resolve()))
+    return found
 
 
 def _evaluations_part(

@@ -33,7 +33,7 @@ import contextlib
 import datetime as dt
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path, PurePosixPath
@@ -44,11 +44,10 @@ import pyarrow.parquet as pq
 from django.conf import settings
 
 from utfall.core.contracts import Contract as CoreContract
-from utfall.core.contracts.yamlio import read_yaml
 from utfall.errors import UserError
 from utfall.platform.imports.models import DataRecord
 from utfall.platform.participants.models import Participant
-from utfall.services.bindings import AUXILIARY_TABLES
+from utfall.services.bindings import spec_files
 
 __all__ = [
     "TABLES",
@@ -435,20 +434,6 @@ def bound_specs(document: CoreContract) -> dict[str, Path]:
     return specs
 
 
-def _spec_files(text: str, source: str) -> tuple[str, list[str]]:
-    """The data path a spec names and the file names of its auxiliary tables."""
-    raw = read_yaml(text, source=source, what="the evaluation spec").data
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("data"), str):
-        raise UserError(f"{source}: the evaluation spec names no data file")
-    options = raw.get("options") or {}
-    auxiliary = [
-        PurePosixPath(str(options[key])).name
-        for key in AUXILIARY_TABLES
-        if isinstance(options, Mapping) and isinstance(options.get(key), str)
-    ]
-    return str(raw["data"]), auxiliary
-
-
 @dataclass(frozen=True)
 class Workspace:
     """Files for one settlement run: the contract, its facts and its data directory."""
@@ -473,8 +458,8 @@ def settlement_workspace(
     with tempfile.TemporaryDirectory(prefix="utfall-settle-") as temporary:
         root = Path(temporary).resolve()
         texts = {e: p.read_text(encoding="utf-8") for e, p in specs.items()}
-        files = {e: _spec_files(t, str(specs[e])) for e, t in texts.items()}
-        depth = max((_ups(e) + _ups(files[e][0]) for e in specs), default=0)
+        files = {e: spec_files(t, str(specs[e])) for e, t in texts.items()}
+        depth = max((_ups(e) + _ups(files[e].data) for e in specs), default=0)
         contract_dir = root.joinpath(*(["w"] * depth)) if depth else root
         contract_dir.mkdir(parents=True, exist_ok=True)
         contract_path = contract_dir / f"{contract.identifier}.yaml"
@@ -487,9 +472,9 @@ def settlement_workspace(
                 raise UserError(f"the evaluation spec path {evaluate} leaves the workspace")
             spec_path.parent.mkdir(parents=True, exist_ok=True)
             spec_path.write_text(text, encoding="utf-8")
-            data_path = (spec_path.parent / files[evaluate][0]).resolve()
+            data_path = (spec_path.parent / files[evaluate].data).resolve()
             data_dirs.add(data_path.parent)
-            names.update([data_path.name, *files[evaluate][1]])
+            names.update([data_path.name, *files[evaluate].auxiliary_names.values()])
         if len(data_dirs) > 1:
             raise UserError(
                 "the contract's evaluation specs read their data from different "
