@@ -298,3 +298,43 @@ def test_audit_trail_records_the_import(world):
     actions = list(world.contract.audit_events.values_list("action", flat=True))
     for action in ("import.uploaded", "import.validated", "import.committed"):
         assert action in actions
+
+
+def test_an_end_date_is_imported_checked_and_added_by_a_later_file(world):
+    first = csv_text(["personnummer", "inkluderad", "slutdatum"],
+                     [[personnummer(1), "2020-01-01", ""], [personnummer(2), "2020-01-01", ""],
+                      [personnummer(3), "2020-01-01", "2020-06-30"]])
+    batch = _run(world, "participants", "p.csv", first)
+    assert batch.status == BatchStatus.COMMITTED
+    assert batch.mapping["left_on"] == "slutdatum"
+    left = dict(Participant.objects.values_list("pseudonym", "left_on"))
+    assert left[_expected_pseudonym(personnummer(3))].isoformat() == "2020-06-30"
+    assert left[_expected_pseudonym(personnummer(1))] is None
+
+    # A later list adds one leaver; the rest are unchanged.
+    later = csv_text(["personnummer", "inkluderad", "slutdatum"],
+                     [[personnummer(1), "2020-01-01", "2021-03-15"],
+                      [personnummer(2), "2020-01-01", ""],
+                      [personnummer(3), "2020-01-01", "2020-06-30"]])
+    batch = _run(world, "participants", "later.csv", later)
+    assert batch.status == BatchStatus.COMMITTED
+    assert (batch.rows_written, batch.rows_unchanged) == (1, 2)
+    assert Participant.objects.get(
+        pseudonym=_expected_pseudonym(personnummer(1))
+    ).left_on.isoformat() == "2021-03-15"
+    assert Participant.objects.count() == 3
+
+
+def test_an_end_date_that_contradicts_or_precedes_is_refused(world):
+    _run(world, "participants", "p.csv",
+         csv_text(["personnummer", "inkluderad", "slutdatum"],
+                  [[personnummer(1), "2020-01-01", "2020-06-30"]]))
+    changed = csv_text(["personnummer", "inkluderad", "slutdatum"],
+                       [[personnummer(1), "2020-01-01", "2020-07-31"]])
+    findings = _assert_rejected(world, "participants", "changed.csv", changed,
+                                "participant-conflict", row=2, column="slutdatum")
+    assert "already left on 2020-06-30" in findings[0].message
+    early = csv_text(["personnummer", "inkluderad", "slutdatum"],
+                     [[personnummer(2), "2020-03-01", "2020-02-28"]])
+    _assert_rejected(world, "participants", "early.csv", early, "left-before-inclusion",
+                     row=2, column="slutdatum")

@@ -285,6 +285,43 @@ def test_an_employee_counts_from_the_month_of_inclusion(botkyrka, tmp_path):
 
 
 @pytest.mark.django_db
+def test_an_employee_who_left_counts_up_to_the_month_of_leaving(botkyrka, tmp_path):
+    from utfall.platform.contracts.models import Role
+    from utfall.platform.demo import _import, _write_csv
+    from utfall.platform.participants.models import Participant
+    from utfall.platform.settlements.data import data_tables_export
+    from utfall.services.contracts import contract_load
+
+    commissioner = botkyrka.users[Role.COMMISSIONER]
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for kind, header, rows in (
+        ("participants", ["reference", "included_on", "left_on"],
+         [["E-90002", "2019-01-01", "2020-06-15"]]),
+        ("sick_leave_days", ["reference", "month", "days"],
+         [["E-90002", "2020-06", "4"], ["E-90002", "2020-09", "9"]]),
+    ):
+        path = _write_csv(folder, f"{kind}.csv", header, rows)
+        _import(botkyrka.contract, kind, path, commissioner, lambda _text: None)
+    pseudonym = Participant.objects.get(contract=botkyrka.contract, left_on__isnull=False).pseudonym
+    written = data_tables_export(
+        contract=botkyrka.contract,
+        names=["employee_months.parquet"],
+        out_dir=tmp_path / "data",
+        until=PERIOD["period_end"],
+        document=contract_load(CONTRACT),
+    )
+    table = pq.read_table(written["employee_months.parquet"]).to_pandas()
+    rows = table[table["employee"] == pseudonym]
+    # Contract months 1 (January 2019) to 18 (June 2020, the month of leaving); the
+    # September 2020 record, after leaving, is not used.
+    assert rows["month_index"].tolist() == list(range(1, 19))
+    assert rows["sick_days"].sum() == 4
+    counts = table.groupby(["period", "month_index"]).size()
+    assert counts[("contract", 18)] == SIZE + 1 and counts[("contract", 19)] == SIZE
+
+
+@pytest.mark.django_db
 def test_a_contract_without_periods_is_refused_with_what_to_add(botkyrka, tmp_path):
     from utfall.core.contracts import parse_contract
     from utfall.platform.settlements.data import data_tables_export

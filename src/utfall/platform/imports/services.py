@@ -277,6 +277,8 @@ class RowOutcome:
     values: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     unchanged: bool = False
+    # A known participant whose file row adds the end date they did not have.
+    left_on_added: bool = False
 
 
 class _Processor:
@@ -295,7 +297,12 @@ class _Processor:
         self.person_cache: dict[str, str | InvalidIdentityNumber] = {}
         participants = Participant.objects.filter(contract=batch.contract)
         if batch.kind == "participants":
-            self.existing = dict(participants.values_list("pseudonym", "included_on"))
+            self.existing = {
+                pseudonym: (included_on, left_on)
+                for pseudonym, included_on, left_on in participants.values_list(
+                    "pseudonym", "included_on", "left_on"
+                )
+            }
         else:
             self.participant_ids = dict(participants.values_list("pseudonym", "id"))
 
@@ -364,18 +371,7 @@ class _Processor:
             return outcome
         self.seen[key] = number
         if self.kind.name == "participants":
-            known = self.existing.get(values["person"])
-            if known is not None:
-                if known != values["included_on"]:
-                    outcome.findings.append(
-                        self._finding(
-                            number, mapping.get("included_on"), "participant-conflict",
-                            f"this person is already a participant, included on {known}; the "
-                            f"file says {values['included_on']}",
-                        )
-                    )
-                else:
-                    outcome.unchanged = True
+            self._participant_check(number, values, outcome)
         elif self.kind.person:
             participant_id = self.participant_ids.get(values["person"])
             if participant_id is None:
@@ -387,6 +383,44 @@ class _Processor:
                 )
             values["participant_id"] = participant_id
         return outcome
+
+
+    def _participant_check(self, number: int, values: dict[str, Any], outcome: RowOutcome) -> None:
+        """A participant row against itself and against the participant already stored."""
+        mapping = self.batch.mapping
+        left_on = values.get("left_on")
+        if left_on is not None and left_on < values["included_on"]:
+            outcome.findings.append(
+                self._finding(
+                    number, mapping.get("left_on"), "left-before-inclusion",
+                    f"the end date {left_on} is before the inclusion date "
+                    f"{values['included_on']}",
+                )
+            )
+            return
+        known = self.existing.get(values["person"])
+        if known is None:
+            return
+        known_included, known_left = known
+        if known_included != values["included_on"]:
+            outcome.findings.append(
+                self._finding(
+                    number, mapping.get("included_on"), "participant-conflict",
+                    f"this person is already a participant, included on {known_included}; "
+                    f"the file says {values['included_on']}",
+                )
+            )
+        elif left_on is None or left_on == known_left:
+            outcome.unchanged = True
+        elif known_left is not None:
+            outcome.findings.append(
+                self._finding(
+                    number, mapping.get("left_on"), "participant-conflict",
+                    f"this participant already left on {known_left}; the file says {left_on}",
+                )
+            )
+        else:
+            outcome.left_on_added = True
 
 
 def process_rows(batch: ImportBatch, *, limit: int | None = None) -> Iterator[RowOutcome]:
@@ -404,6 +438,7 @@ def _new_participant(batch: ImportBatch, values: dict[str, Any]) -> Participant:
         contract_id=batch.contract_id,
         pseudonym=values["person"],
         included_on=values["included_on"],
+        left_on=values.get("left_on"),
         group=values.get("group") or "treatment",
         cohort=values.get("cohort") or "",
         batch=batch,
@@ -476,24 +511,38 @@ def _run_rows(batch: ImportBatch, rows: Iterable[RowOutcome], write: bool) -> tu
         elif outcome.unchanged:
             unchanged += 1
         elif write and not finding_count:
-            if participants:
+            if outcome.left_on_added:
+                buffer.append(_EndDate(outcome.values["person"], outcome.values["left_on"]))
+            elif participants:
                 buffer.append(_new_participant(batch, outcome.values))
             else:
                 buffer.append(_record_row(batch, outcome.values))
             if len(buffer) >= size:
-                written += _flush(buffer, participants)
+                written += _flush(buffer, participants, batch.contract_id)
         if done % every == 0:
             _report_progress(batch, done)
     if write and not finding_count and buffer:
-        written += _flush(buffer, participants)
+        written += _flush(buffer, participants, batch.contract_id)
     _report_progress(batch, done)
     return findings, finding_count, written, unchanged
 
 
-def _flush(buffer: list[Any], participants: bool) -> int:
+@dataclass(frozen=True)
+class _EndDate:
+    """A known participant's end date, added by a later participants file."""
+
+    pseudonym: str
+    left_on: Any
+
+
+def _flush(buffer: list[Any], participants: bool, contract_id: int) -> int:
     count = len(buffer)
     if participants:
-        Participant.objects.bulk_create(buffer)
+        Participant.objects.bulk_create([p for p in buffer if isinstance(p, Participant)])
+        for end in (e for e in buffer if isinstance(e, _EndDate)):
+            Participant.objects.filter(
+                contract_id=contract_id, pseudonym=end.pseudonym, left_on__isnull=True
+            ).update(left_on=end.left_on)
     else:
         _insert_records(buffer)
     buffer.clear()

@@ -14,6 +14,9 @@ class Participant(models.Model):
     )
     pseudonym = models.CharField(_("pseudonym"), max_length=64)
     included_on = models.DateField(_("included on"))
+    # The day the person left (an employee's last day of employment); empty while
+    # they take part. A sick-leave head count stops counting them after that month.
+    left_on = models.DateField(_("left on"), null=True, blank=True)
     group = models.CharField(_("group"), max_length=20, default="treatment")
     cohort = models.CharField(_("cohort"), max_length=50, blank=True)
     batch = models.ForeignKey(

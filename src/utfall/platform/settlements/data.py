@@ -19,9 +19,9 @@ extract) runs unchanged on what was imported. Rules (decision 0301):
 * ``employee_months`` and ``slt_index`` (sick leave, decision 0302): a calendar
   month is month *i* of the contract's ``reference`` or ``contract`` period,
   counted from the period's first month; an employee (a treatment-group
-  participant) has a row in every period month from the month of inclusion,
-  with 0 sick days where no record exists, so a month's head count is the
-  participants included by then.
+  participant) has a row in every period month from the month of inclusion
+  to the month of leaving (``left_on``, if imported), with 0 sick days where no
+  record exists, so a month's head count is the employees there that month.
 
 :func:`settlement_workspace` lays out the contract, its specs and the exported
 data in a temporary directory the way ``utfall settle --data-dir`` expects.
@@ -283,6 +283,11 @@ def _employee_months(
             "reference period starts: no month to count sick leave in"
         )
     people = {pk: p for pk, p in _participants(contract).items() if p[1] == 1}
+    left = dict(
+        Participant.objects.filter(contract=contract, left_on__isnull=False).values_list(
+            "pk", "left_on"
+        )
+    )
     days: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     unit: dict[int, str] = {}
     for participant, date, category, _point, quantity, _amount in _records(
@@ -298,8 +303,11 @@ def _employee_months(
     for participant in sorted(people, key=lambda p: people[p][0]):
         pseudonym, _included, included_on, _cohort = people[participant]
         start = _month_index(included_on)
+        end = _month_index(left[participant]) if participant in left else None
         for month in order:
             if month < start:  # not yet included: not counted in the month's head count
+                continue
+            if end is not None and month > end:  # left: counted up to the month of leaving
                 continue
             period, index = months[month]
             columns["employee"].append(pseudonym)
