@@ -133,6 +133,7 @@ class ContractDetailOut(ContractOut):
 class ParticipantOut(Schema):
     pseudonym: str
     included_on: date
+    left_on: date | None = None
     group: str
     cohort: str
     record_count: int
