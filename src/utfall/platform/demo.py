@@ -199,12 +199,12 @@ def _sick_leave_files(folder: Path, synth_dir: Path) -> dict[str, Path]:
     }
 
 
-def _synthetic(scenario: str, out: Path, size: int | None) -> Path | None:
+def _synthetic(scenario: str, out: Path, size: int | None, seed: int | None) -> Path | None:
     try:
         from utfall.synth import generate
     except ImportError:
         return None
-    generate(scenario, out, size=size)
+    generate(scenario, out, size=size, **({"seed": seed} if seed is not None else {}))
     return out
 
 
@@ -274,17 +274,20 @@ def _settlement_demo(commissioner: Any, evaluator: Any, log: Any) -> None:
 
 
 def _load_data(commissioner: Any, provider: Any, log: Any) -> None:
+    # (contract, scenario, size, seed, files); each sick-leave municipality gets its own
+    # synthetic workforce (another seed).
     plans = [
-        ("norrkoping-placed-children", "norrkoping", None, _norrkoping_files),
-        ("sick-leave-botkyrka", "sick-leave", 300, _sick_leave_files),
+        ("norrkoping-placed-children", "norrkoping", None, None, _norrkoping_files),
+        ("sick-leave-botkyrka", "sick-leave", 300, None, _sick_leave_files),
+        ("sick-leave-ornskoldsvik", "sick-leave", 240, 2017, _sick_leave_files),
     ]
-    for identifier, scenario, size, build in plans:
+    for identifier, scenario, size, seed, build in plans:
         contract = Contract.objects.filter(identifier=identifier).first()
         if contract is None or contract.participants.exists():
             continue
         with tempfile.TemporaryDirectory(prefix="utfall-demo-") as temporary:
             folder = Path(temporary)
-            synth_dir = _synthetic(scenario, folder / "synth", size)
+            synth_dir = _synthetic(scenario, folder / "synth", size, seed)
             if synth_dir is None:
                 log(f"  utfall.synth is not available: no data for {identifier}")
                 continue
