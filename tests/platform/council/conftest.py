@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from council_helpers import SMALL_GROUP
 
-SMALL_GROUP = "ZZ4"
 AS_OF = dt.date(2019, 1, 31)
 
 

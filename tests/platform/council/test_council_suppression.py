@@ -12,7 +12,7 @@ import io
 import json
 
 import pytest
-from conftest import SMALL_GROUP
+from council_helpers import SMALL_GROUP
 
 from utfall.services.council.suppression import MIN_CELL, suppress_cells
 

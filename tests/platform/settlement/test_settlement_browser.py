@@ -9,7 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import build_world, totp_code
+from platform_helpers import totp_code
+from settlement_helpers import build_world
 from typer.testing import CliRunner
 
 from utfall.cli.main import app

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import PERIOD, totp_code
+from platform_helpers import totp_code
+from settlement_helpers import PERIOD
 
 from utfall.platform.contracts.models import Role, Settlement, SettlementStatus
 

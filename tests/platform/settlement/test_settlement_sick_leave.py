@@ -17,12 +17,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from platform_helpers import totp_code
+from settlement_helpers import build_world, clean_database
 from typer.testing import CliRunner
 
 from utfall.errors import UserError
 
-# Nothing is imported from conftest by name: several test directories have one, and this
-# module must also run in a session that collects the council's tests.
 ROOT = Path(__file__).resolve().parents[3]
 CONTRACT = ROOT / "examples" / "contracts" / "sick-leave-botkyrka.yaml"
 SIZE = 200
@@ -33,10 +32,6 @@ DAY_VALUE = {
 }
 
 
-class World:
-    """Organisations' users (the evaluator with TOTP), the contract, its imported data."""
-
-
 def _synth(out: Path) -> Path:
     from utfall.synth import generate
 
@@ -44,42 +39,12 @@ def _synth(out: Path) -> Path:
     return out
 
 
-def _world() -> World:
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-    from django.contrib.auth import get_user_model
-
+def _world():
     from utfall.platform.contracts.models import Role
-    from utfall.platform.contracts.services import contract_create, contract_party_set
     from utfall.platform.demo import _import, _sick_leave_files
-    from utfall.platform.organisations.services import membership_add, organisation_create
 
-    world = World()
-    world.users = {}
-    organisations = {}
-    for role in Role:
-        organisations[role] = organisation_create(name=f"Org {role.value}", actor=None)
-        user = get_user_model().objects.create_user(
-            username=role.value, email=f"{role.value}@example.invalid", password="pw-test-123"
-        )
-        membership_add(user=user, organisation=organisations[role], actor=None)
-        world.users[role] = user
-    TOTP.activate(world.users[Role.EVALUATOR], generate_totp_secret())
-    world.evaluator = world.users[Role.EVALUATOR]
+    world = build_world(contract=CONTRACT, with_data=False)
     commissioner = world.users[Role.COMMISSIONER]
-    world.contract = contract_create(
-        text=CONTRACT.read_text(encoding="utf-8"),
-        organisation=organisations[Role.COMMISSIONER],
-        actor=commissioner,
-        file_name=CONTRACT.name,
-    )
-    for role in Role:
-        if role != Role.COMMISSIONER:
-            contract_party_set(
-                contract=world.contract,
-                organisation=organisations[role],
-                role=role,
-                actor=commissioner,
-            )
     with tempfile.TemporaryDirectory(prefix="utfall-test-sick-leave-") as temporary:
         folder = Path(temporary)
         files = _sick_leave_files(folder, _synth(folder / "synth"))
@@ -91,33 +56,6 @@ def _world() -> World:
     return world
 
 
-def _clean() -> None:
-    from allauth.mfa.models import Authenticator
-    from django.contrib.auth import get_user_model
-
-    from utfall.platform.audit.models import AuditEvent
-    from utfall.platform.contracts.models import Contract, Settlement
-    from utfall.platform.imports.models import DataRecord, ImportBatch
-    from utfall.platform.organisations.models import Membership, Organisation
-    from utfall.platform.participants.models import Participant
-    from utfall.platform.settlements.models import EvaluatorKey, LedgerRecord, SettlementComment
-
-    SettlementComment.objects.all().delete()
-    Settlement.objects.filter(supersedes__isnull=False).delete()
-    Settlement.objects.all().delete()
-    AuditEvent.objects.all().delete()
-    DataRecord.objects.all().delete()
-    Participant.objects.all().delete()
-    ImportBatch.objects.all().delete()
-    Contract.objects.all().delete()
-    Membership.objects.all().delete()
-    LedgerRecord.objects.all().delete()
-    EvaluatorKey.objects.all().delete()
-    Authenticator.objects.all().delete()
-    Organisation.objects.all().delete()
-    get_user_model().objects.all().delete()
-
-
 @pytest.fixture(scope="module")
 def botkyrka(django_db_setup, django_db_blocker):
     """Botkyrka with its synthetic employees, sick days and SLT index, once per module."""
@@ -125,7 +63,7 @@ def botkyrka(django_db_setup, django_db_blocker):
         world = _world()
     yield world
     with django_db_blocker.unblock():
-        _clean()
+        clean_database()
 
 
 def _start(world, **extra):
@@ -296,10 +234,16 @@ def test_an_employee_who_left_counts_up_to_the_month_of_leaving(botkyrka, tmp_pa
     folder = tmp_path / "files"
     folder.mkdir()
     for kind, header, rows in (
-        ("participants", ["reference", "included_on", "left_on"],
-         [["E-90002", "2019-01-01", "2020-06-15"]]),
-        ("sick_leave_days", ["reference", "month", "days"],
-         [["E-90002", "2020-06", "4"], ["E-90002", "2020-09", "9"]]),
+        (
+            "participants",
+            ["reference", "included_on", "left_on"],
+            [["E-90002", "2019-01-01", "2020-06-15"]],
+        ),
+        (
+            "sick_leave_days",
+            ["reference", "month", "days"],
+            [["E-90002", "2020-06", "4"], ["E-90002", "2020-09", "9"]],
+        ),
     ):
         path = _write_csv(folder, f"{kind}.csv", header, rows)
         _import(botkyrka.contract, kind, path, commissioner, lambda _text: None)

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from conftest import totp_code
+from platform_helpers import totp_code
 
 from utfall.errors import FindingsError, UserError
 
@@ -155,7 +155,7 @@ def test_the_platform_settles_as_the_cli_does_on_the_same_synthetic_data(
     gives on the generator's own files (same seed): nothing is lost or changed on the way."""
     import shutil
 
-    from conftest import CONTRACT
+    from settlement_helpers import CONTRACT
 
     from utfall.services.contracts import contract_settle
     from utfall.synth import generate
