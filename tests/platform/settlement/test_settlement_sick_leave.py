@@ -177,39 +177,45 @@ def test_the_exported_tables_follow_the_generator_layout(botkyrka, tmp_path):
     assert [m.isoformat() for m in index["month"]] == [str(m) for m in reference["month"]]
 
 
-@pytest.mark.django_db
-def test_an_employee_counts_from_the_month_of_inclusion(botkyrka, tmp_path):
+def _one_more_employee(world, tmp_path, participant: list[str], sick_days: list[list[str]]):
+    """Import one employee (``[reference, included_on, left_on]``) and their sick days;
+    return the exported employee months and that employee's rows."""
     from utfall.platform.contracts.models import Role
     from utfall.platform.demo import _import, _write_csv
     from utfall.platform.participants.models import Participant
     from utfall.platform.settlements.data import data_tables_export
     from utfall.services.contracts import contract_load
 
-    commissioner = botkyrka.users[Role.COMMISSIONER]
+    commissioner = world.users[Role.COMMISSIONER]
     folder = tmp_path / "files"
     folder.mkdir()
     for kind, header, rows in (
-        ("participants", ["reference", "included_on"], [["E-90001", "2020-03-10"]]),
-        (
-            "sick_leave_days",
-            ["reference", "month", "days"],
-            [["E-90001", "2019-05", "3"], ["E-90001", "2020-04", "2.5"]],
-        ),
+        ("participants", ["reference", "included_on", "left_on"], [participant]),
+        ("sick_leave_days", ["reference", "month", "days"], sick_days),
     ):
         path = _write_csv(folder, f"{kind}.csv", header, rows)
-        _import(botkyrka.contract, kind, path, commissioner, lambda _text: None)
-    pseudonym = Participant.objects.get(
-        contract=botkyrka.contract, included_on=dt.date(2020, 3, 10)
-    ).pseudonym
+        _import(world.contract, kind, path, commissioner, lambda _text: None)
+    included_on = dt.date.fromisoformat(participant[1])
+    pseudonym = Participant.objects.get(contract=world.contract, included_on=included_on).pseudonym
     written = data_tables_export(
-        contract=botkyrka.contract,
+        contract=world.contract,
         names=["employee_months.parquet"],
         out_dir=tmp_path / "data",
         until=PERIOD["period_end"],
         document=contract_load(CONTRACT),
     )
     table = pq.read_table(written["employee_months.parquet"]).to_pandas()
-    rows = table[table["employee"] == pseudonym]
+    return table, table[table["employee"] == pseudonym]
+
+
+@pytest.mark.django_db
+def test_an_employee_counts_from_the_month_of_inclusion(botkyrka, tmp_path):
+    table, rows = _one_more_employee(
+        botkyrka,
+        tmp_path,
+        ["E-90001", "2020-03-10", ""],
+        [["E-90001", "2019-05", "3"], ["E-90001", "2020-04", "2.5"]],
+    )
     # Included in March 2020 = month 15 of the contract period: counted from then only, so
     # the May 2019 record (before inclusion) is not used.
     assert set(rows["period"]) == {"contract"}
@@ -224,41 +230,16 @@ def test_an_employee_counts_from_the_month_of_inclusion(botkyrka, tmp_path):
 
 @pytest.mark.django_db
 def test_an_employee_who_left_counts_up_to_the_month_of_leaving(botkyrka, tmp_path):
-    from utfall.platform.contracts.models import Role
-    from utfall.platform.demo import _import, _write_csv
-    from utfall.platform.participants.models import Participant
-    from utfall.platform.settlements.data import data_tables_export
-    from utfall.services.contracts import contract_load
-
-    commissioner = botkyrka.users[Role.COMMISSIONER]
-    folder = tmp_path / "files"
-    folder.mkdir()
-    for kind, header, rows in (
-        (
-            "participants",
-            ["reference", "included_on", "left_on"],
-            [["E-90002", "2019-01-01", "2020-06-15"]],
-        ),
-        (
-            "sick_leave_days",
-            ["reference", "month", "days"],
-            [["E-90002", "2020-06", "4"], ["E-90002", "2020-09", "9"]],
-        ),
-    ):
-        path = _write_csv(folder, f"{kind}.csv", header, rows)
-        _import(botkyrka.contract, kind, path, commissioner, lambda _text: None)
-    pseudonym = Participant.objects.get(contract=botkyrka.contract, left_on__isnull=False).pseudonym
-    written = data_tables_export(
-        contract=botkyrka.contract,
-        names=["employee_months.parquet"],
-        out_dir=tmp_path / "data",
-        until=PERIOD["period_end"],
-        document=contract_load(CONTRACT),
+    # Included in January 2019, month 1 of the contract period; left in June 2020.
+    table, rows = _one_more_employee(
+        botkyrka,
+        tmp_path,
+        ["E-90002", "2019-01-02", "2020-06-15"],
+        [["E-90002", "2020-06", "4"], ["E-90002", "2020-09", "9"]],
     )
-    table = pq.read_table(written["employee_months.parquet"]).to_pandas()
-    rows = table[table["employee"] == pseudonym]
     # Contract months 1 (January 2019) to 18 (June 2020, the month of leaving); the
     # September 2020 record, after leaving, is not used.
+    assert set(rows["period"]) == {"contract"}
     assert rows["month_index"].tolist() == list(range(1, 19))
     assert rows["sick_days"].sum() == 4
     counts = table.groupby(["period", "month_index"]).size()
