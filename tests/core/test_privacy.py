@@ -28,3 +28,13 @@ def test_a_published_share_never_reveals_a_small_cell(total, count):
         assert share == count / total
     else:
         assert min(count, total - count) < MIN_CELL
+
+
+def test_a_lone_withheld_cell_takes_the_smallest_other_with_it():
+    from utfall.core.privacy import complementary_cell
+
+    assert complementary_cell([3, 40, 7, 7], [0]) == 2  # the first of the two smallest
+    assert complementary_cell([3, 0, 9], [0]) == 2  # an empty cell hides nothing
+    assert complementary_cell([3, 2, 9], [0, 1]) is None  # two withheld: neither derivable
+    assert complementary_cell([3], [0]) is None  # nothing else: withhold the total instead
+    assert complementary_cell([30, 9], []) is None

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from utfall.core.contracts import Contract, describe_formula, format_value
-from utfall.core.privacy import MIN_CELL, small_cell_reason
+from utfall.core.privacy import MIN_CELL, complementary_cell, small_cell_reason
 from utfall.errors import DataInvalid, Finding, UserError
 from utfall.services.contracts import contract_load
 from utfall.services.files import read_text
@@ -187,14 +187,13 @@ def suppress_results(rows: Iterable[ResultRow]) -> list[PublishedResult]:
         subgroups = [i for i in members if rows[i].group != TOTAL_GROUP]
         if not totals or all(i in reasons for i in totals):
             continue
-        withheld = [i for i in subgroups if i in reasons]
-        if len(withheld) == 1:
-            candidates = sorted((i for i in subgroups if i not in reasons), key=lambda i: rows[i].n)
-            if candidates:
-                reasons[candidates[0]] = "withheld so that another withheld group cannot be derived"
-            else:
-                for i in totals:
-                    reasons[i] = "withheld so that a withheld group cannot be derived"
+        withheld = [k for k, i in enumerate(subgroups) if i in reasons]
+        extra = complementary_cell([rows[i].n for i in subgroups], withheld)
+        if extra is not None:
+            reasons[subgroups[extra]] = "withheld so that another withheld group cannot be derived"
+        elif len(withheld) == 1:
+            for i in totals:
+                reasons[i] = "withheld so that a withheld group cannot be derived"
     return [
         PublishedResult(row, index in reasons, reasons.get(index)) for index, row in enumerate(rows)
     ]

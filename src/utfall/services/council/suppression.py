@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from utfall.core.privacy import MIN_CELL, is_publishable, publishable_share
+from utfall.core.privacy import MIN_CELL, complementary_cell, is_publishable, publishable_share
 
 __all__ = ["MIN_CELL", "SUPPRESSED", "is_publishable", "publishable_share", "suppress_cells"]
 
@@ -41,10 +41,9 @@ def suppress_cells(
     """
     table = [dict(row) for row in rows]
     small = [i for i, row in enumerate(table) if not is_publishable(row.get(count))]
-    if secondary and len(small) == 1:
-        others = [i for i in range(len(table)) if i not in small and table[i].get(count)]
-        if others:
-            small.append(min(others, key=lambda i: table[i][count]))
+    extra = complementary_cell([row.get(count) for row in table], small) if secondary else None
+    if extra is not None:
+        small.append(extra)
     out = []
     for i, row in enumerate(table):
         if i in small:
