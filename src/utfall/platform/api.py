@@ -49,7 +49,8 @@ class TokenAuth(HttpBearer):
 api = NinjaAPI(
     title="utfall API",
     version="1",
-    description="Outcome contracts, participants (pseudonymised), imports, audit trail.",
+    description="Outcome contracts, participants (pseudonymised), imports, audit trail, "
+    "settlements, the intervention council and the outcomes fund.",
     auth=TokenAuth(),
     urls_namespace="api",
 )
@@ -450,3 +451,8 @@ api.add_router("/", settlements_router)
 from utfall.platform.council.api import router as council_router  # noqa: E402
 
 api.add_router("/", council_router)
+
+# The national outcomes fund (utfall.platform.fund): budget, forecast, portfolio, applications.
+from utfall.platform.fund.api import router as fund_router  # noqa: E402
+
+api.add_router("/", fund_router)
