@@ -31,7 +31,8 @@ def sick_leave():
         {
             "unit": range(employees),
             "pseudonym": [f"{e:064x}" for e in range(employees)],
-            "included_on": START,
+            # Employed throughout: counted from the reference period's start (decision 0302).
+            "included_on": _month(-36),
             "group": "treatment",
             "cohort": "",
         }
@@ -103,3 +104,27 @@ def test_months_not_yet_observed_count_as_no_change(sick_leave):
             / float(facts["slt_reference"][i])
         )
         assert float(inputs["observed_days"][i]) == pytest.approx(expected, abs=1e-4)
+
+
+def test_a_leaver_counts_up_to_the_month_of_leaving_as_in_the_settlement(sick_leave):
+    participants, records = sick_leave
+    participants = participants.assign(left_on=None)
+    participants.loc[0, "left_on"] = _month(5)  # left in month 6 of the contract period
+    dashboard = _build(participants, records, dt.date(2021, 12, 31))
+    monthly = dashboard["sick_leave"]["monthly"]
+    # By hand: per month, the days of those counted that month over their number.
+    per = records.assign(index=records["date"].map(lambda d: (d.year - 2019) * 12 + d.month - 1))
+    counted = per[(per["unit"] != 0) | (per["index"] <= 5)]
+    for i in (4, 5, 6, 30):
+        heads = 20 if i <= 5 else 19
+        observed = counted[counted["index"] == i]["quantity"].sum() / heads
+        assert monthly[i]["observed_per_employee"] == pytest.approx(observed, abs=1e-4)
+    # The reference months count all 20 (employed throughout before the contract).
+    assert dashboard["settlement"]["inputs"]["employees"] == str(round((6 * 20 + 30 * 19) / 36))
+
+
+def test_employees_included_at_the_contract_start_are_not_counted_before_it(sick_leave):
+    participants, records = sick_leave
+    dashboard = _build(participants.assign(included_on=START), records, dt.date(2021, 12, 31))
+    assert "sick_leave_months_without_employees" in dashboard["notes"]
+    assert "sick_leave" not in dashboard

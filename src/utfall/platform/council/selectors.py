@@ -43,7 +43,7 @@ __all__ = [
 FACTS_DIR = Path(__file__).resolve().parents[4] / "examples" / "facts"
 CACHE_SECONDS = 3600
 
-PARTICIPANT_COLUMNS = ["unit", "pseudonym", "included_on", "group", "cohort"]
+PARTICIPANT_COLUMNS = ["unit", "pseudonym", "included_on", "group", "cohort", "left_on"]
 RECORD_COLUMNS = ["unit", "kind", "date", "category", "point", "quantity", "amount"]
 
 
@@ -69,7 +69,9 @@ def _facts(identifier: str) -> tuple[dict[str, Any], str | None]:
 def _frames(contract: Contract) -> tuple[pd.DataFrame, pd.DataFrame]:
     participants = pd.DataFrame.from_records(
         list(
-            contract.participants.values_list("pk", "pseudonym", "included_on", "group", "cohort")
+            contract.participants.values_list(
+                "pk", "pseudonym", "included_on", "group", "cohort", "left_on"
+            )
         ),
         columns=PARTICIPANT_COLUMNS,
     )

@@ -107,7 +107,7 @@ class DashboardInput:
     """Everything the dashboard is computed from.
 
     ``participants``: columns ``unit``, ``pseudonym``, ``included_on`` (date),
-    ``group`` (treatment/comparison), ``cohort``. ``records``: ``unit``, ``kind``,
+    ``group`` (treatment/comparison), ``cohort``, optionally ``left_on`` (date or None). ``records``: ``unit``, ``kind``,
     ``date``, ``category``, ``point``, ``quantity`` (float), ``amount`` (Decimal).
     ``facts``: example facts for inputs no data gives (may be empty).
     """
@@ -729,14 +729,36 @@ def _sick_leave(
         calendar: list[str | None] = [None] * SICK_LEAVE_MONTHS
     else:
         start = _contract_start(data, people)
-        records = records.copy()
+        # As the settlement counts (decision 0302): an employee from the month of inclusion
+        # to the month of leaving; the head count is per month, records outside are unused.
+        first = people.set_index("unit")["included_on"].map(_month_index) - start
+        left = people.set_index("unit").get("left_on")
+        last = (
+            left.map(lambda d: math.inf if pd.isna(d) else _month_index(d) - start)
+            if left is not None
+            else pd.Series(math.inf, index=first.index)
+        )
+        records = records[records["unit"].isin(first.index)].copy()
         records["index"] = records["date"].map(_month_index) - start
-        headcount = float(people["unit"].nunique())
+        records = records[
+            (records["index"] >= records["unit"].map(first))
+            & (records["index"] <= records["unit"].map(last))
+        ]
+
+        def heads(index: int) -> float:
+            return float(((first <= index) & (last >= index)).sum())
+
         reference = records[(records["index"] < 0) & (records["index"] >= -SICK_LEAVE_MONTHS)]
         contract = records[(records["index"] >= 0) & (records["index"] < SICK_LEAVE_MONTHS)]
         seen = sorted(contract["index"].unique().tolist())
-        last = _month_index(data.as_of) - start
-        seen = list(range(0, min(last, SICK_LEAVE_MONTHS - 1) + 1)) if seen else []
+        last_seen = _month_index(data.as_of) - start
+        seen = list(range(0, min(last_seen, SICK_LEAVE_MONTHS - 1) + 1)) if seen else []
+        reference_heads = [heads(i - SICK_LEAVE_MONTHS) for i in range(SICK_LEAVE_MONTHS)]
+        contract_heads = [heads(i) for i in range(SICK_LEAVE_MONTHS)]
+        if seen and not all(reference_heads[i] and contract_heads[i] for i in seen):
+            # The settlement refuses such months too (decision 0302).
+            dashboard["notes"].append("sick_leave_months_without_employees")
+            return facts, origins
         if not seen or reference.empty:
             dashboard["notes"].append("no_sick_leave_data")
             return facts, origins
@@ -745,9 +767,9 @@ def _sick_leave(
         months = SickLeaveMonths.from_arrays(
             month=[i + 1 for i in seen],
             reference_days=[float(reference_by.get(i, 0.0)) for i in seen],
-            reference_headcount=[headcount] * len(seen),
+            reference_headcount=[reference_heads[i] for i in seen],
             contract_days=[float(contract_by.get(i, 0.0)) for i in seen],
-            contract_headcount=[headcount] * len(seen),
+            contract_headcount=[contract_heads[i] for i in seen],
             reference_index=[slt_reference[i] for i in seen],
             contract_index=[slt[i] for i in seen],
         )
@@ -778,22 +800,23 @@ def _sick_leave(
             months,
             scores=score.to_numpy(),
             day_value=day_value,
-            employees=headcount,
+            employees=None,  # the mean head count of the contract months observed
             ci_method="bootstrap",
             reps=data.reps,
             seed=data.seed,
             outcome="sick_days",
         )
         calendar = [_month_start(start + i).isoformat() for i in range(SICK_LEAVE_MONTHS)]
-        facts["employees"] = int(headcount)
+        facts["employees"] = round(float(estimate.extras["employees"]))
         facts["reference_days"] = [
-            Decimal(str(round(float(reference_by.get(i, 0.0)) / headcount, 4)))
+            Decimal(str(round(float(reference_by.get(i, 0.0)) / (reference_heads[i] or 1), 4)))
             for i in range(SICK_LEAVE_MONTHS)
         ]
         observed = []
         for i in range(SICK_LEAVE_MONTHS):
             if i in position:
-                observed.append(Decimal(str(round(float(contract_by.get(i, 0.0)) / headcount, 4))))
+                days = float(contract_by.get(i, 0.0)) / contract_heads[i]
+                observed.append(Decimal(str(round(days, 4))))
             else:
                 # Not yet observed: counted as the expected days, i.e. no saving (decision 0401).
                 expected = float(facts["reference_days"][i]) * slt[i] / slt_reference[i]
