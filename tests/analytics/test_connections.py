@@ -53,3 +53,17 @@ def test_a_thread_cap_gets_a_database_of_its_own():
     assert capped.raw_sql("SELECT current_setting('threads')").fetchone()[0] == 1
     if (os.cpu_count() or 1) > 1:
         assert connect().raw_sql("SELECT current_setting('threads')").fetchone()[0] > 1
+
+
+def test_a_forked_process_opens_a_database_of_its_own(tmp_path):
+    import multiprocessing
+
+    path = _parquet(tmp_path, "f", [1, 2, 3])
+    assert int(read_table(connect(), path).x.sum().to_pyarrow().as_py()) == 6  # parent's database
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply_async(_sum_in_child, (str(path),)).get(timeout=120) == 6
+
+
+def _sum_in_child(path):
+    return int(read_table(connect(), path).x.sum().to_pyarrow().as_py())

@@ -28,8 +28,10 @@ __all__ = ["BACKENDS", "connect", "local_spark_session", "read_table"]
 BACKENDS = ("duckdb", "pyspark")
 
 # The process's DuckDB database, keyed by process id so that a forked worker opens
-# its own; cursors are handed out under a lock (a DuckDB connection is not
-# thread-safe, its cursors are independent connections).
+# its own (the parent's entry is left alone: closing a database copied by fork could
+# wait for threads that do not exist in the child); cursors are handed out under a
+# lock (a DuckDB connection is not thread-safe, its cursors are independent
+# connections).
 _DATABASE: dict[int, duckdb.DuckDBPyConnection] = {}
 _DATABASE_LOCK = threading.Lock()
 
@@ -39,7 +41,6 @@ def _duckdb_cursor() -> duckdb.DuckDBPyConnection:
         pid = os.getpid()
         database = _DATABASE.get(pid)
         if database is None:
-            _DATABASE.clear()
             database = _DATABASE[pid] = duckdb.connect()
         return database.cursor()
 

@@ -384,7 +384,6 @@ class _Processor:
             values["participant_id"] = participant_id
         return outcome
 
-
     def _participant_check(self, number: int, values: dict[str, Any], outcome: RowOutcome) -> None:
         """A participant row against itself and against the participant already stored."""
         mapping = self.batch.mapping
