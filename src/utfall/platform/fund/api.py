@@ -8,7 +8,6 @@ sees the applications of its own organisations. Money is given as strings of
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 
@@ -17,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 
+from utfall.core.fund import YearForecast
 from utfall.platform.api_schemas import COMMON, ERRORS
 from utfall.platform.fund import selectors
 from utfall.platform.fund.models import Fund
@@ -35,17 +35,6 @@ class FundOut(Schema):
     payment_category: str
 
 
-class YearOut(Schema):
-    year: int
-    budget: Decimal
-    paid: Decimal
-    committed: Decimal
-    outstanding: Decimal
-    forecast: Decimal
-    headroom: Decimal
-    is_past: bool
-
-
 class PortfolioOut(Schema):
     code: str
     constellation: str
@@ -57,7 +46,7 @@ class PortfolioOut(Schema):
 
 class FundDetailOut(FundOut):
     as_of: date
-    years: list[YearOut]
+    years: list[YearForecast]  # the core's dataclass, field for field
     portfolio: list[PortfolioOut]
 
 
@@ -96,7 +85,7 @@ def fund_detail(request: HttpRequest, fund_id: int) -> dict[str, object]:
     return {
         **_fund(fund),
         "as_of": today,
-        "years": [asdict(year) for year in selectors.fund_forecast(fund, today=today)],
+        "years": selectors.fund_forecast(fund, today=today),
         "portfolio": [
             {
                 "code": row.constellation.code,
