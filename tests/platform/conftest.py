@@ -10,6 +10,7 @@ core tests collected in the same session never import Django.
 from __future__ import annotations
 
 import os
+import shutil
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "utfall.platform.settings.test")
 
@@ -26,6 +27,26 @@ from utfall.platform.i18n import compile_translations  # noqa: E402
 compile_translations()
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "contracts")
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium under Playwright (``playwright install`` cannot download here)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (run scripts/install-chromium.sh)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test
+    # makes between page actions are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-background-networking"]
+        )
+        yield browser
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

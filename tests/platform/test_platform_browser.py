@@ -7,8 +7,6 @@ Screenshots go to var/screenshots/ for the docs.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,23 +19,9 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "contracts"
 
 
 @pytest.fixture
-def page():
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (run scripts/install-chromium.sh)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test
-    # makes between page actions are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
-        yield context.new_page()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+def page(browser):
+    context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
+    return context.new_page()
 
 
 def _sign_in(page, base: str, username: str) -> None:

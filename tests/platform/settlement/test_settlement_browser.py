@@ -4,8 +4,6 @@ data, sends it for review, signs it off with a fresh code and downloads the bund
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,23 +19,11 @@ SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 
 
 @pytest.fixture
-def page():
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (run scripts/install-chromium.sh)")
-    from playwright.sync_api import sync_playwright
-
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-background-networking"]
-        )
-        context = browser.new_context(
-            locale="sv-SE", viewport={"width": 1280, "height": 900}, accept_downloads=True
-        )
-        yield context.new_page()
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+def page(browser):
+    context = browser.new_context(
+        locale="sv-SE", viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    return context.new_page()
 
 
 @pytest.mark.django_db(transaction=True)
