@@ -37,9 +37,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from utfall.core.outcomes import SOCIAL_DIMENSIONS
 from utfall.synth._io import NullProgress, ProgressReporter, TableInfo, open_table
 
-__all__ = ["DEFAULT_SIZE", "DIMENSIONS", "PLACEMENT_DAY_SEK", "effect_path", "generate"]
+__all__ = ["DEFAULT_SIZE", "PLACEMENT_DAY_SEK", "effect_path", "generate"]
 
 DEFAULT_SIZE = 60
 PRE_MONTHS = 12
@@ -65,14 +66,6 @@ SCHOOL_EFFECT = {"6-12": 1.3, "13-15": 1.0, "16-17": 0.6}
 SCHOOL_TREND = -10.0  # merit points: the target group tends to decline
 SCHOOL_GAIN = 30.0
 
-DIMENSIONS = (
-    "mental_health",
-    "risk_and_abuse",
-    "participation",
-    "family_capacity",
-    "own_goal_attainment",
-    "school_results",
-)
 DIMENSION_GAIN_PER_WAVE = {
     "mental_health": 0.25,
     "risk_and_abuse": 0.20,
@@ -278,12 +271,12 @@ def _dimensions(block: _Block, ids: pa.Array) -> pa.RecordBatch:
     dim_col: list[str] = []
     score_col: list[float] = []
     id_list = ids.to_pylist()
-    start = rng.normal(2.4, 0.7, size=(block.n, len(DIMENSIONS)))
-    noise = rng.normal(0.0, 0.5, size=(block.n, 4, len(DIMENSIONS)))
+    start = rng.normal(2.4, 0.7, size=(block.n, len(SOCIAL_DIMENSIONS)))
+    noise = rng.normal(0.0, 0.5, size=(block.n, 4, len(SOCIAL_DIMENSIONS)))
     goals = rng.random((block.n, 4))
     for i in range(block.n):
         for w in range(1, int(waves[i]) + 1):
-            for d, name in enumerate(DIMENSIONS):
+            for d, name in enumerate(SOCIAL_DIMENSIONS):
                 if name == "own_goal_attainment":
                     # Goals are set at the first wave, so none is reached yet.
                     score = 0.0 if w == 1 else float(goals[i, w - 1] < OWN_GOALS_REACHED[w])

@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from utfall.core.outcomes import SOCIAL_DIMENSIONS
 from utfall.platform.permissions import Action
 
 __all__ = ["KINDS", "PERSON_COLUMNS", "CellError", "Column", "ImportKind", "convert", "normalise"]
@@ -90,14 +91,6 @@ _AMOUNT = ("amount", "belopp", "kostnad", "cost", "sek", "kronor", "kr")
 _SCORE = ("score", "poäng", "värde", "value", "meritvärde", "merit", "result", "resultat")
 
 COST_CATEGORIES = ("evaluation", "intermediary", "tutoring", "overhead", "salaries", "other")
-SOCIAL_DIMENSIONS = (
-    "mental_health",
-    "risk_and_abuse",
-    "participation",
-    "family_capacity",
-    "own_goal_attainment",
-    "school_results",
-)
 
 KINDS: dict[str, ImportKind] = {
     kind.name: kind

@@ -45,6 +45,7 @@ from utfall.core.evaluation.inference import Inference
 from utfall.core.evaluation.panel import did
 from utfall.core.evaluation.prepost import pre_post
 from utfall.core.evaluation.trend_adjusted import SickLeaveMonths, score_weights, trend_adjusted
+from utfall.core.outcomes import SOCIAL_DIMENSIONS
 from utfall.errors import UtfallError
 from utfall.services.council.suppression import (
     MIN_CELL,
@@ -54,7 +55,6 @@ from utfall.services.council.suppression import (
 )
 
 __all__ = [
-    "DIMENSIONS",
     "FOLLOW_UP_MONTHS",
     "RELIABILITY",
     "DashboardInput",
@@ -65,14 +65,6 @@ __all__ = [
 
 FOLLOW_UP_MONTHS = 36  # Norrköping: outcomes followed three years from inclusion
 SICK_LEAVE_MONTHS = 36
-DIMENSIONS = (
-    "mental_health",
-    "risk_and_abuse",
-    "participation",
-    "family_capacity",
-    "own_goal_attainment",
-    "school_results",
-)
 # Test-retest reliability assumed for the 1–5 social-dimension scales when computing the
 # Reliable Change Index (no reliability is stated in the seeds; decision 0401).
 RELIABILITY = 0.8
@@ -538,7 +530,7 @@ def _social(data: DashboardInput, included: pd.DataFrame) -> list[dict[str, Any]
     records = records[records["unit"].isin(included["unit"]) & records["point"].notna()].copy()
     records["point"] = records["point"].astype(int)
     rows: list[dict[str, Any]] = []
-    for dimension in DIMENSIONS:
+    for dimension in SOCIAL_DIMENSIONS:
         part = records[records["category"] == dimension]
         if part.empty:
             continue
