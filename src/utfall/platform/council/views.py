@@ -17,7 +17,6 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from utfall.errors import UserError
-from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts.models import Contract
 from utfall.platform.council import selectors, services
 from utfall.platform.council.charts import chart_spec
@@ -25,24 +24,8 @@ from utfall.platform.council.forms import DecisionForm, FollowUpForm, MeetingFor
 from utfall.platform.council.models import CouncilDecision, CouncilMeeting
 from utfall.platform.council.report import report_html, report_pdf
 from utfall.platform.council.tables import dashboard_tables, key_figures, table_csv
-from utfall.platform.permissions import RULES, Action, can, roles_of
-
-
-def _contract(request: HttpRequest, identifier: str) -> Contract:
-    try:
-        return contract_selectors.contract_get(user=request.user, identifier=identifier)
-    except Contract.DoesNotExist:
-        raise Http404(_("No such contract.")) from None
-
-
-def _context(request: HttpRequest, contract: Contract, tab: str) -> dict[str, Any]:
-    roles = roles_of(request.user, contract)
-    return {
-        "contract": contract,
-        "tab": tab,
-        "my_roles": sorted(role.label for role in roles),
-        "allowed": {action.value for action, permitted in RULES.items() if roles & permitted},
-    }
+from utfall.platform.permissions import Action, can
+from utfall.platform.web.views import _contract, _contract_context
 
 
 def _as_of(request: HttpRequest) -> dt.date | None:
@@ -87,7 +70,7 @@ def dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
     """The contract's dashboard as the user's role may see it."""
     contract = _contract(request, identifier)
     data = _dashboard_of(request, contract)
-    context = _context(request, contract, "council")
+    context = _contract_context(request, contract, "council")
     context.update(
         dashboard=data,
         figures=key_figures(data),
@@ -143,7 +126,7 @@ def meetings(request: HttpRequest, identifier: str) -> HttpResponse:
             else:
                 messages.success(request, _("The meeting is recorded with a frozen snapshot."))
                 return redirect("council:meeting", contract.identifier, meeting.pk)
-    context = _context(request, contract, "council")
+    context = _contract_context(request, contract, "council")
     context.update(
         meetings=selectors.meeting_list(user=request.user, contract=contract),
         form=form if can_record else None,
@@ -183,7 +166,7 @@ def meeting(request: HttpRequest, identifier: str, pk: int) -> HttpResponse:
         except (UserError, CouncilDecision.DoesNotExist) as error:
             messages.error(request, getattr(error, "message", str(error)))
     data = selectors.viewer_copy(record.snapshot, user=request.user, contract=contract)
-    context = _context(request, contract, "council")
+    context = _contract_context(request, contract, "council")
     context.update(
         meeting=record,
         dashboard=data,
