@@ -30,7 +30,6 @@ from decimal import Decimal
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from utfall.core.contracts import Contract, Settlement, parse_contract, settle
@@ -50,6 +49,7 @@ from utfall.core.ledger import (
     key_fingerprint,
     new_entry,
     private_key_from_pem,
+    private_key_pem,
     public_key_from_pem,
     public_key_pem,
     public_key_raw,
@@ -122,11 +122,7 @@ def keys_generate(out_dir: Path | str, *, force: bool = False) -> KeyPair:
             if path.exists():
                 raise UserError(f"{path}: a key is already there (use --force to replace it)")
     key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    private_pem = private_key_pem(key)
     raw = public_key_raw(key)
     # mkstemp creates the file readable by its owner only (0600) before anything is written.
     _write_atomic(private_path, private_pem, mode=0o600)

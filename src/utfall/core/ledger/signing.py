@@ -21,6 +21,7 @@ __all__ = [
     "b64encode",
     "key_fingerprint",
     "private_key_from_pem",
+    "private_key_pem",
     "public_key_from_pem",
     "public_key_pem",
     "public_key_raw",
@@ -62,6 +63,14 @@ def private_key_from_pem(data: bytes) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"the key is {type(key).__name__.removeprefix('_')}, not Ed25519")
     return key
+
+
+def private_key_pem(private_key: Ed25519PrivateKey) -> bytes:
+    """PEM (unencrypted PKCS#8) of an Ed25519 private key: what :func:`private_key_from_pem`
+    reads back."""
+    return private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def public_key_from_pem(data: bytes) -> bytes:

@@ -13,13 +13,19 @@ import base64
 import hashlib
 
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from utfall.core.ledger import b64encode, key_fingerprint, public_key_pem, public_key_raw
+from utfall.core.ledger import (
+    b64encode,
+    key_fingerprint,
+    private_key_from_pem,
+    private_key_pem,
+    public_key_pem,
+    public_key_raw,
+)
 from utfall.platform.settlements.models import EvaluatorKey
 
 __all__ = ["evaluator_key_ensure", "evaluator_key_private", "evaluator_key_public_pem"]
@@ -43,11 +49,7 @@ def evaluator_key_ensure(*, user: AbstractBaseUser) -> EvaluatorKey:
     if existing is not None:
         return existing
     key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    private_pem = private_key_pem(key)
     raw = public_key_raw(key)
     return EvaluatorKey.objects.create(
         user=user,
@@ -59,10 +61,7 @@ def evaluator_key_ensure(*, user: AbstractBaseUser) -> EvaluatorKey:
 
 def evaluator_key_private(key: EvaluatorKey) -> Ed25519PrivateKey:
     """The private key (decrypted in memory only, for signing)."""
-    pem = _fernet().decrypt(key.private_key_encrypted.encode("ascii"))
-    loaded = serialization.load_pem_private_key(pem, password=None)
-    assert isinstance(loaded, Ed25519PrivateKey)
-    return loaded
+    return private_key_from_pem(_fernet().decrypt(key.private_key_encrypted.encode("ascii")))
 
 
 def evaluator_key_public_pem(key: EvaluatorKey) -> bytes:
