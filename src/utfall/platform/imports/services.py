@@ -497,6 +497,7 @@ def _run_rows(batch: ImportBatch, rows: Iterable[RowOutcome], write: bool) -> tu
     findings: list[Finding] = []
     finding_count = written = unchanged = 0
     buffer: list[Any] = []
+    end_dates: dict[str, Any] = {}  # known participants' end dates a participants file adds
     participants = batch.kind == "participants"
     size = int(settings.UTFALL_IMPORT_BATCH_SIZE)
     every = max(1000, batch.row_count // 100)
@@ -511,37 +512,31 @@ def _run_rows(batch: ImportBatch, rows: Iterable[RowOutcome], write: bool) -> tu
             unchanged += 1
         elif write and not finding_count:
             if outcome.left_on_added:
-                buffer.append(_EndDate(outcome.values["person"], outcome.values["left_on"]))
+                end_dates[outcome.values["person"]] = outcome.values["left_on"]
             elif participants:
                 buffer.append(_new_participant(batch, outcome.values))
             else:
                 buffer.append(_record_row(batch, outcome.values))
             if len(buffer) >= size:
-                written += _flush(buffer, participants, batch.contract_id)
+                written += _flush(buffer, participants)
         if done % every == 0:
             _report_progress(batch, done)
     if write and not finding_count and buffer:
-        written += _flush(buffer, participants, batch.contract_id)
+        written += _flush(buffer, participants)
+    if write and not finding_count:
+        for pseudonym, left_on in end_dates.items():
+            Participant.objects.filter(
+                contract_id=batch.contract_id, pseudonym=pseudonym, left_on__isnull=True
+            ).update(left_on=left_on)
+        written += len(end_dates)
     _report_progress(batch, done)
     return findings, finding_count, written, unchanged
 
 
-@dataclass(frozen=True)
-class _EndDate:
-    """A known participant's end date, added by a later participants file."""
-
-    pseudonym: str
-    left_on: Any
-
-
-def _flush(buffer: list[Any], participants: bool, contract_id: int) -> int:
+def _flush(buffer: list[Any], participants: bool) -> int:
     count = len(buffer)
     if participants:
-        Participant.objects.bulk_create([p for p in buffer if isinstance(p, Participant)])
-        for end in (e for e in buffer if isinstance(e, _EndDate)):
-            Participant.objects.filter(
-                contract_id=contract_id, pseudonym=end.pseudonym, left_on__isnull=True
-            ).update(left_on=end.left_on)
+        Participant.objects.bulk_create(buffer)
     else:
         _insert_records(buffer)
     buffer.clear()
