@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from council_helpers import EXAMPLES, SICK_LEAVE_START, botkyrka_dashboard, sick_leave_month
 
-from utfall.services.contracts import contract_load, facts_load
-from utfall.services.council import DashboardInput, dashboard_build
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-START = dt.date(2019, 1, 1)
-
-
-def _month(index: int) -> dt.date:
-    return dt.date(
-        START.year + (START.month - 1 + index) // 12, (START.month - 1 + index) % 12 + 1, 1
-    )
+from utfall.services.contracts import facts_load
 
 
 @pytest.fixture
@@ -32,7 +22,7 @@ def sick_leave():
             "unit": range(employees),
             "pseudonym": [f"{e:064x}" for e in range(employees)],
             # Employed throughout: counted from the reference period's start (decision 0302).
-            "included_on": _month(-36),
+            "included_on": sick_leave_month(-36),
             "group": "treatment",
             "cohort": "",
         }
@@ -42,31 +32,19 @@ def sick_leave():
         for i in range(-36, 36):
             days = rng.poisson(0.8 if i < 0 else 0.6)
             if days:
-                rows.append((e, "sick_leave_days", _month(i), "", None, float(days), None))
+                rows.append(
+                    (e, "sick_leave_days", sick_leave_month(i), "", None, float(days), None)
+                )
     records = pd.DataFrame(
         rows, columns=["unit", "kind", "date", "category", "point", "quantity", "amount"]
     )
     return participants, records
 
 
-def _build(participants, records, as_of):
-    return dashboard_build(
-        DashboardInput(
-            contract=contract_load(EXAMPLES / "contracts" / "sick-leave-botkyrka.yaml"),
-            participants=participants,
-            records=records,
-            as_of=as_of,
-            facts=facts_load(EXAMPLES / "facts" / "sick-leave-botkyrka.yaml"),
-            facts_source="examples/facts/sick-leave-botkyrka.yaml",
-            reps=199,
-        )
-    )
-
-
 def test_sick_leave_dashboard_follows_the_contract_formula(sick_leave):
     participants, records = sick_leave
     facts = facts_load(EXAMPLES / "facts" / "sick-leave-botkyrka.yaml")
-    dashboard = _build(participants, records, dt.date(2021, 12, 31))
+    dashboard = botkyrka_dashboard(participants, records, dt.date(2021, 12, 31), reps=199)
     section = dashboard["sick_leave"]
     assert dashboard["kind"] == "sick_leave" and section["months_observed"] == 36
     # S_e − S_n by hand: reference days per employee × SLT_i / SLT_ref,i.
@@ -93,7 +71,7 @@ def test_sick_leave_dashboard_follows_the_contract_formula(sick_leave):
 
 def test_months_not_yet_observed_count_as_no_change(sick_leave):
     participants, records = sick_leave
-    dashboard = _build(participants, records, dt.date(2019, 12, 31))
+    dashboard = botkyrka_dashboard(participants, records, dt.date(2019, 12, 31), reps=199)
     assert dashboard["sick_leave"]["months_observed"] == 12
     inputs = dashboard["settlement"]["inputs"]
     facts = facts_load(EXAMPLES / "facts" / "sick-leave-botkyrka.yaml")
@@ -109,8 +87,8 @@ def test_months_not_yet_observed_count_as_no_change(sick_leave):
 def test_a_leaver_counts_up_to_the_month_of_leaving_as_in_the_settlement(sick_leave):
     participants, records = sick_leave
     participants = participants.assign(left_on=None)
-    participants.loc[0, "left_on"] = _month(5)  # left in month 6 of the contract period
-    dashboard = _build(participants, records, dt.date(2021, 12, 31))
+    participants.loc[0, "left_on"] = sick_leave_month(5)  # left in month 6 of the contract period
+    dashboard = botkyrka_dashboard(participants, records, dt.date(2021, 12, 31), reps=199)
     monthly = dashboard["sick_leave"]["monthly"]
     # By hand: per month, the days of those counted that month over their number.
     per = records.assign(index=records["date"].map(lambda d: (d.year - 2019) * 12 + d.month - 1))
@@ -125,6 +103,8 @@ def test_a_leaver_counts_up_to_the_month_of_leaving_as_in_the_settlement(sick_le
 
 def test_employees_included_at_the_contract_start_are_not_counted_before_it(sick_leave):
     participants, records = sick_leave
-    dashboard = _build(participants.assign(included_on=START), records, dt.date(2021, 12, 31))
+    dashboard = botkyrka_dashboard(
+        participants.assign(included_on=SICK_LEAVE_START), records, dt.date(2021, 12, 31), reps=199
+    )
     assert "sick_leave_months_without_employees" in dashboard["notes"]
     assert "sick_leave" not in dashboard

@@ -4,24 +4,16 @@ and falls back to the facts, with a note, while the import lacks months it needs
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from council_helpers import EXAMPLES, SICK_LEAVE_START, botkyrka_dashboard, sick_leave_month
 
-from utfall.services.contracts import contract_load, facts_load
-from utfall.services.council import DashboardInput, dashboard_build
+from utfall.services.contracts import facts_load
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-START = dt.date(2019, 1, 1)  # the contract period's start in the example contract
 EMPLOYEES = 20
 COLUMNS = ["unit", "kind", "date", "category", "point", "quantity", "amount"]
-
-
-def _month(index: int) -> dt.date:
-    month = START.month - 1 + index
-    return dt.date(START.year + month // 12, month % 12 + 1, 1)
 
 
 def _trend(index: int) -> float:
@@ -37,41 +29,27 @@ def data():
             "unit": range(EMPLOYEES),
             "pseudonym": [f"{e:064x}" for e in range(EMPLOYEES)],
             # Counted from the reference period, as the demo imports them.
-            "included_on": _month(-36),
+            "included_on": sick_leave_month(-36),
             "group": "treatment",
             "cohort": "",
         }
     )
     rows = [
-        (e, "sick_leave_days", _month(i), "", None, float(days), None)
+        (e, "sick_leave_days", sick_leave_month(i), "", None, float(days), None)
         for e in range(EMPLOYEES)
         for i in range(-36, 36)
         if (days := rng.poisson(0.7))
     ]
     rows += [
-        (None, "sick_leave_trend_index", _month(i), "", None, _trend(i), None)
+        (None, "sick_leave_trend_index", sick_leave_month(i), "", None, _trend(i), None)
         for i in range(-36, 36)
     ]
     return participants, pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _build(participants, records, as_of):
-    return dashboard_build(
-        DashboardInput(
-            contract=contract_load(EXAMPLES / "contracts" / "sick-leave-botkyrka.yaml"),
-            participants=participants,
-            records=records,
-            as_of=as_of,
-            facts=facts_load(EXAMPLES / "facts" / "sick-leave-botkyrka.yaml"),
-            facts_source="examples/facts/sick-leave-botkyrka.yaml",
-            reps=99,
-        )
-    )
-
-
 def test_the_imported_trend_index_replaces_the_example_facts(data):
     participants, records = data
-    dashboard = _build(participants, records, dt.date(2021, 12, 31))
+    dashboard = botkyrka_dashboard(participants, records, dt.date(2021, 12, 31), reps=99)
     settlement = dashboard["settlement"]
     assert settlement["sources"]["slt"] == "sick_leave_trend_index"
     assert settlement["sources"]["slt_reference"] == "sick_leave_trend_index"
@@ -82,7 +60,7 @@ def test_the_imported_trend_index_replaces_the_example_facts(data):
     assert {row["trend_ratio"] for row in monthly} == {1.1}
     # S_e by hand: reference days per employee × 1.1, month by month.
     days = records[records["kind"] == "sick_leave_days"]
-    reference = days[days["date"] < START]["quantity"].sum() / EMPLOYEES
+    reference = days[days["date"] < SICK_LEAVE_START]["quantity"].sum() / EMPLOYEES
     expected = dashboard["sick_leave"]["expected_days"]
     assert expected == pytest.approx(reference * 1.1 * EMPLOYEES, abs=0.1)
 
@@ -90,9 +68,9 @@ def test_the_imported_trend_index_replaces_the_example_facts(data):
 def test_months_not_yet_published_take_the_reference_value(data):
     participants, records = data
     published = records[
-        (records["kind"] != "sick_leave_trend_index") | (records["date"] < _month(6))
+        (records["kind"] != "sick_leave_trend_index") | (records["date"] < sick_leave_month(6))
     ]
-    dashboard = _build(participants, published, dt.date(2019, 6, 30))
+    dashboard = botkyrka_dashboard(participants, published, dt.date(2019, 6, 30), reps=99)
     inputs = dashboard["settlement"]["inputs"]
     assert dashboard["settlement"]["sources"]["slt"] == "sick_leave_trend_index"
     assert [float(v) for v in inputs["slt"]] == [110.0] * 6 + [100.0] * 30
@@ -101,8 +79,8 @@ def test_months_not_yet_published_take_the_reference_value(data):
 
 def test_an_incomplete_index_falls_back_to_the_example_facts_with_a_note(data):
     participants, records = data
-    gap = (records["kind"] == "sick_leave_trend_index") & (records["date"] == _month(-20))
-    dashboard = _build(participants, records[~gap], dt.date(2021, 12, 31))
+    gap = (records["kind"] == "sick_leave_trend_index") & (records["date"] == sick_leave_month(-20))
+    dashboard = botkyrka_dashboard(participants, records[~gap], dt.date(2021, 12, 31), reps=99)
     assert "trend_index_incomplete" in dashboard["notes"]
     assert dashboard["settlement"]["sources"]["slt"] == "facts"
     facts = facts_load(EXAMPLES / "facts" / "sick-leave-botkyrka.yaml")
@@ -114,7 +92,7 @@ def test_an_incomplete_index_falls_back_to_the_example_facts_with_a_note(data):
 def test_without_an_imported_index_the_example_facts_are_used(data):
     participants, records = data
     records = records[records["kind"] != "sick_leave_trend_index"]
-    dashboard = _build(participants, records, dt.date(2021, 12, 31))
+    dashboard = botkyrka_dashboard(participants, records, dt.date(2021, 12, 31), reps=99)
     assert dashboard["settlement"]["sources"]["slt"] == "facts"
     assert "trend_index_incomplete" not in dashboard["notes"]
     assert dashboard["sick_leave"]["months_observed"] == 36
