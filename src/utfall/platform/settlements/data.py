@@ -80,12 +80,13 @@ def _month(index: int) -> dt.date:
 Builder = Callable[[Any, dt.date, CoreContract | None], pa.Table | None]
 
 
-def _participants(contract: Any) -> dict[int, tuple[str, int, dt.date, str]]:
+def _participants(contract: Any) -> dict[int, tuple[str, int, dt.date, str, dt.date | None]]:
+    """Participant id → (pseudonym, included 1/0, inclusion date, cohort, end date)."""
     return {
-        pk: (pseudonym, 1 if group == "treatment" else 0, included_on, cohort)
-        for pk, pseudonym, group, included_on, cohort in Participant.objects.filter(
+        pk: (pseudonym, 1 if group == "treatment" else 0, included_on, cohort, left_on)
+        for pk, pseudonym, group, included_on, cohort, left_on in Participant.objects.filter(
             contract=contract
-        ).values_list("pk", "pseudonym", "group", "included_on", "cohort")
+        ).values_list("pk", "pseudonym", "group", "included_on", "cohort", "left_on")
     }
 
 
@@ -125,7 +126,7 @@ def _costs(contract: Any, until: dt.date, _document: CoreContract | None) -> pa.
     categories = sorted({c for cell in amounts.values() for c in cell})
     columns: dict[str, list[Any]] = defaultdict(list)
     for participant in sorted(span, key=lambda p: people[p][0]):
-        pseudonym, included, included_on, cohort = people[participant]
+        pseudonym, included, included_on, cohort, _left_on = people[participant]
         start = _month_index(included_on)
         low, high = span[participant]
         for month in range(low, high + 1):
@@ -165,7 +166,7 @@ def _school(contract: Any, until: dt.date, _document: CoreContract | None) -> pa
     subjects = sorted({s for cell in cells.values() for s in cell})
     columns: dict[str, list[Any]] = defaultdict(list)
     for participant, date in sorted(cells, key=lambda key: (people[key[0]][0], key[1])):
-        pseudonym, included, included_on, cohort = people[participant]
+        pseudonym, included, included_on, cohort, _left_on = people[participant]
         columns[UNIT].append(pseudonym)
         columns["included"].append(included)
         columns["date"].append(date)
@@ -207,7 +208,7 @@ def _dimensions(contract: Any, until: dt.date, _document: CoreContract | None) -
     for participant, date, category, point, quantity, _a in _records(
         contract, "social_scores", until
     ):
-        pseudonym, included, included_on, _cohort = people[participant]
+        pseudonym, included, included_on, _cohort, _left_on = people[participant]
         columns[UNIT].append(pseudonym)
         columns["included"].append(included)
         columns["wave"].append(point)
@@ -283,11 +284,6 @@ def _employee_months(
             "reference period starts: no month to count sick leave in"
         )
     people = {pk: p for pk, p in _participants(contract).items() if p[1] == 1}
-    left = dict(
-        Participant.objects.filter(contract=contract, left_on__isnull=False).values_list(
-            "pk", "left_on"
-        )
-    )
     days: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
     unit: dict[int, str] = {}
     for participant, date, category, _point, quantity, _amount in _records(
@@ -301,9 +297,9 @@ def _employee_months(
     order = sorted(months, key=lambda m: (SICK_LEAVE_PERIODS.index(months[m][0]), months[m][1]))
     columns: dict[str, list[Any]] = defaultdict(list)
     for participant in sorted(people, key=lambda p: people[p][0]):
-        pseudonym, _included, included_on, _cohort = people[participant]
+        pseudonym, _included, included_on, _cohort, left_on = people[participant]
         start = _month_index(included_on)
-        end = _month_index(left[participant]) if participant in left else None
+        end = _month_index(left_on) if left_on is not None else None
         for month in order:
             if month < start:  # not yet included: not counted in the month's head count
                 continue
