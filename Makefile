@@ -7,6 +7,9 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= 3.11
 export UV_LINK_MODE ?= copy
+# These machines set PYTHONDONTWRITEBYTECODE=1: compile at install, or every `utfall` call
+# and test worker recompiles its imports.
+export UV_COMPILE_BYTECODE := 1
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

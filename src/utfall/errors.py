@@ -196,7 +196,19 @@ class FormulaError(UserError):
 
 
 class SpecInvalid(UserError):
-    """An evaluation spec that names missing files/columns or bad options."""
+    """An evaluation spec that names missing files/columns or bad options.
+
+    ``path`` (the spec keys leading to the problem) and ``reason`` (the message
+    without its location) are set where the spec is validated, so a contract can
+    report the problem at its own line.
+    """
+
+    def __init__(
+        self, message: str, *, path: tuple[str, ...] | None = None, reason: str | None = None
+    ):
+        super().__init__(message)
+        self.path = path
+        self.reason = reason if reason is not None else message
 
 
 class BundleUnreadable(UserError):

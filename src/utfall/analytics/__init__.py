@@ -6,7 +6,13 @@ estimators in :mod:`utfall.core.evaluation` then work on the small aggregated
 results (per-employee or per-individual-month totals).
 """
 
-from utfall.analytics.backends import BACKENDS, connect, local_spark_session, read_table
+from utfall.analytics.backends import (
+    BACKENDS,
+    connect,
+    duckdb_cursor,
+    local_spark_session,
+    read_table,
+)
 from utfall.analytics.costs import unit_month_costs
 from utfall.analytics.sick_leave import contract_rows, employee_scores, monthly_totals
 
@@ -14,6 +20,7 @@ __all__ = [
     "BACKENDS",
     "connect",
     "contract_rows",
+    "duckdb_cursor",
     "employee_scores",
     "local_spark_session",
     "monthly_totals",

@@ -23,7 +23,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-__all__ = ["BACKENDS", "connect", "local_spark_session", "read_table"]
+__all__ = ["BACKENDS", "connect", "duckdb_cursor", "local_spark_session", "read_table"]
 
 BACKENDS = ("duckdb", "pyspark")
 
@@ -36,7 +36,8 @@ _DATABASE: dict[int, duckdb.DuckDBPyConnection] = {}
 _DATABASE_LOCK = threading.Lock()
 
 
-def _duckdb_cursor() -> duckdb.DuckDBPyConnection:
+def duckdb_cursor() -> duckdb.DuckDBPyConnection:
+    """A cursor of the process's in-memory DuckDB database (its own views and settings)."""
     with _DATABASE_LOCK:
         pid = os.getpid()
         database = _DATABASE.get(pid)
@@ -82,7 +83,7 @@ def connect(
     """
     if backend == "duckdb":
         if threads is None:
-            return ibis.duckdb.from_connection(_duckdb_cursor())
+            return ibis.duckdb.from_connection(duckdb_cursor())
         con = ibis.duckdb.connect()
         con.raw_sql(f"SET threads = {int(threads)}")
         return con

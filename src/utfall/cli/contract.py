@@ -13,7 +13,8 @@ from rich.table import Table
 from utfall.cli.output import console, print_json
 from utfall.core.contracts import Contract, contract_json_schema, describe_formula, format_value
 from utfall.errors import FindingsError, UserError
-from utfall.services.contracts import contract_load, contract_test
+from utfall.adapters.files import contract_read
+from utfall.services.contracts import contract_test
 
 contract_app = typer.Typer(help="Validate, test and show outcome contracts.", no_args_is_help=True)
 
@@ -32,7 +33,7 @@ def validate(files: Files, as_json: JsonFlag = False) -> None:
     results = []
     for file in files:
         try:
-            contract = contract_load(file)
+            contract = contract_read(file)
         except FindingsError as error:
             results.append(
                 {
@@ -84,7 +85,8 @@ def test(files: Files, as_json: JsonFlag = False) -> None:
     report = []
     failed = 0
     for file in files:
-        contract, results = contract_test(file)
+        contract = contract_read(file)
+        results = contract_test(contract)
         failed += sum(not r.passed for r in results)
         report.append(
             {"file": str(file), "contract": contract.id, "cases": [r.as_dict() for r in results]}
@@ -180,4 +182,4 @@ def show(
     """Show a contract readably: parties, terms, and formulas in plain language."""
     if lang not in {"sv", "en"}:
         raise UserError(f"--lang {lang!r}: choose sv or en")
-    _render(contract_load(file), lang)
+    _render(contract_read(file), lang)

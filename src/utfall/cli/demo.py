@@ -11,6 +11,7 @@ from rich.table import Table
 
 from utfall.cli.output import console
 from utfall.core.contracts import format_value
+from utfall.adapters.files import contract_read, facts_read
 from utfall.services.contracts import contract_settle, contract_test
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -39,9 +40,10 @@ def demo_command(
         summary.add_column(column, justify="right" if column.startswith("amount") else "left")
     for path in contracts:
         facts = examples / "facts" / path.name
-        contract, results = contract_test(path)
+        contract = contract_read(path)
+        results = contract_test(contract)
         passed = f"{sum(r.passed for r in results)}/{len(results)}"
-        settlement = contract_settle(contract_path=path, facts_path=facts)
+        settlement = contract_settle(contract, facts=facts_read(facts)).settlement
         first = True
         total = sum(
             (line.amount for line in settlement.payments), start=settlement.payments[0].amount * 0

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from utfall.cli.output import console, print_json
+from utfall.errors import UserError
 
 __all__ = ["register"]
 
@@ -88,22 +89,63 @@ def register(app: typer.Typer) -> None:
 
     @app.command("evaluate")
     def evaluate(
-        spec: Annotated[Path, typer.Argument(help="Evaluation spec (YAML).")],
+        spec: Annotated[
+            Path, typer.Argument(help="Evaluation spec (YAML), or a contract with --data-dir.")
+        ],
+        data_dir: Annotated[
+            Path | None,
+            typer.Option(
+                "--data-dir", help="Evaluate the contract's evaluations on the tables here."
+            ),
+        ] = None,
+        evaluation: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--evaluation", "-e", help="With a contract: only this evaluation (repeatable)."
+            ),
+        ] = None,
         as_json: Annotated[
             bool, typer.Option("--json", help="Print the result as JSON for machines.")
         ] = False,
     ) -> None:
         """Run the estimator an evaluation spec names and show the estimate.
 
-        The spec names the data (CSV or Parquet, relative to the spec file), the
+        A spec file names the data (CSV or Parquet, relative to the spec file), the
         method (difference_in_means, did, twfe, ipw, matching, pre_post,
         synthetic_control, trend_adjusted, historical_reference), the columns and the
-        inference; see docs/evaluation.md.
+        inference; see docs/evaluation.md. With --data-dir the file is a contract: its
+        evaluations run on its declared tables in that folder.
         """
-        from utfall.services.evaluation import evaluate_file
+        if data_dir is None:
+            if evaluation:
+                raise UserError("--evaluation needs a contract and --data-dir")
+            from utfall.adapters.files import spec_read
+            from utfall.services.evaluation import evaluate as run
 
-        result = evaluate_file(spec).as_dict()
+            parsed, tables = spec_read(spec)
+            result = run(parsed, tables).as_dict()
+            if as_json:
+                print_json(result)
+            else:
+                _render(result)
+            return
+        from utfall.adapters.files import DirectoryTables, contract_read
+        from utfall.services.bindings import evaluations_run
+
+        contract = contract_read(spec)
+        names = list(evaluation or contract.evaluations)
+        unknown = [n for n in names if n not in contract.evaluations]
+        if unknown:
+            raise UserError(
+                f"{spec}: no evaluation {unknown[0]!r}; the contract has: "
+                f"{', '.join(contract.evaluations) or 'none'}"
+            )
+        estimates, _digests = evaluations_run(
+            contract, DirectoryTables(data_dir, contract.data), names
+        )
         if as_json:
-            print_json(result)
-        else:
-            _render(result)
+            print_json({name: estimate.as_dict() for name, estimate in estimates.items()})
+            return
+        for name, estimate in estimates.items():
+            console.print(f"[bold]{name}[/]")
+            _render(estimate.as_dict())

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from utfall.adapters.files import DirectoryTables, contract_read, facts_read
 from utfall.cli.output import console, print_json
 from utfall.core.contracts import Settlement, format_value
 from utfall.errors import UserError
@@ -78,7 +79,19 @@ def settle_command(
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Compute bound inputs from the data in this folder."),
+        typer.Option(
+            "--data-dir",
+            help="Compute bound inputs from the contract's tables in this folder "
+            "(NAME.csv or NAME.parquet per declared table).",
+        ),
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="With --data-dir: use only the data known on this day (YYYY-MM-DD).",
+        ),
     ] = None,
     param: Annotated[
         list[str] | None,
@@ -129,16 +142,24 @@ def settle_command(
         raise UserError("--sign and --bundle go together: --sign KEYDIR/private.pem --bundle OUT")
     if (include_data or ledger or evaluator or actor) and bundle is None:
         raise UserError("--include-data, --ledger, --evaluator and --actor need --bundle")
+    if as_of is not None and data_dir is None:
+        raise UserError("--as-of needs --data-dir (it says which of the data to use)")
+    document = contract_read(contract)
+    known = facts_read(facts) if facts is not None else None
+    tables = DirectoryTables(data_dir, document.data) if data_dir is not None else None
+    until = as_of.date() if as_of is not None else None
     if sign is not None and bundle is not None:
-        from utfall.services.bundles import bundle_create, private_key_load
+        from utfall.adapters.bundles import bundle_write
 
-        written = bundle_create(
-            contract_path=contract,
-            facts_path=facts,
-            data_dir=data_dir,
+        written = bundle_write(
+            contract=document,
+            contract_file=contract.name,
+            facts=known,
+            tables=tables,
+            until=until,
             overrides=overrides,
             out_path=bundle,
-            private_key=private_key_load(sign),
+            key_path=sign,
             now=datetime.now(UTC),
             actor=actor,
             evaluator=evaluator,
@@ -148,8 +169,8 @@ def settle_command(
         settlement = written.settlement
     else:
         settlement = contract_settle(
-            contract_path=contract, facts_path=facts, data_dir=data_dir, overrides=overrides
-        )
+            document, facts=known, tables=tables, overrides=overrides, until=until
+        ).settlement
     if as_json:
         data = settlement.to_json()
         if written is not None:

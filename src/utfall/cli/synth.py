@@ -66,6 +66,14 @@ def _synth(
     ] = None,
     csv: Annotated[bool, typer.Option("--csv", help="Also write CSV next to Parquet.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+    contract_tables: Annotated[
+        bool,
+        typer.Option(
+            "--contract-tables/--no-contract-tables",
+            help="Also write the reference contract's declared tables (CSV, by table name), "
+            "which `utfall settle --data-dir` reads and the platform imports.",
+        ),
+    ] = True,
 ) -> None:
     """Write synthetic data for a reference contract (Parquet, optionally CSV)."""
     from utfall.synth import NullProgress, generate
@@ -90,10 +98,24 @@ def _synth(
         )
         with bar:
             manifest = generate(
-                scenario, out, seed=seed, size=size, csv=csv, progress=_RichProgress(bar)
+                scenario,
+                out,
+                seed=seed,
+                size=size,
+                csv=csv,
+                progress=_RichProgress(bar),
+                contract_tables=contract_tables,
             )
     else:
-        manifest = generate(scenario, out, seed=seed, size=size, csv=csv, progress=NullProgress())
+        manifest = generate(
+            scenario,
+            out,
+            seed=seed,
+            size=size,
+            csv=csv,
+            progress=NullProgress(),
+            contract_tables=contract_tables,
+        )
 
     if as_json:
         typer.echo(json.dumps(manifest, indent=2, sort_keys=True))

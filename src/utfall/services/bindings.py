@@ -1,155 +1,104 @@
-"""Contract inputs computed from data: each bound input names an evaluation spec.
+"""Contract inputs computed from data: each bound input names one of the contract's evaluations.
 
-``inputs: net_savings_sek: {evaluate: ../evaluations/x.yaml, take: cumulative_saving}``
-makes ``utfall settle CONTRACT --data-dir DIR`` run that evaluation over the
-data in DIR and feed the figure into the contract. The figure's provenance (the
-spec, its data file's SHA-256, the estimate with its confidence interval) goes
-into the settlement's explanation tree.
+``inputs: net_savings_sek: {evaluate: costs, take: cumulative_saving}`` makes the
+settlement run the evaluation ``costs`` over the contract's tables and feed the
+figure into the contract. The figure's provenance — the evaluation, its method,
+the SHA-256 of every table it read and the estimate with its confidence
+interval — goes into the settlement's explanation tree. Every caller (the CLI,
+the platform's settlement, the council, the fund) goes through
+:func:`inputs_evaluate`, so a figure is computed one way only.
 """
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 from utfall.core.contracts import Contract
+from utfall.core.contracts.data import PARTICIPANTS
+from utfall.core.contracts.evaluations import AUXILIARY_OPTIONS
 from utfall.core.contracts.model import Input
 from utfall.core.contracts.values import ORE
-from utfall.core.contracts.yamlio import read_yaml
 from utfall.core.evaluation.result import Estimate
+from utfall.core.evaluation.spec import EvaluationSpec
 from utfall.errors import SpecInvalid, UserError
-from utfall.services.files import read_text
+from utfall.services.tables import TableProvider, as_of, table_digest
 
-__all__ = [
-    "AUXILIARY_TABLES",
-    "BoundInputs",
-    "SpecFiles",
-    "inputs_evaluate",
-    "sha256_file",
-    "spec_files",
-]
+__all__ = ["BoundInputs", "evaluation_tables", "evaluations_run", "inputs_evaluate"]
 
 
 @dataclass(frozen=True)
 class BoundInputs:
-    """Values computed from data, with where each came from."""
+    """Values computed from data, with where each came from.
+
+    ``evaluations`` holds every estimate by evaluation name (each run once, however
+    many inputs take a figure of it); ``digests`` the SHA-256 of each table read.
+    """
 
     values: dict[str, Any]
     origins: dict[str, str]
     details: dict[str, dict[str, Any]]
     estimates: dict[str, Estimate]
+    evaluations: dict[str, Estimate]
+    digests: dict[str, str]
 
 
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, read in chunks (data files can be large)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def evaluation_tables(contract: Contract, spec: EvaluationSpec) -> list[str]:
+    """The declared tables an evaluation reads: its own, the participants' (for a
+    participant's table) and those its options name."""
+    names = [spec.data]
+    if contract.data.table(spec.data).per_participant and spec.data != PARTICIPANTS:
+        names.append(PARTICIPANTS)
+    names += [str(spec.options[key]) for key in AUXILIARY_OPTIONS if spec.options.get(key)]
+    return names
 
 
-def _spec_load(spec_path: Path, data_dir: Path | None) -> Any:
-    """Load a spec; with ``data_dir``, its data and auxiliary tables are looked up there."""
-    from utfall.services.evaluation import load_spec
-
-    spec = load_spec(spec_path)
-    if data_dir is None:
-        return spec
-    files = spec_files(read_text(spec_path, what="evaluation spec"), str(spec_path))
-    data = _in_data_dir(files.data_name, data_dir, spec_path, "data")
-    # Auxiliary tables named in the options (a price index, a national trend index) are
-    # data too: they are looked up in the same directory.
-    options = dict(spec.options)
-    for key, name in files.auxiliary_names.items():
-        options[key] = str(_in_data_dir(name, data_dir, spec_path, key))
-    return spec.model_copy(update={"data": data, "options": options})
-
-
-AUXILIARY_TABLES = ("price_index", "trend_index")
-
-
-@dataclass(frozen=True)
-class SpecFiles:
-    """The files an evaluation spec reads: its ``data`` and its auxiliary tables.
-
-    Paths are as the spec names them (relative to the spec file, or absolute);
-    with ``--data-dir`` every one is looked up there by its file name.
-    """
-
-    data: str
-    auxiliary: dict[str, str]
-
-    @property
-    def data_name(self) -> str:
-        return PurePosixPath(self.data).name
-
-    @property
-    def auxiliary_names(self) -> dict[str, str]:
-        return {key: PurePosixPath(path).name for key, path in self.auxiliary.items()}
-
-
-def spec_files(text: str, source: str) -> SpecFiles:
-    """The data file and auxiliary tables (``options.price_index``/``trend_index``) of a spec."""
-    raw = read_yaml(text, source=source, what="the evaluation spec").data
-    if not isinstance(raw, dict) or not isinstance(raw.get("data"), str) or not raw["data"]:
-        raise SpecInvalid(f"{source}: data: the evaluation spec names no data file")
-    options = raw.get("options")
-    auxiliary = {
-        key: options[key]
-        for key in AUXILIARY_TABLES
-        if isinstance(options, dict) and isinstance(options.get(key), str) and options[key]
-    }
-    return SpecFiles(data=raw["data"], auxiliary=auxiliary)
-
-
-def _in_data_dir(name: str, data_dir: Path, spec_path: Path, key: str) -> Path:
-    path = (data_dir / name).resolve()
-    if not name or not path.exists():
-        raise SpecInvalid(
-            f"{spec_path}: {key}: file {name!r} is not in the data directory {data_dir}"
-        )
-    return path
-
-
-def _figure(estimate: Estimate, binding: Input, spec_path: Path) -> Any:
+def _figure(estimate: Estimate, binding: Input, where: str) -> Any:
     name = binding.take or "estimate"
     try:
         figure = estimate.take(name)
     except KeyError as error:
-        raise SpecInvalid(f"{spec_path}: {error.args[0]}") from None
+        raise SpecInvalid(f"{where}: {error.args[0]}") from None
     if figure is None or (isinstance(figure, float) and not math.isfinite(figure)):
-        raise SpecInvalid(f"{spec_path}: the evaluation gives no value for {name!r}")
+        raise SpecInvalid(f"{where}: the evaluation gives no value for {name!r}")
     return figure
 
 
-def _convert(figure: Any, binding: Input, spec_path: Path) -> tuple[Any, str]:
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(str(value))
+
+
+def _convert(figure: Any, binding: Input, where: str) -> tuple[Any, str]:
     """The figure in the input's type, and a note on any conversion (rounding, threshold)."""
     if binding.type == "boolean":
         if isinstance(figure, bool):
             return figure, ""
         if binding.at_least is None:
             raise SpecInvalid(
-                f"{spec_path}: input {binding.name!r} is boolean; give 'at_least' to turn "
+                f"{where}: input {binding.name!r} is boolean; give 'at_least' to turn "
                 f"the figure {figure!r} into true/false"
             )
-        number = Decimal(repr(float(figure)))
+        number = _decimal(float(figure) if isinstance(figure, (int, float)) else figure)
         return number >= binding.at_least, f"{number} ≥ {binding.at_least}"
     if isinstance(figure, (list, tuple)):
         element = binding.of or "number"
-        items = [Decimal(repr(float(v))) for v in figure]
+        items = [_decimal(v) for v in figure]
         if element == "money":
             items = [v.quantize(ORE, rounding=ROUND_HALF_UP) for v in items]
         return items, "rounded to öre (half-up)" if element == "money" else ""
     if isinstance(figure, bool):
         raise SpecInvalid(
-            f"{spec_path}: input {binding.name!r} needs a number, the figure is true/false"
+            f"{where}: input {binding.name!r} needs a number, the figure is true/false"
         )
-    number = Decimal(repr(float(figure))) if isinstance(figure, float) else Decimal(figure)
+    number = _decimal(figure)
     if binding.type == "money":
         rounded = number.quantize(ORE, rounding=ROUND_HALF_UP)
         return rounded, f"{number} rounded to öre (half-up)" if rounded != number else ""
@@ -159,55 +108,94 @@ def _convert(figure: Any, binding: Input, spec_path: Path) -> tuple[Any, str]:
     return number, ""
 
 
-def inputs_evaluate(contract: Contract, *, data_dir: Path | None) -> BoundInputs:
-    """Run the evaluation behind every bound input of ``contract``.
+def evaluations_run(
+    contract: Contract,
+    tables: TableProvider,
+    names: list[str],
+    *,
+    until: dt.date | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Estimate], dict[str, str]]:
+    """Run the named evaluations of ``contract`` on ``tables`` as of ``until``; the
+    estimates by name and the SHA-256 of every table they read."""
+    from utfall.services.evaluation import EvaluationContext, evaluate
 
-    Spec paths are relative to the contract file. A spec used by several inputs
-    is evaluated once.
-    """
-    base = Path(contract.source).resolve().parent
+    needed = sorted({t for n in names for t in evaluation_tables(contract, contract.evaluations[n])})
+    data: Any = tables
+    if until is not None:
+        data = as_of(tables, contract.data, until, needed)
+    defaults = {n: p.default for n, p in contract.parameters.items()}
+    context = EvaluationContext(
+        declaration=contract.data,
+        periods=contract.periods,
+        parameters={**defaults, **(parameters or {})},
+        until=until,
+        parties=contract.parties,
+    )
+    digests = {name: _digest(data, name) for name in needed}
+    estimates = {name: evaluate(contract.evaluations[name], data, context) for name in names}
+    return estimates, digests
+
+
+def _digest(tables: Any, name: str) -> str:
+    digest = getattr(tables, "digest", None)
+    return str(digest(name)) if digest is not None else table_digest(tables.table(name))
+
+
+def inputs_evaluate(
+    contract: Contract,
+    tables: TableProvider,
+    *,
+    until: dt.date | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> BoundInputs:
+    """Run the evaluation behind every bound input of ``contract`` (each once)."""
+    bound = contract.bound_evaluations()
+    if not bound:
+        raise UserError(f"{contract.source}: no input is bound to an evaluation ('evaluate:')")
+    evaluations, digests = evaluations_run(
+        contract, tables, list(bound), until=until, parameters=parameters
+    )
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     details: dict[str, dict[str, Any]] = {}
     estimates: dict[str, Estimate] = {}
-    cache: dict[Path, tuple[Any, Estimate]] = {}
-    from utfall.services.evaluation import evaluate_spec
-
     for name, binding in contract.inputs.items():
         if not binding.evaluate:
             continue
-        spec_path = (base / binding.evaluate).resolve()
-        if not spec_path.exists():
-            raise UserError(
-                f"{contract.source}: input {name!r} names {binding.evaluate}, which does not exist"
-            )
-        if spec_path not in cache:
-            spec = _spec_load(spec_path, data_dir)
-            cache[spec_path] = (spec, evaluate_spec(spec))
-        spec, estimate = cache[spec_path]
-        figure = _figure(estimate, binding, spec_path)
-        value, note = _convert(figure, binding, spec_path)
+        spec = contract.evaluations[binding.evaluate]
+        estimate = evaluations[binding.evaluate]
+        where = f"{contract.source}: evaluations.{binding.evaluate}"
+        figure = _figure(estimate, binding, where)
+        value, note = _convert(figure, binding, where)
         values[name] = value
         estimates[name] = estimate
         origins[name] = (
             f"evaluation {binding.evaluate} ({estimate.method}, {binding.take or 'estimate'})"
         )
         shown: dict[str, Any] = {
-            "data": str(spec.data),
-            "data_sha256": sha256_file(Path(spec.data)),
+            "evaluation": binding.evaluate,
+            "tables": {t: digests[t] for t in evaluation_tables(contract, spec)},
             "method": estimate.method,
             "estimate": estimate.estimate,
             "std_error": estimate.std_error,
-            f"ci_{round(estimate.level * 100)}": [estimate.ci_low, estimate.ci_high],
+            f"ci_{round(estimate.level * 100)}": [estimate.ci_low, estimate.ci_high]
+            if estimate.ci_low is not None or estimate.ci_high is not None
+            else None,
             "n_treated": estimate.n_treated,
             "n_control": estimate.n_control,
             "n_obs": estimate.n_obs,
         }
+        if until is not None:
+            shown["data_as_of"] = until.isoformat()
         if binding.take:
             shown[binding.take] = (
                 figure if not isinstance(figure, (list, tuple)) else f"{len(figure)} values"
             )
+        summary = estimate.extras.get("explanation")
+        if isinstance(summary, dict):
+            shown.update(summary)
         if note:
             shown["conversion"] = note
         details[name] = {k: v for k, v in shown.items() if v is not None}
-    return BoundInputs(values, origins, details, estimates)
+    return BoundInputs(values, origins, details, estimates, evaluations, digests)

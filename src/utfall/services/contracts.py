@@ -1,55 +1,56 @@
-"""Contract services: load a contract file, load facts, settle, run embedded tests."""
+"""Contract services: parse facts, settle a contract on facts and data, run its tests.
+
+Everything here takes parsed objects — the compiled contract, the facts, a
+:class:`~utfall.services.tables.TableProvider` — never a path: the CLI reads
+files (:mod:`utfall.adapters.files`), the platform its database. :func:`contract_settle`
+is the one pipeline from tables to a settlement: every caller that wants to know
+what a contract pays (``utfall settle``, the platform's statements, the council's
+"what it would pay today", the fund's six-monthly payments) calls it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from utfall.core.contracts import (
-    CaseResult,
-    Contract,
-    Settlement,
-    parse_contract,
-    run_contract_tests,
-    settle,
-)
+from utfall.core.contracts import CaseResult, Contract, Settlement, run_contract_tests, settle
 from utfall.core.contracts.yamlio import read_yaml
 from utfall.errors import FactsInvalid, Finding, UserError
-from utfall.services.files import read_text
+from utfall.services.tables import TableProvider
 
 __all__ = [
-    "contract_load",
+    "Facts",
+    "SettlementRun",
     "contract_settle",
     "contract_test",
-    "facts_load",
+    "facts_parse",
     "parameter_overrides_parse",
 ]
 
 
-def contract_load(path: Path | str) -> Contract:
-    """Read and compile the contract in ``path`` (ContractInvalid lists every problem)."""
-    text = read_text(path, what="contract")
-    return parse_contract(text, source=str(path))
+@dataclass(frozen=True)
+class Facts:
+    """Facts for a settlement: input name → value, with the text they were read from.
 
-
-def facts_load(path: Path | str) -> dict[str, Any]:
-    """Read facts (YAML or JSON: input name → value, lists for series), exactly.
-
-    Numbers with decimals are read as ``Decimal``, never as floats.
+    ``lines`` gives the line of each top-level name (YAML), for messages; ``source``
+    names where the facts were written.
     """
-    return _facts_read(path)[0]
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    text: str | None = None
+    source: str | None = None
+    lines: Mapping[str, int] = field(default_factory=dict)
 
 
-def _facts_read(path: Path | str) -> tuple[dict[str, Any], dict[str, int]]:
-    """Facts and the line of each top-level name (YAML only)."""
-    text = read_text(path, what="facts")
-    source = str(path)
+def facts_parse(text: str, *, source: str, json_text: bool = False) -> Facts:
+    """Facts from their text (YAML, or JSON with ``json_text``), exactly: numbers with
+    decimals are read as ``Decimal``, never as floats."""
     lines: dict[str, int] = {}
-    if Path(path).suffix.lower() == ".json":
+    if json_text:
         try:
             data = json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError as error:
@@ -72,12 +73,14 @@ def _facts_read(path: Path | str) -> tuple[dict[str, Any], dict[str, int]]:
             raise FactsInvalid(f"{source}: the facts cannot be read", [error.args[0]]) from None
         data = document.data
         lines = {str(p[0]): pos[0] for p, pos in document.positions.items() if len(p) == 1}
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise FactsInvalid(
             f"{source}: the facts cannot be read",
             [Finding("not-a-mapping", "facts are a mapping of input names to values", file=source)],
         )
-    return {str(k): v for k, v in data.items()}, lines
+    return Facts({str(k): v for k, v in data.items()}, text, source, lines)
 
 
 def parameter_overrides_parse(items: Iterable[str]) -> dict[str, str]:
@@ -94,62 +97,72 @@ def parameter_overrides_parse(items: Iterable[str]) -> dict[str, str]:
     return overrides
 
 
-def contract_settle(
-    *,
-    contract_path: Path | str,
-    facts_path: Path | str | None = None,
-    data_dir: Path | str | None = None,
-    overrides: dict[str, Any] | None = None,
-) -> Settlement:
-    """Settle the contract in ``contract_path``.
+@dataclass(frozen=True)
+class SettlementRun:
+    """A settlement with the evaluations behind it (by name) and the tables' SHA-256."""
 
-    Inputs come from the facts file, and, with ``data_dir``, inputs bound to an
-    evaluation spec are computed from the data there (see
-    :mod:`utfall.services.bindings`). An input may not come from both.
+    settlement: Settlement
+    evaluations: Mapping[str, Any] = field(default_factory=dict)
+    digests: Mapping[str, str] = field(default_factory=dict)
+
+
+def contract_settle(
+    contract: Contract,
+    *,
+    facts: Facts | None = None,
+    tables: TableProvider | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    until: dt.date | None = None,
+) -> SettlementRun:
+    """Settle ``contract`` on ``facts`` and, with ``tables``, on its data.
+
+    With ``tables`` every input bound to an evaluation is computed from the data
+    known on ``until`` (all of it without a day); the facts give the other inputs.
+    An input may not come from both.
     """
-    contract = contract_load(contract_path)
-    if facts_path is None and data_dir is None:
+    facts = facts or Facts()
+    if not facts.values and tables is None and contract.inputs:
         raise UserError("give the facts to settle on: --facts FACTS.yaml (or --data-dir DIR)")
-    facts: dict[str, Any] = {}
-    lines: dict[str, int] = {}
-    if facts_path is not None:
-        facts, lines = _facts_read(facts_path)
+    values = dict(facts.values)
     origins: dict[str, str] = {}
     details: dict[str, dict[str, Any]] = {}
-    if data_dir is not None:
+    evaluations: dict[str, Any] = {}
+    digests: dict[str, str] = {}
+    if tables is not None:
         from utfall.services.bindings import inputs_evaluate
 
-        directory = Path(data_dir)
-        if not directory.is_dir():
-            raise UserError(f"{directory}: no such data directory")
-        if not any(term.evaluate for term in contract.inputs.values()):
-            raise UserError(f"{contract_path}: no input is bound to an evaluation ('evaluate:')")
-        bound = inputs_evaluate(contract, data_dir=directory)
-        both = sorted(set(bound.values) & set(facts))
+        from utfall.core.contracts.engine import resolve_parameters
+
+        # A rate card prices with the parameters, what-if values included.
+        parameters, _ = resolve_parameters(contract, overrides)
+        bound = inputs_evaluate(contract, tables, until=until, parameters=parameters)
+        both = sorted(set(bound.values) & set(values))
         if both:
             raise UserError(
-                f"{facts_path}: {', '.join(both)} would come both from the facts and from the data"
+                f"{facts.source or 'the facts'}: {', '.join(both)} would come both from the "
+                "facts and from the data"
             )
-        facts = {**facts, **bound.values}
+        values.update(bound.values)
         origins, details = bound.origins, bound.details
+        evaluations, digests = bound.evaluations, bound.digests
     try:
-        return settle(
+        settlement = settle(
             contract,
-            facts,
+            values,
             overrides=overrides,
             origins=origins,
             details=details,
-            source=str(facts_path) if facts_path else None,
+            source=facts.source,
         )
     except FactsInvalid as error:
         located = [
-            replace(f, line=lines.get(f.path or "")) if f.file and f.line is None else f
+            replace(f, line=facts.lines.get(f.path or "")) if f.file and f.line is None else f
             for f in error.findings
         ]
         raise FactsInvalid(error.summary, located) from None
+    return SettlementRun(settlement, evaluations, digests)
 
 
-def contract_test(path: Path | str) -> tuple[Contract, list[CaseResult]]:
-    """Run the embedded test cases of the contract in ``path``."""
-    contract = contract_load(path)
-    return contract, run_contract_tests(contract)
+def contract_test(contract: Contract) -> list[CaseResult]:
+    """Run the embedded test cases of ``contract``."""
+    return run_contract_tests(contract)

@@ -1,19 +1,13 @@
-"""Run the two contract-specific estimators from an evaluation spec.
+"""Run the two scale-out estimators: trend-adjusted sick leave and the historical reference.
 
-``run_trend_adjusted(spec)`` (sick leave, DESIGN.md 2.2) and
-``run_historical_reference(spec)`` (Norrköping, 2.1) read the spec's data with
-Ibis on DuckDB (default) or Spark (``options.backend: pyspark``), do the heavy
-aggregation in :mod:`utfall.analytics`, and hand the small aggregated arrays to
-the pure estimators in :mod:`utfall.core.evaluation`.
-
-The spec is the ``EvaluationSpec`` of :mod:`utfall.services.evaluation`; only
-these attributes are read: ``data`` (absolute path), ``method``, ``outcome``,
-``treatment``, ``unit``, ``time``, ``post``, ``covariates``, ``subgroup``,
-``ci`` (``method``, ``level``, ``reps``), ``seed`` and ``options``.
-
-Paths in ``options`` (``trend_index``, ``price_index``) may be absolute or, like
-``data``, relative to the spec file (``spec.source``); a spec without a source
-file (built in code) resolves them against the data file's directory.
+``run_trend_adjusted`` (sick leave, DESIGN.md 2.2) and ``run_historical_reference``
+(Norrköping, 2.1) take the spec and its rows — an Arrow table, or a function that
+opens a lazy Ibis table on a connection (a stand-alone spec over a large file) —
+do the heavy aggregation in :mod:`utfall.analytics` with Ibis on DuckDB (default)
+or Spark (``options.backend: pyspark``), and hand the small aggregated arrays to
+the pure estimators in :mod:`utfall.core.evaluation`. Their auxiliary tables (the
+trend index, the price index) are small and come as Arrow. ``where`` names the
+rows' origin in messages.
 
 Options of ``trend_adjusted`` — ``trend_index`` (required: the SLT table),
 ``trend_value`` (its index column, default ``slt``), ``trend_period`` and
@@ -35,21 +29,17 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import ibis
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from utfall.analytics import (
     BACKENDS,
     connect,
     employee_scores,
     monthly_totals,
-    read_table,
     unit_month_costs,
 )
 from utfall.core.evaluation.historical_reference import CostPanel, historical_reference
@@ -128,21 +118,6 @@ def _integer(options: dict[str, Any], name: str) -> int | None:
     return int(value)
 
 
-def _path(spec: Any, value: Any, name: str) -> Path:
-    if not isinstance(value, (str, Path)) or not str(value):
-        raise SpecInvalid(f"options.{name}: give the path of a Parquet or CSV file")
-    path = Path(value)
-    if not path.is_absolute():
-        # Like ``data``: relative to the spec file; a spec built in code has no file,
-        # so its auxiliary tables are looked up next to the data.
-        source = getattr(spec, "source", None)
-        base = Path(source).resolve().parent if source else Path(spec.data).parent
-        path = (base / path).resolve()
-    if not path.exists():
-        raise SpecInvalid(f"options.{name}: {path} does not exist")
-    return path
-
-
 def _connection(options: dict[str, Any], connection: Any) -> Any:
     if connection is not None:
         return connection
@@ -157,26 +132,30 @@ def _connection(options: dict[str, Any], connection: Any) -> Any:
     return connect("duckdb")
 
 
-def _open(con: Any, path: Path, what: str) -> Any:
-    if not path.exists():
-        raise SpecInvalid(f"data: {path} does not exist")
-    try:
-        return read_table(con, path)
-    except ValueError as error:
-        raise SpecInvalid(f"{what}: {error}") from None
-    except Exception as error:  # the backends raise their own types for unreadable files
-        raise DataInvalid(
-            f"{path}: cannot be read as a table",
-            [Finding(code="unreadable", message=str(error).splitlines()[0], file=str(path))],
-        ) from None
+def _open(con: Any, data: Any) -> Any:
+    """The rows as an Ibis table on ``con``: a lazy table from an opener, or Arrow in memory."""
+    if callable(data):
+        try:
+            return data(con)
+        except ValueError as error:
+            raise SpecInvalid(f"data: {error}") from None
+        except (SpecInvalid, DataInvalid):
+            raise
+        except Exception as error:  # the backends raise their own types for unreadable files
+            raise DataInvalid(
+                "the data cannot be read as a table",
+                [Finding(code="unreadable", message=str(error).splitlines()[0])],
+            ) from None
+    return ibis.memtable(data)
 
 
-def _require(table: Any, path: Path, columns: dict[str, str | None]) -> None:
+def _require(table: Any, where: str, columns: dict[str, str | None]) -> None:
     names = set(table.columns)
     for field, column in columns.items():
         if column is not None and column not in names:
             raise SpecInvalid(
-                f"{field}: column {column!r} is not in {path} (columns: {', '.join(sorted(names))})"
+                f"{field}: column {column!r} is not in {where} "
+                f"(columns: {', '.join(sorted(names))})"
             )
 
 
@@ -189,24 +168,10 @@ def _order(values: np.ndarray) -> np.ndarray:
     return np.argsort(values, kind="stable")
 
 
-def _read_small(path: Path) -> pa.Table:
-    """A small auxiliary table (trend index) read directly with pyarrow."""
-    try:
-        if path.suffix.lower() in (".csv", ".txt"):
-            return pacsv.read_csv(path)
-        return pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise DataInvalid(
-            f"{path}: cannot be read as a table",
-            [Finding(code="unreadable", message=str(error).splitlines()[0], file=str(path))],
-        ) from None
-
-
 def _trend_index(
-    path: Path, *, period: str, time: str, value: str, contract_value: Any
+    table: pa.Table, *, where: str, period: str, time: str, value: str, contract_value: Any
 ) -> dict[Any, tuple[float, float]]:
     """Month index → (reference SLT, contract SLT) from the trend-index table."""
-    table = _read_small(path)
     for field, column in (
         ("options.trend_period", period),
         ("options.trend_time", time),
@@ -214,7 +179,7 @@ def _trend_index(
     ):
         if column not in table.column_names:
             raise SpecInvalid(
-                f"{field}: column {column!r} is not in {path} "
+                f"{field}: column {column!r} is not in {where} "
                 f"(columns: {', '.join(sorted(table.column_names))})"
             )
     periods = table[period].to_pylist()
@@ -230,7 +195,7 @@ def _trend_index(
                 Finding(
                     code="bad_index",
                     message=f"{v!r} is not a positive number",
-                    file=str(path),
+                    file=where,
                     row=row,
                     field_name=value,
                 )
@@ -243,28 +208,37 @@ def _trend_index(
                     code="duplicate_month",
                     message=f"a second {'contract' if is_contract else 'reference'} "
                     f"value for {time} = {t}",
-                    file=str(path),
+                    file=where,
                     row=row,
                     field_name=time,
                 )
             )
         target[t] = float(v)
     if findings:
-        raise DataInvalid(f"{path}: the trend index has problems", findings)
+        raise DataInvalid(f"{where}: the trend index has problems", findings)
     return {t: (reference[t], contract[t]) for t in reference if t in contract}
 
 
-def run_trend_adjusted(spec: Any, *, connection: Any = None, interval: bool = True) -> Estimate:
+def run_trend_adjusted(
+    spec: Any,
+    *,
+    data: Any,
+    trend_index: pa.Table,
+    where: str = "the data",
+    connection: Any = None,
+    interval: bool = True,
+) -> Estimate:
     """The trend-adjusted sick-leave saving for ``spec`` (see the module docstring).
 
-    ``connection`` is an Ibis connection to use instead of ``options.backend``.
-    ``interval=False`` gives the point estimate only (one pass over the data);
-    otherwise a second pass computes the per-employee scores for the interval.
+    ``data`` holds the employee months (Arrow, or an opener of a lazy Ibis table),
+    ``trend_index`` the trend index. ``connection`` is an Ibis connection to use
+    instead of ``options.backend``. ``interval=False`` gives the point estimate only
+    (one pass over the data); otherwise a second pass computes the per-employee
+    scores for the interval.
     """
     options = _options(spec, TREND_ADJUSTED_OPTIONS, "trend_adjusted")
     if getattr(spec, "covariates", None):
         raise SpecInvalid("covariates: trend_adjusted takes no covariates")
-    data = Path(spec.data)
     unit = spec.unit or "employee"
     time = spec.time or "month_index"
     outcome = spec.outcome
@@ -274,7 +248,7 @@ def run_trend_adjusted(spec: Any, *, connection: Any = None, interval: bool = Tr
         raise SpecInvalid("outcome: name the column of sick days")
     if "trend_index" not in options:
         raise SpecInvalid("options.trend_index: give the trend index (SLT) table")
-    index_path = _path(spec, options["trend_index"], "trend_index")
+    index_where = str(options["trend_index"])
     contract_value = options.get("contract_value", "contract")
     day_value = _number(options, "day_value")
     employees = _number(options, "employees")
@@ -283,7 +257,8 @@ def run_trend_adjusted(spec: Any, *, connection: Any = None, interval: bool = Tr
         raise SpecInvalid(f"options.floor: {floor!r} is not true or false")
     ci_method, level, reps = _ci(spec)
     index = _trend_index(
-        index_path,
+        trend_index,
+        where=index_where,
         period=str(options.get("trend_period", period)),
         time=str(options.get("trend_time", time)),
         value=str(options.get("trend_value", "slt")),
@@ -291,17 +266,13 @@ def run_trend_adjusted(spec: Any, *, connection: Any = None, interval: bool = Tr
     )
 
     con = _connection(options, connection)
-    months = _open(con, data, "data")
-    _require(months, data, {"unit": unit, "time": time, "outcome": outcome, "post": period})
-    _require(months, data, {"subgroup": subgroup})
+    months = _open(con, data)
+    _require(months, where, {"unit": unit, "time": time, "outcome": outcome, "post": period})
+    _require(months, where, {"subgroup": subgroup})
     if not months[outcome].type().is_numeric():
         raise DataInvalid(
-            f"{data}: column {outcome!r} is not numeric",
-            [
-                Finding(
-                    code="not_numeric", message="not numeric", file=str(data), field_name=outcome
-                )
-            ],
+            f"{where}: column {outcome!r} is not numeric",
+            [Finding(code="not_numeric", message="not numeric", file=where, field_name=outcome)],
         )
     totals = _arrow(
         monthly_totals(
@@ -312,12 +283,12 @@ def run_trend_adjusted(spec: Any, *, connection: Any = None, interval: bool = Tr
     lacking = [m for m in month_values if m not in index]
     if lacking:
         raise DataInvalid(
-            f"{index_path}: the trend index lacks months of the data",
+            f"{index_where}: the trend index lacks months of the data",
             [
                 Finding(
                     code="trend_month_missing",
                     message=f"no reference and contract value for month {m}",
-                    file=str(index_path),
+                    file=index_where,
                 )
                 for m in lacking
             ],
@@ -331,12 +302,12 @@ def run_trend_adjusted(spec: Any, *, connection: Any = None, interval: bool = Tr
     ]
     if one_sided:
         raise DataInvalid(
-            f"{data}: months with rows in only one period",
+            f"{where}: months with rows in only one period",
             [
                 Finding(
                     code="month_one_period",
                     message=f"month {m} has rows in only one of the reference and contract periods",
-                    file=str(data),
+                    file=where,
                     field_name=time,
                 )
                 for m in one_sided
@@ -381,12 +352,12 @@ def run_trend_adjusted(spec: Any, *, connection: Any = None, interval: bool = Tr
             groups = per_employee[subgroup].to_numpy(zero_copy_only=False)[order]
             if len(np.unique(units)) != len(units):
                 raise DataInvalid(
-                    f"{data}: an employee has more than one value of the subgroup column",
+                    f"{where}: an employee has more than one value of the subgroup column",
                     [
                         Finding(
                             code="subgroup_not_constant",
                             message="the subgroup must be constant within an employee",
-                            file=str(data),
+                            file=where,
                             field_name=subgroup,
                         )
                     ],
@@ -410,15 +381,23 @@ def run_trend_adjusted(spec: Any, *, connection: Any = None, interval: bool = Tr
     return estimate
 
 
-def run_historical_reference(spec: Any, *, connection: Any = None) -> Estimate:
+def run_historical_reference(
+    spec: Any,
+    *,
+    data: Any,
+    prices: pa.Table | None = None,
+    where: str = "the data",
+    connection: Any = None,
+) -> Estimate:
     """The saving against the historical reference for ``spec`` (see the module docstring).
 
+    ``data`` holds the costs per unit and month since inclusion (Arrow, or an opener
+    of a lazy Ibis table), ``prices`` the price index when the spec names one.
     ``connection`` is an Ibis connection to use instead of ``options.backend``.
     """
     options = _options(spec, HISTORICAL_REFERENCE_OPTIONS, "historical_reference")
     if getattr(spec, "covariates", None):
         raise SpecInvalid("covariates: historical_reference takes no covariates")
-    data = Path(spec.data)
     unit, time, outcome, treatment = spec.unit, spec.time, spec.outcome, spec.treatment
     for field, value in (
         ("unit", unit),
@@ -431,45 +410,46 @@ def run_historical_reference(spec: Any, *, connection: Any = None) -> Estimate:
     subgroup = getattr(spec, "subgroup", None)
     ci_method, level, reps = _ci(spec)
     con = _connection(options, connection)
-    costs = _open(con, data, "data")
+    costs = _open(con, data)
     _require(
         costs,
-        data,
+        where,
         {"unit": unit, "time": time, "outcome": outcome, "treatment": treatment},
     )
-    _require(costs, data, {"subgroup": subgroup})
+    _require(costs, where, {"subgroup": subgroup})
     if not costs[outcome].type().is_numeric():
         raise DataInvalid(
-            f"{data}: column {outcome!r} is not numeric",
+            f"{where}: column {outcome!r} is not numeric",
             [
                 Finding(
-                    code="not_numeric", message="not numeric", file=str(data), field_name=outcome
+                    code="not_numeric", message="not numeric", file=where, field_name=outcome
                 )
             ],
         )
     if not costs[time].type().is_integer():
         raise DataInvalid(
-            f"{data}: column {time!r} must hold whole months since inclusion",
+            f"{where}: column {time!r} must hold whole months since inclusion",
             [
                 Finding(
-                    code="not_integer", message="not whole months", file=str(data), field_name=time
+                    code="not_integer", message="not whole months", file=where, field_name=time
                 )
             ],
         )
-    prices = None
+    price_table = None
     calendar = None
     if options.get("price_index") is not None:
-        price_path = _path(spec, options["price_index"], "price_index")
-        prices = _open(con, price_path, "options.price_index")
+        if prices is None:
+            raise SpecInvalid("options.price_index: the price index was not given")
+        price_table = ibis.memtable(prices)
         price_month = str(options.get("price_month", "month"))
         price_value = str(options.get("price_value", "index"))
         _require(
-            prices,
-            price_path,
+            price_table,
+            str(options["price_index"]),
             {"options.price_month": price_month, "options.price_value": price_value},
         )
         calendar = str(options.get("calendar", "month"))
-        _require(costs, data, {"options.calendar": calendar})
+        _require(costs, where, {"options.calendar": calendar})
     cells = _arrow(
         unit_month_costs(
             costs,
@@ -479,21 +459,21 @@ def run_historical_reference(spec: Any, *, connection: Any = None) -> Estimate:
             treatment=treatment,
             subgroup=subgroup,
             calendar=calendar,
-            prices=prices,
+            prices=price_table,
             price_month=str(options.get("price_month", "month")),
             price_index=str(options.get("price_value", "index")),
         )
     )
     if cells.num_rows == 0:
         raise DataInvalid(
-            f"{data}: no rows",
-            [Finding(code="empty", message="the data has no rows", file=str(data))],
+            f"{where}: no rows",
+            [Finding(code="empty", message="the data has no rows", file=where)],
         )
     cost = cells["cost"].to_numpy(zero_copy_only=False).astype(np.float64)
     if np.isnan(cost).any():
         raise DataInvalid(
-            f"{data}: missing values in {outcome!r}",
-            [Finding(code="missing", message="missing cost", file=str(data), field_name=outcome)],
+            f"{where}: missing values in {outcome!r}",
+            [Finding(code="missing", message="missing cost", file=where, field_name=outcome)],
         )
     flag_values = cells["treatment"]
     if pa.types.is_string(flag_values.type) or pa.types.is_large_string(flag_values.type):
@@ -504,28 +484,28 @@ def run_historical_reference(spec: Any, *, connection: Any = None) -> Estimate:
         values = set(np.unique(raw[~np.isnan(raw.astype(np.float64))]).tolist())
         if not values <= {0, 1}:
             raise DataInvalid(
-                f"{data}: column {treatment!r} must be 0 (reference) or 1 (included)",
+                f"{where}: column {treatment!r} must be 0 (reference) or 1 (included)",
                 [
                     Finding(
                         code="not_binary",
                         message=f"values {sorted(values)[:5]}",
-                        file=str(data),
+                        file=where,
                         field_name=treatment,
                     )
                 ],
             )
         included = raw.astype(np.float64) == 1
     price = None
-    if prices is not None:
+    if price_table is not None:
         price = cells["price"].to_numpy(zero_copy_only=False).astype(np.float64)
         if np.isnan(price).any():
             raise DataInvalid(
-                f"{data}: months without a price index value",
+                f"{where}: months without a price index value",
                 [
                     Finding(
                         code="price_month_missing",
                         message=f"{int(np.isnan(price).sum())} unit-months have no index value",
-                        file=str(data),
+                        file=where,
                         field_name=calendar,
                     )
                 ],

@@ -50,7 +50,7 @@ from typing import Any
 from utfall.core.contracts import Contract, describe_formula, format_value
 from utfall.core.privacy import MIN_CELL, complementary_cell, small_cell_reason
 from utfall.errors import DataInvalid, Finding, UserError
-from utfall.services.contracts import contract_load
+from utfall.adapters.files import contract_read as contract_load  # TEMP: H1 removes
 from utfall.services.files import read_text
 
 __all__ = [

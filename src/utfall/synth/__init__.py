@@ -28,6 +28,8 @@ DEFAULT_SEED = 2016
 FORMAT_VERSION = 1
 
 Generator = Callable[..., dict[str, Any]]
+CONTRACT_SCENARIOS = ("norrkoping", "sick-leave")
+"""Scenarios that also write their reference contracts' declared tables."""
 
 SCENARIOS: dict[str, Generator] = {
     "norrkoping": norrkoping.generate,
@@ -44,6 +46,7 @@ def generate(
     size: int | None = None,
     csv: bool = False,
     progress: ProgressReporter | None = None,
+    contract_tables: bool = True,
 ) -> dict[str, Any]:
     """Generate ``scenario`` into directory ``out`` and return its manifest.
 
@@ -54,7 +57,10 @@ def generate(
     if scenario not in SCENARIOS:
         raise KeyError(scenario)
     out.mkdir(parents=True, exist_ok=True)
-    body = SCENARIOS[scenario](out, seed=seed, size=size, csv=csv, progress=progress)
+    options: dict[str, Any] = {"contract_tables": contract_tables} if scenario in (
+        CONTRACT_SCENARIOS
+    ) else {}
+    body = SCENARIOS[scenario](out, seed=seed, size=size, csv=csv, progress=progress, **options)
     manifest = {
         "format_version": FORMAT_VERSION,
         "scenario": scenario,

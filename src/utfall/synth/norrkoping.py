@@ -39,6 +39,7 @@ import pyarrow as pa
 
 from utfall.core.outcomes import SOCIAL_DIMENSIONS
 from utfall.synth._io import NullProgress, ProgressReporter, TableInfo, open_table
+from utfall.synth.contract_tables import norrkoping_tables
 
 __all__ = ["DEFAULT_SIZE", "PLACEMENT_DAY_SEK", "effect_path", "generate"]
 
@@ -55,6 +56,7 @@ INCLUDED_INTAKE_MONTHS = 24
 REFERENCE_START = np.datetime64("2011-01", "M")
 REFERENCE_INTAKE_MONTHS = 60
 BLOCK_CHILDREN = 5_000
+COMMITMENT_SEK = 10_000_000  # drawn in full against the quarterly cost reports
 
 AGE_BANDS = ("6-12", "13-15", "16-17", "18-20")
 AGE_BAND_RANGES = ((6, 12), (13, 15), (16, 17), (18, 20))
@@ -330,11 +332,13 @@ def generate(
     size: int | None = None,
     csv: bool = False,
     progress: ProgressReporter | None = None,
+    contract_tables: bool = True,
 ) -> dict[str, Any]:
     """Write the Norrköping tables into ``out``; return the manifest body.
 
     ``size`` is the number of included children (default 60); the reference
-    cohort has ``max(300, 5 · size)`` children.
+    cohort has ``max(300, 5 · size)`` children. ``contract_tables`` writes the
+    contract's declared tables too (:mod:`utfall.synth.contract_tables`).
     """
     included_n = DEFAULT_SIZE if size is None else size
     if included_n < 1:
@@ -394,6 +398,9 @@ def generate(
                 schema=PRICE_SCHEMA,
             )
         )
+
+    if contract_tables:
+        norrkoping_tables(out, tables, cost_total_sek=COMMITMENT_SEK)
 
     cumulative = np.cumsum(planted_by_month)
     monthly_positive = np.flatnonzero(planted_by_month <= 0)

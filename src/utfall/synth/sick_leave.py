@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from utfall.synth._io import NullProgress, ProgressReporter, TableInfo, open_table
+from utfall.synth.contract_tables import sick_leave_tables
 
 __all__ = [
     "BLOCK_EMPLOYEES",
@@ -139,11 +140,13 @@ def generate(
     size: int | None = None,
     csv: bool = False,
     progress: ProgressReporter | None = None,
+    contract_tables: bool = True,
 ) -> dict[str, Any]:
     """Write the sick-leave tables into ``out``; return the manifest body.
 
     ``size`` is the number of employees (default :data:`DEFAULT_SIZE`); the
-    employee-month table has ``72 · size`` rows.
+    employee-month table has ``72 · size`` rows. ``contract_tables`` writes the
+    sick-leave contracts' declared tables too (:mod:`utfall.synth.contract_tables`).
     """
     employees = DEFAULT_SIZE if size is None else size
     if employees < 1:
@@ -217,6 +220,8 @@ def generate(
     per_lambda_expected = float(contract_slt.sum())
     top = max(1, round(HIGH_SHARE * employees))
     all_days = float(totals.sum())
+    if contract_tables:
+        sick_leave_tables(out, tables)
     top_share = float(np.partition(totals, employees - top)[employees - top :].sum() / all_days)
     saving_days = sum_propensity * per_lambda_saving
     planted: dict[str, Any] = {

@@ -18,9 +18,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from utfall.core.contracts.data import DataDeclaration, compile_data
+from utfall.core.contracts.evaluations import compile_evaluations
 from utfall.core.contracts.schema import ContractDocument, PeriodDocument, TestCaseDocument
 from utfall.core.contracts.values import Term, coerce_value
 from utfall.core.contracts.yamlio import YamlDocument, read_yaml
+from utfall.core.evaluation.spec import EvaluationSpec
 from utfall.core.formula import FUNCTIONS, KEYWORDS, CompiledFormula, Type, Value, compile_formula
 from utfall.core.formula.checker import names_in
 from utfall.core.formula.parser import parse
@@ -60,7 +63,7 @@ class Parameter(Term):
 
 @dataclass(frozen=True)
 class Input(Term):
-    """A measured outcome; ``evaluate`` names an evaluation spec that yields it."""
+    """A measured outcome; ``evaluate`` names the contract's evaluation that yields it."""
 
     evaluate: str | None = None
     take: str | None = None
@@ -124,6 +127,17 @@ class Contract:
     sha256: str
     source: str
     document: ContractDocument = field(repr=False, compare=False)
+    data: DataDeclaration = field(default_factory=DataDeclaration, compare=False)
+    evaluations: Mapping[str, EvaluationSpec] = field(default_factory=dict, compare=False)
+    yaml: YamlDocument | None = field(default=None, repr=False, compare=False)
+
+    def bound_evaluations(self) -> dict[str, list[str]]:
+        """Evaluation name → the inputs that take a figure of it, in the contract's order."""
+        bound: dict[str, list[str]] = {}
+        for term in self.inputs.values():
+            if term.evaluate:
+                bound.setdefault(term.evaluate, []).append(term.name)
+        return bound
 
     def party(self, party_id: str) -> Party:
         """The party with this id."""
@@ -283,6 +297,24 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
             take=input_doc.take,
             at_least=at_least if isinstance(at_least, Decimal) else None,
         )
+
+    data = compile_data(
+        document.data, yaml_doc, findings, parties=[(p.id, p.role) for p in document.parties]
+    )
+    evaluations = compile_evaluations(
+        document.evaluations, data, parameters, document.periods, yaml_doc, findings
+    )
+    for name, term in inputs.items():
+        if term.evaluate and term.evaluate not in document.evaluations:
+            known = ", ".join(document.evaluations) or "the contract has none under evaluations:"
+            findings.append(
+                yaml_doc.finding(
+                    "unknown-evaluation",
+                    f"input {name!r} takes {term.evaluate!r}, which is not an evaluation "
+                    f"of the contract ({known})",
+                    ("inputs", name, "evaluate"),
+                )
+            )
 
     env: dict[str, Type] = {n: t.formula_type for n, t in (*parameters.items(), *inputs.items())}
 
@@ -448,6 +480,9 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         source=yaml_doc.source,
         document=document,
+        data=data,
+        evaluations=evaluations,
+        yaml=yaml_doc,
     )
 
 

@@ -13,15 +13,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from utfall.core.evaluation.spec import SpecBody
+
 __all__ = [
+    "ColumnDocument",
     "ContractDocument",
+    "DataDocument",
+    "EvaluationDocument",
     "ExpectationDocument",
     "InputDocument",
+    "LabelDocument",
     "OutputDocument",
     "ParameterDocument",
+    "ParticipantsDocument",
     "PartyDocument",
     "PaymentDocument",
     "PeriodDocument",
+    "TableDocument",
     "TestCaseDocument",
     "ValueType",
 ]
@@ -99,12 +107,186 @@ class ParameterDocument(_Typed):
     default: Any = Field(description="Value used unless overridden.")
 
 
+ColumnType = Literal[
+    "date", "integer", "decimal", "money", "boolean", "choice", "text", "reference"
+]
+TableKind = Literal["records", "events", "measurements", "series"]
+ImportRole = Literal["commissioner", "financier", "provider", "intermediary", "evaluator"]
+
+
+class LabelDocument(_Strict):
+    """A text a person reads, in Swedish and English (a plain string serves both)."""
+
+    sv: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"sv": value, "en": value} if isinstance(value, str) else value
+
+
+class ColumnDocument(_Strict):
+    """A column of a declared table: its type, its labels and how a file may name it."""
+
+    type: ColumnType
+    label: LabelDocument
+    description: str | None = None
+    unit: str | None = Field(default=None, description="Unit of the values, e.g. SEK or days.")
+    required: bool = Field(default=True, description="Whether every row must have a value.")
+    default: Any = Field(
+        default=None, description="Value of an empty cell of an optional column."
+    )
+    synonyms: list[str] = Field(
+        default_factory=list,
+        description="Other names a file may give the column (for the automatic mapping).",
+    )
+    places: int | None = Field(
+        default=None, ge=0, le=10, description="Decimals a decimal column may have (default 4)."
+    )
+    min: Any = Field(default=None, description="Smallest allowed value (inclusive).")
+    max: Any = Field(default=None, description="Largest allowed value (inclusive).")
+    choices: dict[str, LabelDocument] | None = Field(
+        default=None,
+        description="Allowed values of a choice, each with its label (a list of values "
+        "uses each value as its own label).",
+    )
+    to: Literal["parties"] | None = Field(
+        default=None, description="What a reference column refers to: a party of the contract."
+    )
+    role: Role | None = Field(
+        default=None, description="For a reference to parties: the role the party must have."
+    )
+    renamed_from: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="The column's name in the previous contract version (rows stored under "
+        "the old name stay readable).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _choice_list(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("choices"), list):
+            value = {**value, "choices": {str(c): str(c) for c in value["choices"]}}
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> ColumnDocument:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a choice column needs 'choices'")
+        if self.type != "choice" and self.choices is not None:
+            raise ValueError("'choices' belong to a choice column only")
+        if self.type == "reference" and self.to is None:
+            raise ValueError("a reference column needs 'to' (what it refers to: parties)")
+        if self.type != "reference" and (self.to is not None or self.role is not None):
+            raise ValueError("'to' and 'role' belong to a reference column only")
+        if self.places is not None and self.type != "decimal":
+            raise ValueError("'places' belongs to a decimal column only (money has 2)")
+        return self
+
+
+class ParticipantsDocument(_Strict):
+    """The participants table: one row per person, identified by a pseudonym.
+
+    A file identifies each person by a personal identity number (personnummer,
+    pseudonymised at import and never stored) or by a reference code of the
+    source system; the remaining columns are declared like any table's.
+    """
+
+    label: LabelDocument
+    unit: LabelDocument = Field(description="What one participant is called, e.g. child.")
+    description: str | None = None
+    identity: list[Literal["personnummer", "reference"]] = Field(
+        default_factory=lambda: ["personnummer", "reference"],
+        min_length=1,
+        description="How a file may identify a person (its pseudonym is derived from it).",
+    )
+    inclusion: str = Field(
+        pattern=NAME_PATTERN, description="The date column of the person's inclusion."
+    )
+    end: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="The date column of leaving (optional); a later file may add it.",
+    )
+    group: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="The choice column telling the treated from the comparison group.",
+    )
+    treated: str | None = Field(
+        default=None, description="The value of the group column that marks the treated."
+    )
+    subgroups: list[str] = Field(
+        default_factory=list,
+        description="Columns that split results into subgroups (council, knowledge export).",
+    )
+    import_roles: list[ImportRole] = Field(
+        default_factory=lambda: ["commissioner"],
+        alias="import",
+        description="Roles that may import this table.",
+    )
+    columns: dict[str, ColumnDocument] = Field(min_length=1)
+
+
+class TableDocument(_Strict):
+    """A declared table: per-participant records, events or measurements, or a series."""
+
+    kind: TableKind = Field(
+        description="records, events and measurements belong to a participant; "
+        "a series is an aggregate (e.g. a price or trend index)."
+    )
+    label: LabelDocument
+    description: str | None = None
+    date: str = Field(
+        pattern=NAME_PATTERN,
+        description="The date column that places a row in time (data 'as of' a day).",
+    )
+    key: list[str] = Field(
+        default_factory=list,
+        description="Columns that make a row unique (with the participant, for their tables).",
+    )
+    import_roles: list[ImportRole] = Field(
+        default_factory=lambda: ["commissioner"],
+        alias="import",
+        description="Roles that may import this table.",
+    )
+    columns: dict[str, ColumnDocument] = Field(min_length=1)
+
+
+class DataDocument(_Strict):
+    """The data a contract is evaluated on: its participants and its other tables."""
+
+    participants: ParticipantsDocument | None = None
+    tables: dict[str, TableDocument] = Field(default_factory=dict)
+
+
+class EvaluationDocument(SpecBody):
+    """An evaluation of the contract's data; an input takes a figure of it (``evaluate``).
+
+    ``table`` names a declared table; a participant's table is joined to the
+    participants, which adds the columns ``participant``, ``treated``, ``post``,
+    ``months_since_inclusion`` and ``month`` (and ``period``, ``period_month`` with
+    ``periods``). The other keys are those of an evaluation spec (docs/evaluation.md);
+    the method's options go under ``options``. An evaluation no input takes is
+    followed (shown to the council and published), not paid on.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str = Field(pattern=NAME_PATTERN, description="The declared table evaluated.")
+    label: LabelDocument | None = None
+    description: str | None = None
+
+
 class InputDocument(_Typed):
     """A measured outcome the settlement needs (from facts or an evaluation)."""
 
     evaluate: str | None = Field(
         default=None,
-        description="Evaluation spec (path relative to the contract) giving the value.",
+        pattern=NAME_PATTERN,
+        description="The evaluation (a key of the contract's `evaluations`) giving the value.",
     )
     take: str | None = Field(
         default=None,
@@ -185,6 +367,13 @@ class ContractDocument(_Strict):
     parties: list[PartyDocument] = Field(min_length=1)
     periods: dict[str, PeriodDocument] = Field(default_factory=dict)
     parameters: dict[str, ParameterDocument] = Field(default_factory=dict)
+    data: DataDocument | None = Field(
+        default=None, description="The tables the contract's data is imported into."
+    )
+    evaluations: dict[str, EvaluationDocument] = Field(
+        default_factory=dict,
+        description="Evaluations of the data; unbound ones are followed, not paid on.",
+    )
     inputs: dict[str, InputDocument] = Field(default_factory=dict)
     outputs: dict[str, OutputDocument] = Field(default_factory=dict)
     payments: list[PaymentDocument] = Field(default_factory=list)
