@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from benchmarks._common import best_of, print_header
+from utfall.adapters.files import contract_read, facts_read
+from utfall.adapters.finance import finance_plan_read
 from utfall.core.contracts import settle
 from utfall.core.finance.vectorised import (
     Fixed,
@@ -36,7 +38,6 @@ from utfall.core.finance.vectorised import (
     fixed_from_floats,
     settle_vectorised,
 )
-from utfall.services.contracts import contract_load, facts_load
 from utfall.services.finance import finance_simulate
 
 NAME = "simulate"
@@ -59,19 +60,18 @@ def norrkoping_inputs(size: int, seed: int) -> dict[str, Any]:
 
 
 def sick_leave_inputs(size: int, seed: int) -> dict[str, Any]:
-    """The example facts with observed days ±20 % per month and the day value 1 500–3 000 SEK."""
-    facts: dict[str, Any] = dict(facts_load(FACTS / "sick-leave-botkyrka.yaml"))
+    """The example facts with observed days ±20 % per month."""
+    facts: dict[str, Any] = dict(facts_read(FACTS / "sick-leave-botkyrka.yaml").values)
     rng = np.random.default_rng(seed)
-    observed = np.array([float(v) for v in facts["observed_days"]])
+    observed = np.array([float(v) for v in facts["observed_days_per_employee"]])
     noisy = observed[None, :] * rng.uniform(0.8, 1.2, (size, observed.size))
-    facts["observed_days"] = Fixed(np.rint(noisy * 1e4).astype(np.int64), 4)
-    facts["value_per_sick_day_sek"] = fixed_from_floats(rng.uniform(1500, 3000, size), 2)[0]
+    facts["observed_days_per_employee"] = Fixed(np.rint(noisy * 1e4).astype(np.int64), 4)
     return facts
 
 
 def measure(name: str, inputs: Any, size: int, loop: int, repeat: int) -> dict[str, Any]:
     """Vectorised time for ``size`` scenarios, exact loop time for ``loop`` of them."""
-    contract = contract_load(CONTRACTS / f"{name}.yaml")
+    contract = contract_read(CONTRACTS / f"{name}.yaml")
     columns = inputs(size, seed=1)
     seconds, result = best_of(repeat, lambda: settle_vectorised(contract, columns, size=size))
     rows = range(loop)
@@ -128,13 +128,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
 
     print_header(f"{NAME}: utfall simulate (service), Norrköping, {args.scenarios:,} scenarios")
+    norrkoping = contract_read(CONTRACTS / "norrkoping-placed-children.yaml")
     seconds, outcome = best_of(
         args.repeat,
         lambda: finance_simulate(
-            contract_path=CONTRACTS / "norrkoping-placed-children.yaml",
+            norrkoping,
             distributions=["net_savings_sek=normal(8e6, 5e6)", "school_results_met=bernoulli(0.6)"],
-            facts_path=FACTS / "norrkoping-placed-children.yaml",
-            plan_path=PLAN,
+            facts=facts_read(FACTS / "norrkoping-placed-children.yaml"),
+            plan=finance_plan_read(PLAN, norrkoping),
             size=args.scenarios,
         ),
     )

@@ -113,3 +113,97 @@ def test_a_flipped_byte_never_exits_0(signed, utfall, tmp_path, where):
     flipped.write_bytes(bytes(data))
     result = utfall("verify", flipped)
     assert result.returncode in (1, 2), result.stdout
+
+
+# ----------------------------------------------------------------------------- from tables
+
+TABLES_CONTRACT = """\
+id: tables-cli
+title: Settled from its own tables
+version: "1"
+parties:
+  - {id: town, name: Town, role: commissioner}
+  - {id: fund, name: Fund, role: financier}
+  - {id: evaluator, name: Evaluator, role: evaluator}
+data:
+  participants:
+    label: {sv: Deltagare, en: Participants}
+    unit: {sv: deltagare, en: participant}
+    inclusion: included_on
+    columns:
+      included_on: {type: date, label: {sv: Inkluderad, en: Included}}
+  tables:
+    savings:
+      kind: records
+      label: {sv: Besparingar, en: Savings}
+      date: date
+      columns:
+        date: {type: date, label: {sv: Datum, en: Date}}
+        amount: {type: money, label: {sv: Belopp, en: Amount}}
+evaluations:
+  saved: {method: aggregate, table: savings, outcome: amount, options: {statistic: sum}}
+inputs:
+  saving_sek: {type: money, evaluate: saved, take: value}
+outputs:
+  paid_sek: {type: money, formula: "max(saving_sek, 0)"}
+payments:
+  - {id: payment, from: town, to: fund, label: Payment, amount: paid_sek}
+"""
+
+
+@pytest.fixture(scope="module")
+def from_tables(signed, utfall, tmp_path_factory):
+    """A bundle settled from a folder of tables, as of a day, with the tables included."""
+    work = tmp_path_factory.mktemp("tables")
+    (work / "data").mkdir()
+    (work / "tables-cli.yaml").write_text(TABLES_CONTRACT, encoding="utf-8")
+    (work / "data/participants.csv").write_text(
+        "participant,included_on\np1,2020-01-15\np2,2021-06-01\n", encoding="utf-8"
+    )
+    (work / "data/savings.csv").write_text(
+        "participant,date,amount\np1,2020-02-01,100.25\np2,2021-07-01,200.50\n", encoding="utf-8"
+    )
+    bundle = work / "bundle.json"
+    settled = utfall(
+        "settle",
+        work / "tables-cli.yaml",
+        "--data-dir",
+        work / "data",
+        "--as-of",
+        "2020-12-31",
+        "--sign",
+        signed["keys"] / "private.pem",
+        "--bundle",
+        bundle,
+        "--include-data",
+        "--ledger",
+        work / "ledger.jsonl",
+        "--json",
+    )
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    assert json.loads(settled.stdout)["payments"][0]["amount_sek"] == "100.25"
+    return work, bundle
+
+
+def test_a_bundle_from_tables_verifies_and_its_tables_settle_again(from_tables, utfall):
+    work, bundle = from_tables
+    result = utfall("verify", bundle, "--ledger", work / "ledger.jsonl", "--extract", work / "x")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "re-ran every evaluation on the tables as of 2020-12-31" in result.stdout
+    assert (work / "x/data/savings.csv").read_text(encoding="utf-8").count("\n") == 2  # as of
+    again = utfall("settle", work / "x/tables-cli.yaml", "--data-dir", work / "x/data", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["payments"][0]["amount_sek"] == "100.25"
+
+
+def test_a_changed_cell_in_an_included_table_exits_1(from_tables, utfall, tmp_path):
+    _, bundle = from_tables
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(
+        # The cell as it stands in the table's canonical CSV (quoted, inside a JSON string).
+        bundle.read_text(encoding="utf-8").replace('\\"100.25\\"', '\\"900.25\\"', 1),
+        encoding="utf-8",
+    )
+    result = utfall("verify", tampered)
+    assert result.returncode == 1, result.stdout
+    assert "table 'savings' was changed" in result.stderr

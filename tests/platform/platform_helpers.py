@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from typing import Any
 from xml.sax.saxutils import escape
@@ -105,6 +106,31 @@ def xlsx_bytes(rows: list[list[Any]]) -> bytes:
     return buffer.getvalue()
 
 
+def xlsx_fill(template: bytes, rows: list[list[str]]) -> bytes:
+    """The template workbook with rows typed under its header (inline strings)."""
+    source = zipfile.ZipFile(io.BytesIO(template))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode("utf-8")
+                added = "".join(
+                    f'<row r="{r + 2}">'
+                    + "".join(
+                        f'<c r="{chr(65 + c)}{r + 2}" t="inlineStr"><is><t>{escape(v)}</t></is></c>'
+                        for c, v in enumerate(row)
+                    )
+                    + "</row>"
+                    for r, row in enumerate(rows)
+                )
+                end = re.search(r"<row r=\"1\".*?</row>", text, flags=re.S).end()
+                text = text[:end] + added + text[end:]
+                data = text.encode("utf-8")
+            target.writestr(item, data)
+    return out.getvalue()
+
+
 def totp_code(user) -> str:
     """The user's current TOTP code (the used-code cache is cleared: tests sign often)."""
     from allauth.mfa.models import Authenticator
@@ -121,3 +147,64 @@ def totp_code(user) -> str:
     secret = decrypt(authenticator.data["secret"])
     counters = list(yield_hotp_counters_from_time())
     return format_hotp_value(hotp_value(secret, counters[len(counters) // 2]))
+
+
+# A contract no code of the platform knows: households, home visits (any declared table).
+UNKNOWN_CONTRACT = """\
+id: a-contract-nobody-knows
+title: Ett kontrakt ingen kod känner till
+version: "1"
+currency: SEK
+parties:
+  - {id: town, name: Staden, role: commissioner}
+  - {id: helper, name: Hjälparen, role: provider}
+periods:
+  contract: {start: 2024-01-01, end: 2026-12-31}
+parameters:
+  price_sek: {type: money, default: 1000}
+data:
+  participants:
+    label: {sv: Hushåll, en: Households}
+    unit: {sv: hushåll, en: household}
+    identity: [reference]
+    inclusion: joined
+    end: left
+    import: [provider]
+    columns:
+      joined: {type: date, label: {sv: Anslöt, en: Joined}}
+      left: {type: date, required: false, label: {sv: Lämnade, en: Left}}
+      district:
+        type: choice
+        required: false
+        label: {sv: Stadsdel, en: District}
+        choices: {north: {sv: Norr, en: North}, south: {sv: Söder, en: South}}
+  tables:
+    visits:
+      kind: events
+      label: {sv: Hembesök, en: Home visits}
+      date: visited
+      key: [visited]
+      import: [provider, commissioner]
+      columns:
+        visited: {type: date, label: {sv: Besöksdag, en: Visit day}}
+        minutes: {type: integer, min: 0, unit: minutes, label: {sv: Minuter, en: Minutes}}
+        kept: {type: boolean, label: {sv: Genomfört, en: Kept}, synonyms: [genomfort]}
+evaluations:
+  kept_visits:
+    label: {sv: Genomförda besök, en: Visits kept}
+    method: aggregate
+    table: visits
+    where: {kept: true}
+    options: {statistic: count}
+inputs:
+  visits_kept: {type: count, evaluate: kept_visits, take: value}
+  bonus_sek: {type: money, min: 0, description: A bonus the parties agree on}
+outputs:
+  paid_sek: {type: money, formula: "visits_kept * price_sek + bonus_sek"}
+payments:
+  - {id: pay, from: town, to: helper, label: Ersättning, amount: paid_sek}
+tests:
+  - name: two visits and a bonus
+    inputs: {visits_kept: 2, bonus_sek: 500}
+    expect: {outputs: {paid_sek: "2500.00"}}
+"""

@@ -47,10 +47,13 @@ def test_commissioner_and_financier(page, live_server, make_user, tmp_path):
     # The financier takes part in another contract only.
     botkyrka = contract_create(
         text=(EXAMPLE / "sick-leave-botkyrka.yaml").read_text(encoding="utf-8"),
-        organisation=other, actor=other_user, file_name="sick-leave-botkyrka.yaml",
+        organisation=other,
+        actor=other_user,
+        file_name="sick-leave-botkyrka.yaml",
     )
-    contract_party_set(contract=botkyrka, organisation=investor, role=Role.FINANCIER,
-                       actor=other_user)
+    contract_party_set(
+        contract=botkyrka, organisation=investor, role=Role.FINANCIER, actor=other_user
+    )
     base = live_server.url
     SHOTS.mkdir(parents=True, exist_ok=True)
 
@@ -69,7 +72,7 @@ def test_commissioner_and_financier(page, live_server, make_user, tmp_path):
         encoding="utf-8",
     )
     page.goto(f"{base}/contracts/norrkoping-placed-children/imports/")
-    page.select_option("#id_kind", "participants")
+    page.select_option("#id_table", "participants")
     page.set_input_files("#id_file", str(participants))
     page.click("main form button[type=submit]")
     page.wait_for_selector("[data-testid=preview]")

@@ -17,8 +17,11 @@ PO = Path(__file__).resolve().parents[2] / "src/utfall/platform/locale/sv/LC_MES
 
 def test_every_string_has_a_swedish_translation():
     catalogue = read_po(PO.open("rb"))
-    untranslated = [m.id for m in catalogue if m.id and not (
-        all(m.string) if isinstance(m.string, tuple) else m.string)]
+    untranslated = [
+        m.id
+        for m in catalogue
+        if m.id and not (all(m.string) if isinstance(m.string, tuple) else m.string)
+    ]
     assert untranslated == []
 
 
@@ -44,11 +47,17 @@ def test_a_contract_in_force_is_only_amended_with_a_reason(world):
     contract_put_in_force(contract=world.contract, actor=commissioner)
     text = world.contract.versions.get(number=1).text + "\n# clarified\n"
     with pytest.raises(ContractInvalid) as caught:
-        contract_version_upload(contract=world.contract, text=text, actor=commissioner,
-                                file_name="v2.yaml")
+        contract_version_upload(
+            contract=world.contract, text=text, actor=commissioner, file_name="v2.yaml"
+        )
     assert caught.value.findings[0].code == "amendment-reason-missing"
-    version = contract_version_upload(contract=world.contract, text=text, actor=commissioner,
-                                      file_name="v2.yaml", amendment_reason="Typo in a comment")
+    version = contract_version_upload(
+        contract=world.contract,
+        text=text,
+        actor=commissioner,
+        file_name="v2.yaml",
+        amendment_reason="Typo in a comment",
+    )
     assert version.number == 2 and world.contract.versions.count() == 2
     event = world.contract.audit_events.filter(action="contract.amended").get()
     assert event.actor == commissioner and event.details["reason"] == "Typo in a comment"
@@ -60,8 +69,10 @@ def test_pages_refuse_what_the_role_does_not_allow(client, world):
     base = f"/contracts/{world.contract.identifier}"
     assert client.get(f"{base}/participants/").status_code == 403
     assert client.get(f"{base}/audit/").status_code == 200
-    response = client.post(f"{base}/imports/", {"kind": "participants", "encoding": "utf-8",
-                                                "file": upload("p.csv", "a,b\n1,2\n")})
+    response = client.post(
+        f"{base}/imports/",
+        {"table": "participants", "encoding": "utf-8", "file": upload("p.csv", "a,b\n1,2\n")},
+    )
     assert response.status_code == 403
     client.force_login(world.outsider)
     assert client.get(f"{base}/").status_code == 404

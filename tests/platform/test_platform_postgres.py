@@ -36,15 +36,35 @@ def _server_url() -> str:
 @pytest.mark.slow
 def test_platform_suite_on_postgresql():
     url = _server_url()
-    env = {**os.environ, "DATABASE_URL": url}
+    # Its own test database: another run against the same server must not share it.
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "UTFALL_TEST_DATABASE_NAME": f"test_utfall_suite_{os.getpid()}",
+    }
     env.pop("PYTEST_XDIST_WORKER", None)
     result = subprocess.run(
         [
-            sys.executable, "-m", "pytest", str(HERE), "-q", "-x", "-p", "no:cacheprovider",
-            "-p", "no:xdist", "-m", "not slow and not browser and not postgres",
-            "-o", "addopts=",
+            sys.executable,
+            "-m",
+            "pytest",
+            str(HERE),
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-m",
+            "not slow and not browser and not postgres",
+            "-o",
+            "addopts=",
         ],
-        capture_output=True, text=True, env=env, timeout=600, cwd=HERE.parent.parent,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=HERE.parent.parent,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
     assert " passed" in result.stdout

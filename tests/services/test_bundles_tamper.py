@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 from datetime import UTC, datetime
@@ -10,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from test_bundles import data_bundle, data_project
 
+from utfall.adapters.bundles import keys_generate, private_key_load, public_key_load
+from utfall.adapters.files import contract_read, facts_read
 from utfall.core.ledger import (
     b64encode,
     canonical_sha256,
@@ -20,14 +24,8 @@ from utfall.core.ledger import (
     signing_message,
 )
 from utfall.errors import BundleUnreadable
-from utfall.services.bundles import (
-    bundle_create,
-    bundle_render,
-    bundle_verify,
-    keys_generate,
-    private_key_load,
-    public_key_load,
-)
+from utfall.services.bundles import bundle_create, bundle_render, bundle_verify
+from utfall.services.contracts import facts_parse
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "examples/contracts/norrkoping-placed-children.yaml"
@@ -40,17 +38,22 @@ def keys(tmp_path_factory):
     return keys_generate(tmp_path_factory.mktemp("keys"))
 
 
-@pytest.fixture(scope="module")
-def original(tmp_path_factory, keys) -> bytes:
-    out = tmp_path_factory.mktemp("bundle") / "norrkoping.bundle.json"
-    bundle_create(
-        contract_path=CONTRACT,
-        facts_path=FACTS,
-        out_path=out,
-        private_key=private_key_load(keys.private_path),
+def _bundle(private_key, facts) -> bytes:
+    return bundle_create(
+        contract=contract_read(CONTRACT),
+        contract_file=CONTRACT.name,
+        facts=facts,
+        tables=None,
+        until=None,
+        overrides={},
+        private_key=private_key,
         now=NOW,
-    )
-    return out.read_bytes()
+    ).data
+
+
+@pytest.fixture(scope="module")
+def original(keys) -> bytes:
+    return _bundle(private_key_load(keys.private_path), facts_read(FACTS))
 
 
 def _find(tree, name):
@@ -149,52 +152,40 @@ TAMPERING = [
     TAMPERING,
     ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(TAMPERING)],
 )
-def test_each_tampered_part_is_named(original, tmp_path, change, message):
+def test_each_tampered_part_is_named(original, change, message):
     data = json.loads(original)
     change(data)
-    path = tmp_path / "tampered.json"
-    path.write_bytes(bundle_render(data))  # the tamperer keeps the canonical layout
-    report = bundle_verify(path)
+    report = bundle_verify(bundle_render(data))  # the tamperer keeps the canonical layout
     assert not report.ok
     assert any(d.startswith(message) for d in report.differences), "\n".join(report.differences)
 
 
-def test_the_embedded_key_cannot_stand_in_for_the_evaluators_key(original, tmp_path, keys):
+def test_the_embedded_key_cannot_stand_in_for_the_evaluators_key(original, keys):
     data = json.loads(original)
     public_key(data)
-    path = tmp_path / "tampered.json"
-    path.write_bytes(bundle_render(data))
-    report = bundle_verify(path, public_key=public_key_load(keys.public_path))
+    report = bundle_verify(bundle_render(data), public_key=public_key_load(keys.public_path))
     assert any("signature: the bundle was signed with key" in d for d in report.differences)
 
 
-def test_a_forger_who_re_signs_with_their_own_key(original, tmp_path, keys):
+def test_a_forger_who_re_signs_with_their_own_key(keys):
     """A consistent forgery: new facts, settled and hashed again, signed with another key.
 
     Verification with the embedded key cannot tell (and says it proves only
     integrity); with the evaluator's public key it fails.
     """
     forger = Ed25519PrivateKey.generate()
-    forged_facts = tmp_path / "facts.yaml"
-    forged_facts.write_text(FACTS.read_text(encoding="utf-8").replace("10850000.00", "15000000.00"))
-    path = tmp_path / "forged.json"
-    bundle_create(
-        contract_path=CONTRACT,
-        facts_path=forged_facts,
-        out_path=path,
-        private_key=forger,
-        now=NOW,
-    )
-    embedded = bundle_verify(path)
+    text = FACTS.read_text(encoding="utf-8").replace("10850000.00", "15000000.00")
+    forged = _bundle(forger, facts_parse(text, source=FACTS.name))
+    embedded = bundle_verify(forged)
     assert embedded.ok
     assert embedded.key_fingerprint == key_fingerprint(public_key_raw(forger))
     assert any("not who signed it" in n for n in embedded.notes)
-    evaluator = bundle_verify(path, public_key=public_key_load(keys.public_path))
+    evaluator = bundle_verify(forged, public_key=public_key_load(keys.public_path))
     assert not evaluator.ok
     assert any("signature: the bundle was signed with key" in d for d in evaluator.differences)
 
 
-def test_a_statement_re_signed_by_the_forger_still_fails_recomputation(original, tmp_path):
+def test_a_statement_re_signed_by_the_forger_still_fails_recomputation(original):
     """Payments changed, every hash fixed up and re-signed: the figures do not recompute."""
     forger = Ed25519PrivateKey.generate()
     data = json.loads(original)
@@ -206,9 +197,7 @@ def test_a_statement_re_signed_by_the_forger_still_fails_recomputation(original,
     # (the ledger entry's own hash is now wrong too; the forger would have to redo the chain)
     data["signature"]["public_key"] = b64encode(public_key_raw(forger))
     data["signature"]["value"] = b64encode(sign_message(forger, signing_message(data["statement"])))
-    path = tmp_path / "forged.json"
-    path.write_bytes(bundle_render(data))
-    report = bundle_verify(path)
+    report = bundle_verify(bundle_render(data))
     assert not any(d.startswith("signature:") for d in report.differences)
     assert any(
         "recomputation: payments[premium].amount_sek: the bundle says '2000000.00', "
@@ -217,10 +206,8 @@ def test_a_statement_re_signed_by_the_forger_still_fails_recomputation(original,
     )
 
 
-def test_editing_the_layout_alone_is_noticed(original, tmp_path):
-    path = tmp_path / "spaced.json"
-    path.write_bytes(original.replace(b'\n"format":"', b'\n"format": "', 1))
-    report = bundle_verify(path)
+def test_editing_the_layout_alone_is_noticed(original):
+    report = bundle_verify(original.replace(b'\n"format":"', b'\n"format": "', 1))
     assert [d.split(":")[0] for d in report.differences] == ["layout"]
     assert "(line 5, column 10)" in report.differences[0]
 
@@ -242,23 +229,34 @@ def _positions(bundle: bytes) -> list[int]:
     return sorted(positions)
 
 
-def test_flipping_any_single_byte_fails_verification(original, tmp_path):
+@pytest.fixture(scope="module")
+def with_tables(tmp_path_factory, keys) -> bytes:
+    """An --include-data bundle of a small contract settled from its own tables."""
+    root = data_project(tmp_path_factory.mktemp("data") / "project")
+    return data_bundle(root, private_key_load(keys.private_path), include_data=True).data
+
+
+@pytest.fixture(params=["facts", "tables"])
+def bundle(request, original, with_tables) -> bytes:
+    return original if request.param == "facts" else with_tables
+
+
+def test_flipping_any_single_byte_fails_verification(bundle):
     """No flipped byte leaves a bundle that verifies.
 
     Layout, hashes, chain and signature alone must catch every flip
     (recomputation is a further check, exercised by the tests above), so this
     runs the fast checks on many positions; tests/cli flips a few through the
-    console script with every check on.
+    console script with every check on. An included table's bytes are bound by
+    the digest the signed evaluations part records.
     """
-    path = tmp_path / "flipped.json"
-    positions = _positions(original)
+    positions = _positions(bundle)
     unreadable = 0
     for position in positions:
-        flipped = bytearray(original)
+        flipped = bytearray(bundle)
         flipped[position] ^= 0x01
-        path.write_bytes(bytes(flipped))
         try:
-            report = bundle_verify(path, recompute=False)
+            report = bundle_verify(bytes(flipped), recompute=False)
         except BundleUnreadable:
             unreadable += 1
             continue
@@ -277,18 +275,20 @@ def _paths(value, prefix=()):
             yield from _paths(item, (*prefix, index))
 
 
-def test_any_value_replaced_by_any_other_is_caught_and_never_crashes(original, tmp_path):
+def test_any_value_replaced_by_any_other_is_caught_and_never_crashes(bundle):
     """Replace one value anywhere in the bundle by another JSON value (of any type): verify
-    reports a difference or refuses the file, and never stops with another exception."""
+    reports a difference or refuses the file, and never stops with another exception.
+
+    The one change that is no difference: the included tables all left out (``tables``
+    set to ``{}``), which makes the bundle the one without the data."""
     rng = random.Random(8032)
     replacements = [None, True, False, 0, -1, 2**60, 1.5, "", "x", [], {}, [1], {"a": 1}]
-    replacements += ["0" * 64, "10000000.00", "Återbetalning"]
-    document = json.loads(original)
+    replacements += ["0" * 64, "10000000.00", "Återbetalning", "2020-12-31"]
+    document = json.loads(bundle)
     places = [p for p in _paths(document) if p]
-    path = tmp_path / "mutated.json"
     changed = 0
     for _ in range(200):
-        data = json.loads(original)
+        data = json.loads(bundle)
         place = rng.choice(places)
         target = data
         for key in place[:-1]:
@@ -297,10 +297,80 @@ def test_any_value_replaced_by_any_other_is_caught_and_never_crashes(original, t
         if canonical_sha256(data) == canonical_sha256(document):
             continue  # replaced by an equal value
         changed += 1
-        path.write_bytes(bundle_render(data))
         try:
-            report = bundle_verify(path, recompute=rng.random() < 0.05)
+            report = bundle_verify(bundle_render(data), recompute=rng.random() < 0.05)
         except BundleUnreadable:
+            continue
+        if place == ("tables",) and data["tables"] == {}:
+            assert report.ok, report.differences
             continue
         assert not report.ok, f"replacing {place} went unnoticed"
     assert changed > 170
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _forge(data, forger):
+    """Fix up every hash after a change to the signed parts and sign with ``forger``."""
+    for part in ("evaluations", "settlement", "facts", "contract", "overrides"):
+        data["statement"]["parts"][part] = canonical_sha256(data[part])
+    data["statement"]["signer_key_sha256"] = key_fingerprint(public_key_raw(forger))
+    data["signature"]["public_key"] = b64encode(public_key_raw(forger))
+    data["signature"]["value"] = b64encode(sign_message(forger, signing_message(data["statement"])))
+    return bundle_render(data)
+
+
+def test_a_table_changed_with_its_digest_fixed_up_is_named(with_tables):
+    """A cell changed, its digest in the evaluations part fixed up: the part's hash fails,
+    and the ledger no longer records the table's digest."""
+    data = json.loads(with_tables)
+    data["tables"]["savings"] = data["tables"]["savings"].replace("200.50", "900.50")
+    new = hashlib.sha256(data["tables"]["savings"].encode()).hexdigest()
+    for item in data["evaluations"][0]["tables"]:
+        if item["table"] == "savings":
+            item["sha256"] = new
+    report = bundle_verify(bundle_render(data))
+    assert any(
+        d.startswith("parts: evaluations was changed after signing") for d in report.differences
+    )
+    assert any(
+        d == f"ledger: no import entry records table 'savings' with SHA-256 {new}"
+        for d in report.differences
+    ), report.differences
+    assert any(
+        d.startswith("evaluations: saved: the explanation of saving_sek names the tables")
+        for d in report.differences
+    ), report.differences
+    assert any(
+        "recomputation: inputs.saving_sek: the bundle says '350.75', recomputed '1050.75'" in d
+        for d in report.differences
+    ), report.differences
+
+
+def test_a_forged_evaluations_part_that_is_not_the_contracts_is_named(with_tables):
+    forger = Ed25519PrivateKey.generate()
+    data = json.loads(with_tables)
+    data["evaluations"][1]["inputs"] = ["saving_sek"]
+    data["evaluations"][0]["as_of"] = "2020-12-31"
+    report = bundle_verify(_forge(data, forger))
+    assert not any(d.startswith(("signature:", "parts:")) for d in report.differences)
+    assert any(
+        d.startswith("evaluations: evaluations[enrolled].inputs[0]: the bundle says 'saving_sek'")
+        for d in report.differences
+    ), report.differences
+    assert any(
+        d == "evaluations: the evaluations took their data on different days: 2020-12-31, None"
+        for d in report.differences
+    ), report.differences
+
+
+def test_rows_counted_wrong_are_named(with_tables):
+    forger = Ed25519PrivateKey.generate()
+    data = json.loads(with_tables)
+    data["evaluations"][0]["tables"][0]["rows"] = 4
+    report = bundle_verify(_forge(data, forger))
+    assert any(
+        d.startswith("tables: table 'savings' read under the contract's declaration has 3 row(s)")
+        for d in report.differences
+    ), report.differences

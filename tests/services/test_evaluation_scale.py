@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from utfall.adapters.files import read_arrow
+from utfall.analytics import read_table
 from utfall.errors import DataInvalid, SpecInvalid
-from utfall.services.evaluation_scale import run_historical_reference, run_trend_adjusted
+from utfall.services import evaluation_scale
 from utfall.synth import generate
+
+
+def _table(s, key):
+    """An auxiliary table an option names, relative to the data file (as a spec file's are
+    relative to the spec)."""
+    value = s.options.get(key)
+    if value is None:
+        return None
+    path = Path(value) if Path(value).is_absolute() else Path(s.data).parent / value
+    return read_arrow(path)
+
+
+def _rows(s):
+    return lambda connection: read_table(connection, Path(s.data))
+
+
+def run_trend_adjusted(s, **options):
+    return evaluation_scale.run_trend_adjusted(
+        s, data=_rows(s), trend_index=_table(s, "trend_index"), where=str(s.data), **options
+    )
+
+
+def run_historical_reference(s, **options):
+    return evaluation_scale.run_historical_reference(
+        s, data=_rows(s), prices=_table(s, "price_index"), where=str(s.data), **options
+    )
 
 
 def spec(data, **fields):
@@ -189,7 +218,6 @@ def test_historical_reference_subgroups_and_horizon(norrkoping):
     ("change", "error", "match"),
     [
         ({"options": {"day_value": 2450}}, SpecInvalid, "trend_index"),
-        ({"options": {"trend_index": "nope.parquet"}}, SpecInvalid, "does not exist"),
         ({"options": {"trend_index": "slt_index.parquet", "colour": 1}}, SpecInvalid, "colour"),
         (
             {"options": {"trend_index": "slt_index.parquet", "backend": "oracle"}},

@@ -9,11 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from utfall.adapters.files import evaluate_file, read_arrow, spec_read
 from utfall.core.evaluation.means import difference_in_means
 from utfall.core.evaluation.result import Estimate
 from utfall.errors import DataInvalid, SpecInvalid, UserError
-from utfall.services import evaluation
-from utfall.services.evaluation import METHODS, evaluate_file, evaluate_spec, load_spec
+from utfall.services.evaluation import METHODS, evaluate
+
+
+def load_spec(path: Path):
+    return spec_read(path)[0]
 
 
 @pytest.fixture
@@ -58,8 +62,8 @@ def test_load_spec_resolves_data_and_collects_options(tmp_path, trial):
         """,
     )
     spec = load_spec(path)
-    assert spec.data == (tmp_path / "trial.csv").resolve()
-    assert spec.data.is_absolute()
+    assert spec.data == str((tmp_path / "trial.csv").resolve())
+    assert Path(spec.data).is_absolute()
     assert spec.method == "ipw"
     assert spec.covariates == ["age", "I(age**2)"]
     assert spec.options == {"estimand": "ATT", "trim": 0.02}
@@ -104,7 +108,7 @@ def test_bad_option_value_names_the_option(tmp_path, trial):
 
 def test_unknown_method_lists_the_known_ones(tmp_path, trial):
     path = write(tmp_path, "data: trial.csv\nmethod: regression_discontinuity\n")
-    with pytest.raises(SpecInvalid, match="known: did, difference_in_means") as caught:
+    with pytest.raises(SpecInvalid, match="known: aggregate, did, difference_in_means") as caught:
         load_spec(path)
     assert "trend_adjusted" in str(caught.value)
 
@@ -232,8 +236,9 @@ def test_same_spec_and_seed_give_the_same_numbers(tmp_path, trial):
     assert first == second
     assert first["seed"] == 2024
     assert [s["label"] for s in first["subgroups"]] == ["north", "south"]
-    other = load_spec(path).model_copy(update={"seed": 2025})
-    assert evaluate_spec(other).as_dict()["ci_low"] != first["ci_low"]
+    spec, tables = spec_read(path)
+    other = spec.model_copy(update={"seed": 2025})
+    assert evaluate(other, tables).as_dict()["ci_low"] != first["ci_low"]
 
 
 def test_each_generic_method_runs_from_a_spec(tmp_path):
@@ -279,24 +284,35 @@ def test_contract_specific_methods_dispatch_to_the_scale_out_service(tmp_path, t
 
     seen = []
 
-    def fake(spec):
-        seen.append(spec)
+    def fake(spec, **given):
+        seen.append((spec, sorted(given)))
         return Estimate("trend_adjusted", 1.0, None, None, None, None, None, None, 1)
 
     monkeypatch.setattr(scale, "run_trend_adjusted", fake)
+    (tmp_path / "index.csv").write_text("period,month_index,slt\n", encoding="utf-8")
     path = write(
         tmp_path,
         "data: trial.csv\nmethod: trend_adjusted\noutcome: income\nunit: id\n"
         "trend_index: index.csv\n",
     )
-    spec = load_spec(path)
-    assert spec.options == {"trend_index": "index.csv"}
-    assert evaluate_spec(spec).method == "trend_adjusted"
-    assert seen == [spec]
+    spec, tables = spec_read(path)
+    assert spec.options == {"trend_index": str((tmp_path / "index.csv").resolve())}
+    assert evaluate(spec, tables).method == "trend_adjusted"
+    assert seen == [(spec, ["data", "trend_index", "where"])]
     assert set(METHODS) >= {"trend_adjusted", "historical_reference", "synthetic_control"}
 
 
 def test_load_data_refuses_other_formats(tmp_path):
     (tmp_path / "x.xlsx").write_bytes(b"")
     with pytest.raises(SpecInvalid, match=r"neither a \.csv nor a \.parquet"):
-        evaluation.load_data(tmp_path / "x.xlsx")
+        read_arrow(tmp_path / "x.xlsx")
+
+
+def test_a_missing_auxiliary_table_names_the_spec_line(tmp_path, trial):
+    path = write(
+        tmp_path,
+        "data: trial.csv\nmethod: trend_adjusted\noutcome: income\nunit: id\n"
+        "options:\n  trend_index: nowhere.parquet\n",
+    )
+    with pytest.raises(SpecInvalid, match=r"spec\.yaml:6: options\.trend_index: .*nowhere"):
+        spec_read(path)

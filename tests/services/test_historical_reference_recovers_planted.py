@@ -1,41 +1,35 @@
 """The historical-reference estimate recovers the saving ``utfall synth`` planted.
 
 One data set can miss by chance (the default seed's estimate lies almost 3 standard errors
-from the planted saving), so this checks the estimator over many seeds: its analytic
-95 % interval covers the planted saving about 95 % of the time and its errors, in
-standard errors, centre on zero.
+from the planted saving), so this checks the contract's own cost evaluation over many
+seeds, on the tables the contract declares: its analytic 95 % interval covers the planted
+saving about 95 % of the time and its errors, in standard errors, centre on zero.
 """
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 
-from utfall.services.evaluation import evaluate_spec, load_spec
+from utfall.adapters.files import DirectoryTables, contract_read
+from utfall.services.evaluation import EvaluationContext, evaluate
 from utfall.synth import generate
 
-ROOT = Path(__file__).resolve().parents[2]
-SPEC = ROOT / "examples/evaluations/norrkoping-costs-historical-reference.yaml"
+CONTRACT = (
+    Path(__file__).resolve().parents[2] / "examples/contracts/norrkoping-placed-children.yaml"
+)
 
 
 def test_interval_covers_the_planted_saving_across_seeds(tmp_path):
+    contract = contract_read(CONTRACT)
+    costs = contract.evaluations["costs"]
+    spec = costs.model_copy(update={"ci": costs.ci.model_copy(update={"method": "analytic"})})
+    context = EvaluationContext(declaration=contract.data, periods=contract.periods)
     covered, errors = 0, []
-    seeds = range(1, 21)
-    for seed in seeds:
-        # The spec's ../../out/synth/norrkoping paths, laid out afresh for each seed.
-        checkout = tmp_path / str(seed)
-        out = checkout / "out/synth/norrkoping"
-        generate("norrkoping", out, seed=seed)
-        copy = checkout / "examples/evaluations" / SPEC.name
-        copy.parent.mkdir(parents=True)
-        copy.write_text(SPEC.read_text(encoding="utf-8"), encoding="utf-8")
-        planted = json.loads((out / "manifest.json").read_text())["planted"]
-        template = load_spec(copy)
-        spec = template.model_copy(
-            update={"ci": template.ci.model_copy(update={"method": "analytic"})}
-        )
-        estimate = evaluate_spec(spec)
+    for seed in range(1, 21):
+        out = tmp_path / str(seed)
+        planted = generate("norrkoping", out, seed=seed)["planted"]
+        estimate = evaluate(spec, DirectoryTables(out, contract.data), context)
         truth = planted["cumulative_saving_sek"]
         covered += estimate.ci_low <= truth <= estimate.ci_high
         errors.append((estimate.estimate - truth) / estimate.std_error)

@@ -13,20 +13,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from utfall.adapters.files import contract_read as contract_load
+from utfall.adapters.knowledge import knowledge_file_validate, knowledge_file_write, results_read
+from utfall.core.contracts import parse_contract
 from utfall.errors import DataInvalid, UserError
-from utfall.services.contracts import contract_load
 from utfall.services.knowledge import (
     CSV_COLUMNS,
     MIN_CELL,
+    KnowledgeProject,
     ResultRow,
     knowledge_csv,
     knowledge_document,
     knowledge_export,
     knowledge_json_schema,
+    knowledge_render,
     knowledge_validate,
-    knowledge_validate_file,
+    knowledge_validate_text,
     project_from_contract,
-    results_load,
+    provision_periods,
+    results_parse,
     suppress_results,
 )
 
@@ -185,10 +190,10 @@ def test_csv_has_one_row_per_metric_and_result_and_validates(tmp_path):
     assert risk["suppressed"] == "true" and risk["number_engaged_in_impact_bond"] == ""
     path = tmp_path / "k.csv"
     path.write_text(text, encoding="utf-8")
-    assert knowledge_validate_file(path) == []
+    assert knowledge_file_validate(path) == []
     tampered = text.replace(",200,70,", ",200,197,")
     path.write_text(tampered, encoding="utf-8")
-    findings = knowledge_validate_file(path)
+    findings = knowledge_file_validate(path)
     assert [(f.row, f.field_name, f.code) for f in findings] == [
         (5, "number_with_positive_social_outcomes", "small-cell")
     ]
@@ -204,7 +209,8 @@ def test_results_file_errors_are_located(tmp_path):
         encoding="utf-8",
     )
     with pytest.raises(DataInvalid) as caught:
-        results_load(path)
+        results_read(path)
+    assert all(f.file == str(path) for f in caught.value.findings)
     located = {(f.row, f.field_name) for f in caught.value.findings}
     assert located == {
         (3, "outcome_metric_id"),
@@ -216,19 +222,124 @@ def test_results_file_errors_are_located(tmp_path):
 
 
 def test_export_writes_valid_json_and_csv(tmp_path):
-    results = tmp_path / "results.csv"
-    results.write_text(
+    results = results_parse(
         "outcome_metric_id,period_start,period_end,n,count\n"
         "school_absence_units,2024-01-01,2024-06-30,200,60\n",
-        encoding="utf-8",
+        source="results.csv",
     )
-    out = tmp_path / "fund.json"
-    document = knowledge_export(FUND, out=out, results_path=results, published=date(2026, 1, 1))
+    fund = contract_load(FUND)
+    document = knowledge_export(
+        [KnowledgeProject(fund, results=results)], published=date(2026, 1, 1)
+    )
+    assert document["projects"][0]["utfall"]["sha256"] == fund.sha256
+    out = knowledge_file_write(document, tmp_path / "fund.json")
     assert json.loads(out.read_text(encoding="utf-8")) == document
-    assert knowledge_validate_file(out) == []
-    assert len(document["projects"][0]["utfall"]["sha256"]) == 64
-    out_csv = tmp_path / "fund.csv"
-    knowledge_export(FUND, out=out_csv, published=date(2026, 1, 1))
-    assert knowledge_validate_file(out_csv) == []
+    assert knowledge_file_validate(out) == []
+    out_csv = knowledge_file_write(document, tmp_path / "fund.csv")
+    assert out_csv.read_text(encoding="utf-8") == knowledge_render(document, "csv")
+    assert knowledge_file_validate(out_csv) == []
     with pytest.raises(UserError, match=r"\.json or \.csv"):
-        knowledge_export(FUND, out=tmp_path / "fund.xml", published=date(2026, 1, 1))
+        knowledge_file_write(document, tmp_path / "fund.xml")
+    assert not (tmp_path / "fund.xml").exists()
+    with pytest.raises(UserError, match="open data is written as json or csv"):
+        knowledge_render(document, "xml")
+
+
+def test_the_export_of_several_projects_is_one_valid_document():
+    projects = [KnowledgeProject(contract_load(path)) for path in CONTRACTS]
+    document = knowledge_export(projects, published=date(2026, 1, 1), publisher="p")
+    assert [p["utfall"]["contract_id"] for p in document["projects"]] == [
+        p.contract.id for p in projects
+    ]
+    organisations = [o["id"] for o in document["organisations"]]
+    assert organisations == sorted(set(organisations))
+    text = knowledge_render(document, "json")
+    assert knowledge_validate_text(text, source="all.json") == []
+    broken = text.replace('"status": "PUBLIC"', '"status": "SECRET"', 1)
+    (finding,) = knowledge_validate_text(broken, source="all.json")
+    assert finding.path == "projects[0].status" and finding.file == "all.json"
+    assert knowledge_validate_text("{", source="x.json")[0].code == "json-syntax"
+
+
+# A contract no code of utfall knows: a baseline year, two delivery years, one evaluation.
+UNKNOWN = """\
+id: reading-recovery
+title: Reading recovery, a contract nobody's code knows
+version: "1"
+currency: SEK
+rounding: half_up
+parties:
+  - {id: city, name: The city, role: commissioner}
+  - {id: bank, name: The bank, role: financier}
+  - {id: reviewer, name: The reviewer, role: evaluator}
+periods:
+  before: {start: 2020-01-01, end: 2020-12-31}
+  year_one: {start: 2021-01-01, end: 2021-12-31}
+  year_two: {start: 2022-01-01, end: 2022-12-31}
+data:
+  participants:
+    label: {sv: Elever, en: Pupils}
+    unit: {sv: elev, en: pupil}
+    inclusion: started_on
+    columns:
+      started_on: {type: date, label: {sv: Start, en: Start}}
+  tables:
+    scores:
+      kind: measurements
+      label: {sv: Läsprov, en: Reading tests}
+      date: tested_on
+      columns:
+        tested_on: {type: date, label: {sv: Provdatum, en: Test date}}
+        score: {type: decimal, label: {sv: Poäng, en: Score}}
+evaluations:
+  reading:
+    label: {sv: Läsning före och efter, en: Reading before and after}
+    method: aggregate
+    table: scores
+    outcome: score
+    periods: [before, year_one, year_two]
+    options: {statistic: mean}
+inputs:
+  reading_score:
+    type: number
+    description: Mean reading score.
+    evaluate: reading
+    take: value
+  pupils_reached: {type: count}
+outputs:
+  paid_sek: {type: money, formula: round(reading_score * 1000)}
+payments:
+  - {id: outcome, payer: city, payee: bank, amount: paid_sek, label: Outcome payment}
+"""
+
+
+def test_service_dates_leave_out_the_periods_an_evaluation_compares_against():
+    contract = parse_contract(UNKNOWN, source="reading-recovery.yaml")
+    assert list(provision_periods(contract)) == ["year_one", "year_two"]
+    project = project_from_contract(contract)
+    assert project["dates"] == {
+        "start_date_of_service_provision": {"value": "2021-01-01"},
+        "anticipated_end_date_of_service_provision": {"value": "2022-12-31"},
+    }
+    for path in CONTRACTS:
+        reference = contract_load(path)
+        kept = provision_periods(reference)
+        assert set(kept) <= set(reference.periods) and (kept or not reference.periods)
+        for name in set(reference.periods) - set(kept):
+            assert any(
+                name in spec.periods and len(spec.periods) > 1
+                for spec in reference.evaluations.values()
+            )
+
+
+def test_outcome_metrics_say_how_and_on_what_data_they_are_validated():
+    contract = parse_contract(UNKNOWN, source="reading-recovery.yaml")
+    document = knowledge_export([KnowledgeProject(contract)], published=date(2026, 1, 1))
+    metrics = {m["id"]: m for m in document["projects"][0]["outcome_metrics"]}
+    assert metrics["reading_score"]["outcome_validation_method"] == {
+        "value": "utfall evaluation reading: aggregate (Reading before and after)"
+    }
+    assert metrics["reading_score"]["data_source_for_outcome_validation"] == {
+        "value": "Reading tests (scores)"
+    }
+    assert "outcome_validation_method" not in metrics["pupils_reached"]

@@ -32,6 +32,7 @@ __all__ = [
     "DirectoryTables",
     "FileTables",
     "contract_read",
+    "evaluate_file",
     "facts_read",
     "read_arrow",
     "read_text",
@@ -87,8 +88,10 @@ def read_arrow(path: Path, *, as_text: bool = False) -> pa.Table:
         if suffix in {".parquet", ".pq"}:
             relation = cursor.read_parquet(str(path))
         elif suffix in {".csv", ".tsv", ".txt"}:
-            relation = cursor.read_csv(str(path), all_varchar=as_text) if as_text else (
-                cursor.read_csv(str(path))
+            relation = (
+                cursor.read_csv(str(path), all_varchar=as_text)
+                if as_text
+                else (cursor.read_csv(str(path)))
             )
         else:
             raise SpecInvalid(f"data: {path} is neither a .csv nor a .parquet file")
@@ -126,8 +129,11 @@ class DirectoryTables:
         looked = " or ".join(f"{name}{s}" for s in DATA_SUFFIXES)
         raise TableMissing(
             f"{self.directory}: no {looked} for the table {name}",
-            [Finding("table-missing", f"put the table {name} in {looked}",
-                     file=str(self.directory))],
+            [
+                Finding(
+                    "table-missing", f"put the table {name} in {looked}", file=str(self.directory)
+                )
+            ],
         )
 
     def table(self, name: str) -> pa.Table:
@@ -230,3 +236,11 @@ def spec_read(path: Path | str) -> tuple[EvaluationSpec, FileTables]:
             raw[key] = resolve(raw[key], (key,))
     spec = spec_validate(raw, source=str(spec_path), locate=locate, lines=lines)
     return spec, FileTables(files)
+
+
+def evaluate_file(path: Path | str) -> Any:
+    """Read the stand-alone spec at ``path`` and run it on the files it names."""
+    from utfall.services.evaluation import evaluate
+
+    spec, tables = spec_read(path)
+    return evaluate(spec, tables)

@@ -10,10 +10,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from utfall.adapters.files import contract_read
 from utfall.cli.output import console, print_json
 from utfall.core.contracts import Contract, contract_json_schema, describe_formula, format_value
 from utfall.errors import FindingsError, UserError
-from utfall.adapters.files import contract_read
 from utfall.services.contracts import contract_test
 
 contract_app = typer.Typer(help="Validate, test and show outcome contracts.", no_args_is_help=True)

@@ -9,9 +9,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from utfall.adapters.files import contract_read, facts_read
 from utfall.cli.output import console
 from utfall.core.contracts import format_value
-from utfall.adapters.files import contract_read, facts_read
 from utfall.services.contracts import contract_settle, contract_test
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"

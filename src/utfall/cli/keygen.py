@@ -26,7 +26,7 @@ def keygen_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Make an Ed25519 key pair for signing settlements (the evaluator keeps private.pem)."""
-    from utfall.services.bundles import keys_generate  # cryptography loads only when needed
+    from utfall.adapters.bundles import keys_generate  # cryptography loads only when needed
 
     pair = keys_generate(out, force=force)
     if as_json:

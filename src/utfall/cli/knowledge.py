@@ -12,12 +12,7 @@ from rich.markup import escape
 
 from utfall.cli.output import console, print_json
 from utfall.errors import UserError
-from utfall.services.knowledge import (
-    STAGES,
-    knowledge_export,
-    knowledge_json_schema,
-    knowledge_validate_file,
-)
+from utfall.services.knowledge import STAGES, knowledge_json_schema
 
 knowledge_app = typer.Typer(
     help="Open data of the knowledge platform (aligned with INDIGO): export and validate.",
@@ -38,10 +33,12 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Check knowledge documents; list every problem with its location (exit 2 if any)."""
+    from utfall.adapters.knowledge import knowledge_file_validate
+
     report = []
     for file in files:
         try:
-            findings = knowledge_validate_file(file)
+            findings = knowledge_file_validate(file)
         except UserError as error:
             report.append(
                 {
@@ -93,23 +90,31 @@ def export(
     ] = None,
 ) -> None:
     """Export a contract and its aggregated results as open data (JSON or CSV by suffix)."""
+    from utfall.adapters.files import contract_read
+    from utfall.adapters.knowledge import knowledge_file_format, knowledge_file_write, results_read
+    from utfall.services.knowledge import KnowledgeProject, knowledge_export
+
     try:
         day = date.fromisoformat(published) if published else date.today()
     except ValueError:
         raise UserError(f"--published {published!r}: write a date as YYYY-MM-DD") from None
-    document = knowledge_export(
-        contract,
-        out=out,
-        results_path=results,
-        published=day,
+    try:
+        knowledge_file_format(out)
+    except UserError:
+        raise UserError(f"--out {out}: name a .json or .csv file") from None
+    project = KnowledgeProject(
+        contract=contract_read(contract),
+        results=results_read(results) if results is not None else (),
         stage=stage,
         policy_sector=policy_sector,
     )
-    project = document["projects"][0]
-    withheld = sum(1 for r in project["results"] if r["utfall"]["suppressed"])
+    document = knowledge_export([project], published=day)
+    knowledge_file_write(document, out)
+    exported = document["projects"][0]
+    withheld = sum(1 for r in exported["results"] if r["utfall"]["suppressed"])
     console.print(
-        f"[green]✓[/] {escape(str(out))}: {project['id']} — "
-        f"{len(project['outcome_metrics'])} outcome metrics, {len(project['results'])} results "
+        f"[green]✓[/] {escape(str(out))}: {exported['id']} — "
+        f"{len(exported['outcome_metrics'])} outcome metrics, {len(exported['results'])} results "
         f"({withheld} withheld as small cells)"
     )
 

@@ -113,8 +113,8 @@ def settle_command(
         bool,
         typer.Option(
             "--include-data",
-            help="Put the data files themselves in the bundle, not only their SHA-256 "
-            "(they may hold personal data).",
+            help="Put the tables the evaluations read in the bundle (canonical CSV), not only "
+            "their SHA-256 (they hold pseudonymised personal data).",
         ),
     ] = False,
     ledger: Annotated[

@@ -154,6 +154,12 @@ def simulate_command(
     plan: Annotated[
         Path | None, typer.Option("--plan", help="Finance plan: drawdowns and payment dates.")
     ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="The contract's tables, for a plan whose cost reports are one."
+        ),
+    ] = None,
     invested: Annotated[
         str | None,
         typer.Option("--invested", help="The term that is the financier's invested amount."),
@@ -164,19 +170,23 @@ def simulate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Monte Carlo of outcomes: payout distribution, repayment and premium odds, IRR."""
+    from utfall.adapters.files import DirectoryTables, contract_read, facts_read
+    from utfall.adapters.finance import finance_plan_read, scenarios_read
     from utfall.services.finance import finance_simulate
 
     if not distribution and scenarios is None:
         raise typer.BadParameter("give --distribution NAME=… or --scenarios FILE")
+    document = contract_read(contract)
     outcome = finance_simulate(
-        contract_path=contract,
-        scenarios_path=scenarios,
+        document,
+        scenarios=scenarios_read(scenarios) if scenarios is not None else None,
         distributions=distribution or [],
-        facts_path=facts,
+        facts=facts_read(facts) if facts is not None else None,
         overrides=parameter_overrides_parse(param or []),
         size=size,
         seed=seed,
-        plan_path=plan,
+        plan=finance_plan_read(plan, document) if plan is not None else None,
+        tables=DirectoryTables(data_dir, document.data) if data_dir is not None else None,
         invested_term=invested,
         check=check,
     )
@@ -302,7 +312,12 @@ def cashflows_command(
     plan: Annotated[Path, typer.Option("--plan", help="Finance plan YAML.")],
     facts: Annotated[Path | None, typer.Option("--facts", help="Facts: YAML or JSON.")] = None,
     data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Compute bound inputs from this data.")
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="The contract's tables (NAME.csv or NAME.parquet): bound inputs are computed "
+            "from them, and a plan's cost reports read from its table.",
+        ),
     ] = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", help="What-if: NAME=VALUE (repeatable).")
@@ -310,15 +325,22 @@ def cashflows_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Drawdowns, every party's cash flows, the financier's IRR and the break-even month."""
+    from utfall.adapters.files import DirectoryTables, contract_read, facts_read
+    from utfall.adapters.finance import finance_plan_read
+    from utfall.services.contracts import contract_settle
     from utfall.services.finance import finance_cashflows
 
-    settlement, report, _ = finance_cashflows(
-        contract_path=contract,
-        plan_path=plan,
-        facts_path=facts,
-        data_dir=data_dir,
+    document = contract_read(contract)
+    loaded = finance_plan_read(plan, document)
+    tables = DirectoryTables(data_dir, document.data) if data_dir is not None else None
+    run = contract_settle(
+        document,
+        facts=facts_read(facts) if facts is not None else None,
+        tables=tables,
         overrides=parameter_overrides_parse(param or []),
     )
+    report = finance_cashflows(run, loaded, tables=tables)
+    settlement = run.settlement
     if as_json:
         print_json(
             {

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def print_report(report: VerificationReport) -> None:
     """Readable report: one line per check, then the notes."""
-    console.print(f"[bold]{escape(str(report.path))}[/]: {escape(report.contract or '?')}")
+    console.print(f"[bold]{escape(report.source)}[/]: {escape(report.contract or '?')}")
     table = Table(show_header=True, title_justify="left")
     table.add_column("check")
     table.add_column("result")
@@ -68,7 +68,8 @@ def verify_command(
         Path | None,
         typer.Option(
             "--data-dir",
-            help="Data files the bundle holds only the hashes of: checked, then evaluated again.",
+            help="Tables the bundle holds only the digests of (NAME.csv or NAME.parquet): "
+            "checked against the digests, then the evaluations are run again.",
         ),
     ] = None,
     no_recompute: Annotated[
@@ -82,10 +83,10 @@ def verify_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Recompute a settlement bundle and check its hashes, ledger chain and signature."""
-    from utfall.services.bundles import bundle_extract, bundle_verify, public_key_load
+    from utfall.adapters.bundles import bundle_extract, bundle_file_verify, public_key_load
 
     key = public_key_load(public_key) if public_key is not None else None
-    report = bundle_verify(
+    report = bundle_file_verify(
         bundle,
         public_key=key,
         ledger_path=ledger,

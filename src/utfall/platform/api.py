@@ -9,8 +9,9 @@ located problems).
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -30,7 +31,7 @@ from utfall.platform.organisations.selectors import (
     organisation_list_for_user,
     user_for_api_token,
 )
-from utfall.platform.participants.selectors import participant_list
+from utfall.platform.participants.selectors import participant_count, participant_rows
 from utfall.platform.permissions import RULES, Action, roles_of
 
 __all__ = ["api"]
@@ -49,8 +50,8 @@ class TokenAuth(HttpBearer):
 api = NinjaAPI(
     title="utfall API",
     version="1",
-    description="Outcome contracts, participants (pseudonymised), imports, audit trail, "
-    "settlements, the intervention council and the outcomes fund.",
+    description="Outcome contracts, their declared tables, participants (pseudonymised), "
+    "imports, audit trail, settlements, the intervention council and the outcomes fund.",
     auth=TokenAuth(),
     urls_namespace="api",
 )
@@ -86,8 +87,6 @@ def _missing(request: HttpRequest, error: ObjectDoesNotExist) -> HttpResponse:
     return api.create_response(
         request, {"message": "not found", "detail": [], "findings": []}, status=404
     )
-
-
 
 
 class OrganisationOut(Schema):
@@ -133,11 +132,40 @@ class ContractDetailOut(ContractOut):
 
 class ParticipantOut(Schema):
     pseudonym: str
-    included_on: date
-    left_on: date | None = None
-    group: str
-    cohort: str
-    record_count: int
+    values: dict[str, Any]
+
+
+class LabelsOut(Schema):
+    sv: str
+    en: str
+
+
+class ColumnOut(Schema):
+    name: str
+    type: str
+    label: LabelsOut
+    unit: str | None = None
+    description: str | None = None
+    required: bool
+    choices: dict[str, LabelsOut] | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    places: int | None = None
+    default: Any = None
+    synonyms: list[str]
+
+
+class TableOut(Schema):
+    name: str
+    kind: str
+    label: LabelsOut
+    description: str | None = None
+    key: list[str]
+    import_roles: list[str]
+    identity: list[str]
+    columns: list[ColumnOut]
+    stored_rows: int
+    may_import: bool
 
 
 class FindingOut(Schema):
@@ -150,7 +178,7 @@ class FindingOut(Schema):
 
 class ImportOut(Schema):
     id: int
-    kind: str
+    table: str
     file_name: str
     file_sha256: str
     status: str
@@ -210,7 +238,7 @@ def _version_out(version: Any) -> dict[str, Any]:
 def _import_out(batch: Any) -> dict[str, Any]:
     return {
         "id": batch.pk,
-        "kind": batch.kind,
+        "table": batch.table,
         "file_name": batch.file_name,
         "file_sha256": batch.file_sha256,
         "status": batch.status,
@@ -247,7 +275,8 @@ def contracts(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @api.post(
-    "/contracts", response={**COMMON, 201: ContractDetailOut, 400: ErrorOut, 403: ErrorOut},
+    "/contracts",
+    response={**COMMON, 201: ContractDetailOut, 400: ErrorOut, 403: ErrorOut},
     tags=["contracts"],
 )
 def contract_create(
@@ -274,12 +303,13 @@ def _contract_detail(request: HttpRequest, contract: Contract) -> dict[str, Any]
         "versions": [
             _version_out(v) for v in contract_selectors.contract_versions(contract=contract)
         ],
-        "participant_count": contract.participants.count(),
+        "participant_count": participant_count(contract=contract),
     }
 
 
 @api.get(
-    "/contracts/{identifier}", response={**COMMON, 200: ContractDetailOut, 404: ErrorOut},
+    "/contracts/{identifier}",
+    response={**COMMON, 200: ContractDetailOut, 404: ErrorOut},
     tags=["contracts"],
 )
 def contract_detail(request: HttpRequest, identifier: str) -> dict[str, Any]:
@@ -302,7 +332,10 @@ def contract_version_upload(
     contract = _contract(request, identifier)
     text = contract_services.decode_contract_upload(file.read(), file_name=file.name or "")
     version = contract_services.contract_version_upload(
-        contract=contract, text=text, actor=request.user, file_name=file.name or "",
+        contract=contract,
+        text=text,
+        actor=request.user,
+        file_name=file.name or "",
         amendment_reason=amendment_reason,
     )
     return Status(201, _version_out(version))
@@ -326,9 +359,98 @@ def contract_put_in_force(request: HttpRequest, identifier: str) -> dict[str, An
     response={**COMMON, 200: list[ParticipantOut], 403: ErrorOut, 404: ErrorOut},
     tags=["participants"],
 )
-def participants(request: HttpRequest, identifier: str) -> list[Any]:
-    """The contract's participants, by pseudonym."""
-    return list(participant_list(user=request.user, contract=_contract(request, identifier)))
+def participants(
+    request: HttpRequest, identifier: str, offset: int = 0, limit: int = 1000
+) -> list[Any]:
+    """The contract's participants by pseudonym, with the declared columns' values (dates
+    ISO, decimals as text); ``offset`` and ``limit`` (at most 10000) page through them."""
+    return participant_rows(
+        user=request.user,
+        contract=_contract(request, identifier),
+        offset=max(offset, 0),
+        limit=min(max(limit, 0), 10_000),
+    )
+
+
+def _labels(labels: dict[str, str]) -> dict[str, str]:
+    return {"sv": labels["sv"], "en": labels["en"]}
+
+
+def _table_out(table: Any) -> dict[str, Any]:
+    return {
+        "name": table.name,
+        "kind": table.kind,
+        "label": _labels(table.labels),
+        "description": table.description,
+        "key": table.key,
+        "import_roles": table.import_roles,
+        "identity": table.identity,
+        "stored_rows": table.stored_rows,
+        "may_import": table.may_import,
+        "columns": [
+            {
+                "name": c.name,
+                "type": c.type,
+                "label": _labels(c.labels),
+                "unit": c.unit,
+                "description": c.description,
+                "required": c.required,
+                "choices": {v: _labels(label) for v, label in c.choice_labels.items()} or None,
+                "min": c.minimum,
+                "max": c.maximum,
+                "places": c.places,
+                "default": str(c.default)
+                if isinstance(c.default, Decimal)
+                else (c.default.isoformat() if hasattr(c.default, "isoformat") else c.default),
+                "synonyms": c.synonyms,
+            }
+            for c in table.columns
+        ],
+    }
+
+
+@api.get(
+    "/contracts/{identifier}/tables",
+    response={**COMMON, 200: list[TableOut], 403: ErrorOut, 404: ErrorOut},
+    tags=["tables"],
+)
+def tables(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
+    """The tables the contract declares (``data:``) with their columns, who may import each
+    (and whether you may), and how many rows are stored."""
+    contract = _contract(request, identifier)
+    return [
+        _table_out(table)
+        for table in import_selectors.declared_tables(contract=contract, user=request.user)
+    ]
+
+
+@api.get(
+    "/contracts/{identifier}/tables/{table}/template",
+    response={**COMMON, 200: None, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    tags=["tables"],
+)
+def table_template(
+    request: HttpRequest,
+    identifier: str,
+    table: str,
+    format: Literal["csv", "xlsx"] = "csv",
+    language: Literal["sv", "en"] = "sv",
+    identity: Literal["personnummer", "reference"] | None = None,
+) -> HttpResponse:
+    """The import template of a declared table (CSV or XLSX; headers = the column labels in
+    ``language``); ``identity`` chooses how a participant's table identifies the person."""
+    from utfall.platform.imports.selectors import import_template
+
+    name, content_type, data = import_template(
+        contract=_contract(request, identifier),
+        table=table,
+        format=format,
+        language=language,
+        identity=identity,
+    )
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @api.get(
@@ -353,13 +475,17 @@ def imports(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
 def import_upload(
     request: HttpRequest,
     identifier: str,
-    kind: Form[str],
+    table: Form[str],
     file: File[UploadedFile],
     encoding: Form[str] = "utf-8",
 ) -> Status:
-    """Upload a CSV or XLSX file; the column mapping is proposed from the header."""
+    """Upload a CSV or XLSX file of a declared table (``GET …/tables`` lists them); the
+    column mapping is proposed from the header."""
     batch = import_services.import_upload(
-        contract=_contract(request, identifier), kind=kind, uploaded=file, actor=request.user,
+        contract=_contract(request, identifier),
+        table=table,
+        uploaded=file,
+        actor=request.user,
         encoding=encoding,
     )
     return Status(201, _import_out(batch))
@@ -439,7 +565,6 @@ def audit(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
         }
         for event in events[:500]
     ]
-
 
 
 # Settlement workflow (utfall.platform.settlements): statements, review, sign-off, bundles, keys.

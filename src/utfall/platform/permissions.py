@@ -3,13 +3,18 @@
 A person acts through the organisations they belong to; an organisation takes
 one role in a contract. ``RULES`` says which roles may take each action; pages,
 the API, services and selectors all ask :func:`can` / :func:`require`, so the
-rules are written once (tests/platform/test_permissions.py checks every role
-against every action, allowed and denied).
+rules are written once (tests/platform/test_platform_permissions.py checks every
+role against every action, allowed and denied).
+
+Who may import a table is not a rule of the platform but a term of the contract:
+each declared table names its ``import:`` roles, and :func:`can_import` /
+:func:`require_import` ask the declaration.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
@@ -20,11 +25,13 @@ __all__ = [
     "RULES",
     "Action",
     "can",
+    "can_import",
     "can_publish",
     "can_record_results",
     "is_fund_administrator",
     "require",
     "require_fund_administrator",
+    "require_import",
     "roles_of",
     "user_requires_two_factor",
 ]
@@ -39,22 +46,13 @@ class Action(StrEnum):
     MANAGE_PARTIES = "manage_parties"
     VIEW_PARTICIPANTS = "view_participants"
     VIEW_IMPORTS = "view_imports"
-    IMPORT_PARTICIPANTS = "import_participants"
-    IMPORT_COST_RECORDS = "import_cost_records"
-    IMPORT_PLACEMENT_DAYS = "import_placement_days"
-    IMPORT_SCHOOL_RESULTS = "import_school_results"
-    IMPORT_SOCIAL_SCORES = "import_social_scores"
-    IMPORT_SICK_LEAVE_DAYS = "import_sick_leave_days"
-    IMPORT_COST_REPORTS = "import_cost_reports"
     VIEW_AUDIT = "view_audit"
     VIEW_SETTLEMENTS = "view_settlements"
     PREPARE_SETTLEMENT = "prepare_settlement"
     SIGN_SETTLEMENT = "sign_settlement"
     COMMENT_SETTLEMENT = "comment_settlement"
-    IMPORT_PRICE_INDEX = "import_price_index"
     VIEW_INDIVIDUAL_STATUS = "view_individual_status"
     RECORD_COUNCIL_MEETING = "record_council_meeting"
-    IMPORT_SICK_LEAVE_TREND_INDEX = "import_sick_leave_trend_index"
 
 
 C, F, P, N, E = (
@@ -75,27 +73,17 @@ RULES: dict[Action, frozenset[Role]] = {
     # for those who work with the people or evaluate.
     Action.VIEW_PARTICIPANTS: frozenset({C, P, N, E}),
     Action.VIEW_IMPORTS: frozenset({C, P, N, E}),
-    Action.IMPORT_PARTICIPANTS: frozenset({C, P}),
-    Action.IMPORT_COST_RECORDS: frozenset({C}),
-    Action.IMPORT_PLACEMENT_DAYS: frozenset({C}),
-    Action.IMPORT_SCHOOL_RESULTS: frozenset({C}),
-    Action.IMPORT_SOCIAL_SCORES: frozenset({P}),
-    Action.IMPORT_SICK_LEAVE_DAYS: frozenset({C}),
-    Action.IMPORT_COST_REPORTS: frozenset({C}),
     Action.VIEW_AUDIT: ALL_ROLES,
     Action.VIEW_SETTLEMENTS: ALL_ROLES,
     Action.PREPARE_SETTLEMENT: frozenset({E}),
     Action.SIGN_SETTLEMENT: frozenset({E}),
-    # Every party reviews a draft statement; a price index is public reference data.
+    # Every party reviews a draft statement.
     Action.COMMENT_SETTLEMENT: ALL_ROLES,
-    Action.IMPORT_PRICE_INDEX: frozenset({C, E}),
     # The intervention council: the status list per (pseudonymised) individual is for those
     # who work with the people or evaluate, never the financier; the commissioner and the
     # intermediary keep the council's records.
     Action.VIEW_INDIVIDUAL_STATUS: frozenset({C, P, N, E}),
     Action.RECORD_COUNCIL_MEETING: frozenset({C, N}),
-    # A national sick-leave trend index is public reference data, like a price index.
-    Action.IMPORT_SICK_LEAVE_TREND_INDEX: frozenset({C, E}),
 }
 
 
@@ -132,6 +120,21 @@ def require(user: AbstractBaseUser | AnonymousUser, action: Action, contract: Co
     """Raise PermissionDenied unless the user may take the action on the contract."""
     if not can(user, action, contract):
         raise PermissionDenied(f"{action.value} is not allowed for this user on this contract")
+
+
+def can_import(user: AbstractBaseUser | AnonymousUser, contract: Contract, table: Any) -> bool:
+    """Whether one of the user's roles in the contract is among the declared table's
+    ``import:`` roles (``table`` is a ``core.contracts.data.Table``)."""
+    return bool({role.value for role in roles_of(user, contract)} & set(table.import_roles))
+
+
+def require_import(user: AbstractBaseUser | AnonymousUser, contract: Contract, table: Any) -> None:
+    """Raise PermissionDenied unless the user may import the declared table."""
+    if not can_import(user, contract, table):
+        raise PermissionDenied(
+            f"importing {table.name} is for the contract's "
+            f"{' and '.join(table.import_roles)} (the table's declared import roles)"
+        )
 
 
 def user_requires_two_factor(user: AbstractBaseUser | AnonymousUser) -> bool:

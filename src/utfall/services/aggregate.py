@@ -11,8 +11,11 @@ Options: ``statistic`` (``sum``, ``count``, ``mean``, ``latest`` — the value o
 the latest-dated row — or ``ratio``: the sum of ``outcome`` over the sum of
 ``denominator``), ``by`` (a column giving one value per level: a series),
 ``levels`` (the levels in order) or ``levels_from: parties`` with ``role`` (the
-contract's parties of that role, in the contract's order), and ``empty``:
-``zero`` to give 0 for a level without rows instead of refusing.
+contract's parties of that role, in the contract's order), ``empty``:
+``zero`` to give 0 for a level without rows instead of refusing, and ``dated``:
+``before`` to count only the rows dated before the day the data is taken (rows dated
+that day left out too), e.g. payments dated with the period they pay, so that the
+settlement of a period never counts the period's own payment (decision 0506).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from utfall.core.evaluation.result import Estimate
@@ -87,6 +91,10 @@ def run_aggregate(spec: EvaluationSpec, tables: TableProvider, context: Any) -> 
         wanted = value if isinstance(value, list) else [value]
         table = table.filter(pc.is_in(table.column(column), value_set=pc.cast(
             wanted, table.schema.field(column).type)))
+    until = getattr(context, "until", None)
+    before = options.get("dated") == "before" and until is not None and date is not None
+    if before:
+        table = table.filter(pc.less(table.column(date), pa.scalar(until, pa.date32())))
     rows = table.to_pylist()
     by = options.get("by")
     if by is None:
@@ -96,7 +104,10 @@ def run_aggregate(spec: EvaluationSpec, tables: TableProvider, context: Any) -> 
                 [Finding("no-rows", "no rows to aggregate")],
             )
         value = _statistic(rows, spec, options, date)
-        return _estimate(spec, float(value), _text(value), len(rows), statistic)
+        estimate = _estimate(spec, float(value), _text(value), len(rows), statistic)
+        if before:
+            estimate.extras["explanation"] = {"rows_dated_before": until.isoformat()}
+        return estimate
     levels = options.get("levels")
     if levels is None and options.get("levels_from") == "parties":
         parties = getattr(context, "parties", ())
@@ -122,6 +133,8 @@ def run_aggregate(spec: EvaluationSpec, tables: TableProvider, context: Any) -> 
         numbers.append(float(number))
     estimate = _estimate(spec, sum(numbers), values, len(rows), statistic)
     estimate.extras["levels"] = list(levels)
+    if before:
+        estimate.extras["explanation"] = {"rows_dated_before": until.isoformat()}
     return estimate
 
 

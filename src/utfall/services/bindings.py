@@ -1,7 +1,7 @@
 """Contract inputs computed from data: each bound input names one of the contract's evaluations.
 
-``inputs: net_savings_sek: {evaluate: costs, take: cumulative_saving}`` makes the
-settlement run the evaluation ``costs`` over the contract's tables and feed the
+``inputs: {saving_sek: {evaluate: costs, take: cumulative_saving}}`` makes the
+settlement run the contract's evaluation ``costs`` over its tables and feed the
 figure into the contract. The figure's provenance — the evaluation, its method,
 the SHA-256 of every table it read and the estimate with its confidence
 interval — goes into the settlement's explanation tree. Every caller (the CLI,

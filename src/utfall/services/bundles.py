@@ -1,39 +1,48 @@
-"""Settlement bundles: one signed file from which anyone can re-check a settlement offline.
+"""Settlement bundles: one signed document from which anyone can re-check a settlement offline.
 
-A bundle is a single JSON document (see ``docs/verification.md`` and decision
-0251) holding the contract text, the facts, the evaluation specs and the
-SHA-256 of every data file (the files themselves only on request), the full
+A bundle (format ``utfall-settlement-bundle/2``, ``docs/verification.md``,
+decisions 0251 and 0257) holds the contract text (with its data declaration and
+its evaluations), the facts text, the what-if parameters, the evaluations that
+gave the bound inputs — each with the day its data were taken and every table it
+read, by :func:`~utfall.services.tables.table_digest` and row count — the full
 settlement with its explanation, the slice of the ledger that records it, the
-statement the evaluator signed and the Ed25519 signature.
+statement the evaluator signed and the Ed25519 signature. On request the tables
+themselves travel along as canonical CSV.
 
-:func:`bundle_create` settles and writes a bundle; :func:`bundle_verify`
-re-reads it and checks, in turn, the file's canonical layout, the signature,
-the hashes that bind every part to the signed statement, the ledger chain,
-the data files, and finally recomputes the settlement from the contract text
-and the recorded facts (re-running an evaluation where its data are
-included). Every difference is reported with the place it was found.
+Everything here takes and returns objects — a compiled contract, facts, a table
+provider, ledger entries, the bundle's bytes — never a path:
+:mod:`utfall.adapters.bundles` reads and writes the files for the CLI, the
+platform stores the bytes and its ledger in its database.
+
+:func:`bundle_create` settles through the one pipeline
+(:func:`~utfall.services.contracts.contract_settle`), records the ledger entries
+and signs. :func:`bundle_verify` checks, in turn, the canonical layout, the
+signature, the hashes that bind every part to the signed statement, the ledger
+chain, the contract, the evaluations part against the contract, the tables at
+hand against their digests, and finally recomputes the settlement from the
+bundle's own texts (re-running every evaluation when all its tables are at
+hand). Every difference is reported with the part it was found in.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import importlib
+import io
 import json
-import os
 import re
-import stat
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from utfall.core.contracts import Contract, Settlement, parse_contract, settle
-from utfall.core.contracts.yamlio import read_yaml
+from utfall.core.contracts.data import DataDeclaration
 from utfall.core.ledger import (
     GENESIS,
     KIND_CONTRACT_VERSION,
@@ -48,10 +57,6 @@ from utfall.core.ledger import (
     entry_from_dict,
     key_fingerprint,
     new_entry,
-    private_key_from_pem,
-    private_key_pem,
-    public_key_from_pem,
-    public_key_pem,
     public_key_raw,
     sign_message,
     signing_message,
@@ -60,174 +65,63 @@ from utfall.core.ledger import (
     verify_message,
 )
 from utfall.errors import BundleUnreadable, UserError, UtfallError
-from utfall.services.bindings import spec_files
-from utfall.services.contracts import contract_settle, facts_load
-from utfall.services.files import read_text
+from utfall.services.bindings import evaluation_tables
+from utfall.services.contracts import Facts, contract_settle, facts_parse
+from utfall.services.tables import (
+    ArrowTables,
+    TableMissing,
+    TableProvider,
+    as_of,
+    canonical_csv,
+    canonical_schema,
+    conform,
+    table_digest,
+)
 
 __all__ = [
     "BUNDLE_FORMAT",
     "PARTS",
     "BundleWritten",
     "Check",
-    "KeyPair",
+    "LedgerCopy",
     "VerificationReport",
     "bundle_create",
-    "bundle_extract",
+    "bundle_parse",
     "bundle_render",
+    "bundle_tables",
     "bundle_verify",
-    "keys_generate",
-    "ledger_file_append",
-    "ledger_file_read",
-    "private_key_load",
-    "public_key_load",
     "settlement_document",
 ]
 
-BUNDLE_FORMAT = "utfall-settlement-bundle/1"
+BUNDLE_FORMAT = "utfall-settlement-bundle/2"
+OLDER_FORMATS = {
+    "utfall-settlement-bundle/1": "evaluation spec files and data files by their bytes",
+}
 PARTS = ("contract", "facts", "overrides", "evaluations", "settlement")
-"""Bundle parts the signed statement commits to by SHA-256 (the ledger is bound by its head)."""
+"""Bundle parts the signed statement commits to by SHA-256. The ledger is bound by its
+head; the ``tables`` (canonical CSV, only on request) by the digests the signed
+``evaluations`` part records, so they can be left out of a bundle without breaking it."""
 
-_KEYS = {"format", *PARTS, "ledger", "statement", "signature"}
+_KEYS = {"format", *PARTS, "tables", "ledger", "statement", "signature"}
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _MAX_LISTED = 12  # differences listed per part before "… and N more"
 
-
-# ----------------------------------------------------------------------------- keys
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    """Where ``keys_generate`` wrote the key pair, and the public key's fingerprint."""
-
-    private_path: Path
-    public_path: Path
-    fingerprint: str
-
-
-def keys_generate(out_dir: Path | str, *, force: bool = False) -> KeyPair:
-    """Write a new Ed25519 key pair: ``private.pem`` (mode 0600) and ``public.pem``.
-
-    Refuses to overwrite an existing key unless ``force``. The private key file
-    is created with its final permissions, so it is never readable by others,
-    not even for a moment.
-    """
-    directory = Path(out_dir)
-    if directory.exists() and not directory.is_dir():
-        raise UserError(f"{directory}: exists and is not a directory")
-    directory.mkdir(parents=True, exist_ok=True)
-    private_path = directory / "private.pem"
-    public_path = directory / "public.pem"
-    if not force:
-        for path in (private_path, public_path):
-            if path.exists():
-                raise UserError(f"{path}: a key is already there (use --force to replace it)")
-    key = Ed25519PrivateKey.generate()
-    private_pem = private_key_pem(key)
-    raw = public_key_raw(key)
-    # mkstemp creates the file readable by its owner only (0600) before anything is written.
-    _write_atomic(private_path, private_pem, mode=0o600)
-    _write_atomic(public_path, public_key_pem(raw))
-    return KeyPair(private_path, public_path, key_fingerprint(raw))
-
-
-def private_key_load(path: Path | str) -> Ed25519PrivateKey:
-    """The Ed25519 private key in a PEM file; refuses a file others can read (as ssh does)."""
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"{file}: no such private key file")
-    mode = stat.S_IMODE(file.stat().st_mode)
-    if mode & 0o077:
-        raise UserError(
-            f"{file}: the private key can be read by others (mode {mode:04o}); "
-            f"run `chmod 600 {file}`"
-        )
-    try:
-        return private_key_from_pem(file.read_bytes())
-    except ValueError as error:
-        raise UserError(f"{file}: {error}") from None
-
-
-def public_key_load(path: Path | str) -> bytes:
-    """The raw 32 bytes of the Ed25519 public key in a PEM file."""
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"{file}: no such public key file")
-    try:
-        return public_key_from_pem(file.read_bytes())
-    except ValueError as error:
-        raise UserError(f"{file}: {error}") from None
-
-
-# ----------------------------------------------------------------------------- files
-
-
-def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` all at once: a reader sees the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(name, mode)  # mkstemp makes it 0600; a bundle or public key is for sharing
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-
-
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+TablesSupplied = TableProvider | Callable[[DataDeclaration], TableProvider]
+"""Tables a verifier holds: a provider, or a function that makes one for the bundle's
+contract declaration (e.g. a folder of CSV files read under that declaration)."""
 
 
 def _sha256_text(text: str) -> str:
-    return _sha256_bytes(text.encode("utf-8"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _safe_relative(name: str, *, allow_parent: bool = False) -> PurePosixPath:
-    """A relative path from a bundle, checked so that it cannot point anywhere else."""
-    if not isinstance(name, str) or not name or "\\" in name or name.startswith("/"):
-        raise ValueError(f"{name!r} is not a safe relative file name")
-    path = PurePosixPath(name)
-    for part in path.parts:
-        if part == ".." and allow_parent:
-            continue
-        if not _SAFE_NAME.fullmatch(part):
-            raise ValueError(f"{name!r} is not a safe relative file name")
-    return path
-
-
-# ----------------------------------------------------------------------------- ledger file
-
-
-def ledger_file_read(path: Path | str) -> list[LedgerEntry]:
-    """The entries of a JSON Lines ledger file (one entry per line); UserError names the line."""
-    file = Path(path)
-    if not file.exists():
-        return []
-    entries: list[LedgerEntry] = []
-    for number, line in enumerate(read_text(file, what="ledger").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            entries.append(entry_from_dict(json.loads(line)))
-        except (ValueError, TypeError) as error:
-            raise UserError(f"{file}:{number}: not a ledger entry: {error}") from None
-    return entries
-
-
-def ledger_file_append(path: Path | str, entries: Sequence[LedgerEntry]) -> None:
-    """Append entries to a JSON Lines ledger file, atomically (all lines or none)."""
-    file = Path(path)
-    before = file.read_bytes() if file.exists() else b""
-    if before and not before.endswith(b"\n"):
-        before += b"\n"
-    lines = b"".join(
-        json.dumps(e.as_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n"
-        for e in entries
-    )
-    _write_atomic(file, before + lines)
+def _file_name(name: str, what: str) -> str:
+    """The last part of ``name``, checked to be a plain file name (no path, nothing hidden)."""
+    base = PurePosixPath(str(name).replace("\\", "/")).name
+    if not _SAFE_NAME.fullmatch(base):
+        raise UserError(f"{name!r} is not a usable file name for the {what}")
+    return base
 
 
 # ----------------------------------------------------------------------------- settlement JSON
@@ -262,89 +156,27 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def settlement_document(settlement: Settlement, *, data_dir: Path | None = None) -> dict[str, Any]:
-    """The settlement as the bundle records it: its JSON form with every explanation tree.
+def settlement_document(settlement: Settlement) -> dict[str, Any]:
+    """The settlement as a bundle records it: its JSON form with every explanation tree.
 
-    Paths of data files inside ``data_dir`` are written relative to it, so the
-    document is the same on every machine (and names no home directory).
+    The tables behind an evaluated input appear by their digests only, so the
+    document is the same whichever provider held the rows.
     """
     document = settlement.to_json()
     document["explanation"] = {
         root: settlement.explain(root).as_dict() for root in _explanation_roots(settlement)
     }
-    document = dict(_json_safe(document))
-    if data_dir is not None:
-        prefix = str(Path(data_dir).resolve()) + os.sep
-
-        def portable(node: dict[str, Any]) -> None:
-            details = node.get("details") or {}
-            value = details.get("data")
-            if isinstance(value, str) and value.startswith(prefix):
-                details["data"] = PurePosixPath(*Path(value[len(prefix) :]).parts).as_posix()
-            for child in node.get("children", []):
-                portable(child)
-
-        for tree in document["explanation"].values():
-            portable(tree)
-    return document
+    return dict(_json_safe(document))
 
 
 # ----------------------------------------------------------------------------- create
 
 
-def _evaluation_files(spec_path: Path, data_dir: Path) -> list[tuple[str, str, Path]]:
-    """Files an evaluation reads, as (role, name in the bundle, path on this machine).
-
-    Its ``data`` and its auxiliary tables (a trend index, a price index, named in
-    its options) come from ``data_dir``, as :mod:`utfall.services.bindings` reads them.
-    """
-    files = spec_files(read_text(spec_path, what="evaluation spec"), str(spec_path))
-    found = [("data", files.data_name, data_dir / files.data_name)]
-    for key, name in files.auxiliary_names.items():
-        found.append((f"options.{key}", name, (data_dir / name).resolve()))
-    return found
-
-
-def _evaluations_part(
-    contract: Contract, data_dir: Path, *, include_data: bool
-) -> list[dict[str, Any]]:
-    base = Path(contract.source).resolve().parent
-    groups: dict[str, dict[str, Any]] = {}
-    for name, binding in contract.inputs.items():
-        if not binding.evaluate:
-            continue
-        group = groups.get(binding.evaluate)
-        if group is not None:
-            group["inputs"].append(name)
-            continue
-        spec_path = (base / binding.evaluate).resolve()
-        _safe_relative(binding.evaluate, allow_parent=True)
-        files = []
-        for role, label, path in _evaluation_files(spec_path, data_dir):
-            data = path.read_bytes()
-            files.append(
-                {
-                    "role": role,
-                    "file": label,
-                    "sha256": _sha256_bytes(data),
-                    "bytes": len(data),
-                    "content_base64": b64encode(data) if include_data else None,
-                }
-            )
-        groups[binding.evaluate] = {
-            "evaluate": binding.evaluate,
-            "inputs": [name],
-            "spec_text": read_text(spec_path, what="evaluation spec"),
-            "data": files,
-        }
-    return list(groups.values())
-
-
 @dataclass(frozen=True)
 class BundleWritten:
-    """What :func:`bundle_create` did."""
+    """What :func:`bundle_create` made: the bundle's bytes and what they hold."""
 
-    path: Path
+    data: bytes
     settlement: Settlement
     statement: Statement
     entries: tuple[LedgerEntry, ...]
@@ -356,72 +188,152 @@ def _default_evaluator(contract: Contract) -> str | None:
     return evaluators[0] if len(evaluators) == 1 else None
 
 
+def _facts_json(values: Mapping[str, Any]) -> str:
+    """Facts given without their text, written as JSON (numbers as exact text)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, (Decimal, dt.date)):
+            return str(value)
+        if isinstance(value, Mapping):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return json.dumps(plain(values), ensure_ascii=False, sort_keys=True, indent=1) + "\n"
+
+
+def _facts_recorded(facts: Facts | None) -> tuple[dict[str, str] | None, Facts | None]:
+    """The facts part and the facts parsed from it: a bundle settles on what it records."""
+    if facts is None or (facts.text is None and not facts.values):
+        return None, None
+    if facts.text is None:
+        name, text = "facts.json", _facts_json(facts.values)
+    else:
+        base = PurePosixPath(str(facts.source or "").replace("\\", "/")).name
+        name = base if _SAFE_NAME.fullmatch(base) else "facts.yaml"
+        text = facts.text
+    parsed = facts_parse(
+        text, source=facts.source or name, json_text=name.lower().endswith(".json")
+    )
+    if facts.values and set(parsed.values) != set(facts.values):
+        raise UserError(
+            f"{facts.source or name}: the facts' text gives "
+            f"{', '.join(sorted(parsed.values)) or 'nothing'}, their values "
+            f"{', '.join(sorted(facts.values))}: a bundle records the text it settles on"
+        )
+    return {"file": name, "text": text}, parsed
+
+
+def _evaluations_part(
+    contract: Contract,
+    run_digests: Mapping[str, str],
+    tables: TableProvider,
+    until: dt.date | None,
+    *,
+    include_data: bool,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Each bound evaluation with the tables it read (digest and rows) and, with
+    ``include_data``, those tables as canonical CSV."""
+    bound = contract.bound_evaluations()
+    read_by = {name: evaluation_tables(contract, contract.evaluations[name]) for name in bound}
+    needed = list(dict.fromkeys(t for names in read_by.values() for t in names))
+    read: TableProvider = (
+        as_of(tables, contract.data, until, needed) if until is not None else tables
+    )
+    rows = {name: read.table(name).num_rows for name in needed}
+    contents: dict[str, str] = {}
+    if include_data:
+        for name in needed:
+            content = canonical_csv(read.table(name))
+            if hashlib.sha256(content).hexdigest() != run_digests[name]:
+                raise UtfallError(
+                    f"{tables.describe(name)}: the provider's digest of {name} is not the "
+                    "SHA-256 of its canonical CSV; the bundle could not be checked"
+                )
+            contents[name] = content.decode("utf-8")
+    part = [
+        {
+            "evaluation": name,
+            "method": contract.evaluations[name].method,
+            "inputs": list(inputs),
+            "as_of": until.isoformat() if until is not None else None,
+            "tables": [
+                {"table": t, "sha256": run_digests[t], "rows": rows[t]} for t in read_by[name]
+            ],
+        }
+        for name, inputs in bound.items()
+    ]
+    return part, contents
+
+
 def bundle_create(
     *,
-    contract_path: Path | str,
-    out_path: Path | str,
+    contract: Contract,
+    contract_file: str,
+    facts: Facts | None,
+    tables: TableProvider | None,
+    until: dt.date | None,
+    overrides: Mapping[str, Any] | None,
     private_key: Ed25519PrivateKey,
-    now: datetime,
-    facts_path: Path | str | None = None,
-    data_dir: Path | str | None = None,
-    overrides: Mapping[str, str] | None = None,
+    now: dt.datetime,
     actor: str | None = None,
     evaluator: str | None = None,
     include_data: bool = False,
-    ledger_path: Path | str | None = None,
+    ledger: Sequence[LedgerEntry] = (),
     supersedes: str | None = None,
 ) -> BundleWritten:
-    """Settle the contract, record it in the ledger, sign the statement, write the bundle.
+    """Settle the contract, record it in the ledger, sign the statement; the bundle's bytes.
 
-    ``now`` is the time recorded in the ledger and the statement. ``actor``
-    (who records the entries) and ``evaluator`` (who signs) default to the
-    contract's evaluator party. Data files are represented by their SHA-256;
-    ``include_data`` embeds them too (they can hold personal data: share such
-    a bundle only with those allowed to see the data). With ``ledger_path``
-    the entries continue that JSON Lines ledger and are appended to it.
-    ``supersedes`` is the SHA-256 of the signed statement this one corrects.
+    The settlement is :func:`~utfall.services.contracts.contract_settle` on the
+    facts (as their text reads: the bundle settles on what it records), on
+    ``tables`` as of ``until`` and on the what-if ``overrides``. ``contract_file``
+    names the contract in the bundle (a file name, no folders). ``now`` is the
+    time recorded in the ledger and the statement; ``actor`` (who records the
+    entries) and ``evaluator`` (who signs) default to the contract's evaluator
+    party. Tables are recorded by digest and row count; ``include_data`` adds
+    them as canonical CSV (pseudonymised personal data: share such a bundle only
+    with those allowed to see it). The entries continue ``ledger`` (the entries
+    before — the whole ledger or its latest entries — whose chain must hold); the
+    caller stores them. ``supersedes`` is the
+    SHA-256 of the signed statement this one corrects.
     """
-    overrides = dict(overrides or {})
-    settlement = contract_settle(
-        contract_path=contract_path, facts_path=facts_path, data_dir=data_dir, overrides=overrides
-    )
-    contract = settlement.contract
+    file_name = _file_name(contract_file, "contract")
     signer = evaluator or _default_evaluator(contract)
     if signer is None:
         raise UserError(
-            f"{contract_path}: the contract has no single party with role 'evaluator'; "
+            f"{contract_file}: the contract has no single party with role 'evaluator'; "
             "name the signer with --evaluator"
         )
     actor = actor or signer
-    directory = Path(data_dir).resolve() if data_dir is not None else None
-
-    contract_part = {"file": Path(contract_path).name, "text": contract.text}
-    facts_part = None
-    if facts_path is not None:
-        facts_part = {
-            "file": Path(facts_path).name,
-            "text": read_text(facts_path, what="facts"),
-        }
-    evaluations = (
-        _evaluations_part(contract, directory, include_data=include_data) if directory else []
+    if ledger:
+        # A whole ledger links to GENESIS; a caller may pass only its latest entries.
+        start = GENESIS if ledger[0].sequence == 0 else None
+        problems = verify_chain(ledger, previous_hash=start)
+        if problems:
+            raise UserError(f"the ledger does not hold; refusing to add to it: {problems[0]}")
+    recorded_overrides = {str(k): str(v) for k, v in (overrides or {}).items()}
+    facts_part, recorded_facts = _facts_recorded(facts)
+    run = contract_settle(
+        contract, facts=recorded_facts, tables=tables, overrides=recorded_overrides, until=until
     )
-    settlement_part = settlement_document(settlement, data_dir=directory)
+    settlement = run.settlement
+    evaluations: list[dict[str, Any]] = []
+    contents: dict[str, str] = {}
+    if tables is not None:
+        evaluations, contents = _evaluations_part(
+            contract, run.digests, tables, until, include_data=include_data
+        )
+    settlement_part = settlement_document(settlement)
     parts: dict[str, Any] = {
-        "contract": contract_part,
+        "contract": {"file": file_name, "text": contract.text},
         "facts": facts_part,
-        "overrides": overrides,
+        "overrides": recorded_overrides,
         "evaluations": evaluations,
         "settlement": settlement_part,
     }
 
-    previous_entries = ledger_file_read(ledger_path) if ledger_path is not None else []
-    if previous_entries:
-        problems = verify_chain(previous_entries)
-        if problems:
-            raise UserError(
-                f"{ledger_path}: the ledger does not hold; refusing to add to it: {problems[0]}"
-            )
-    previous = previous_entries[-1] if previous_entries else None
+    previous = ledger[-1] if ledger else None
     entries: list[LedgerEntry] = []
 
     def record(kind: str, subject: str, sha: str, attributes: dict[str, Any]) -> None:
@@ -442,7 +354,7 @@ def bundle_create(
         KIND_CONTRACT_VERSION,
         f"contract {contract.id} v{contract.version}",
         contract.sha256,
-        {"file": contract_part["file"], "contract": contract.id, "version": contract.version},
+        {"file": file_name, "contract": contract.id, "version": contract.version},
     )
     if facts_part is not None:
         record(
@@ -451,20 +363,17 @@ def bundle_create(
             _sha256_text(facts_part["text"]),
             {"what": "facts", "file": facts_part["file"]},
         )
+    recorded: set[str] = set()
     for evaluation in evaluations:
-        record(
-            KIND_IMPORT,
-            f"evaluation spec {evaluation['evaluate']}",
-            _sha256_text(evaluation["spec_text"]),
-            {"what": "evaluation spec", "file": evaluation["evaluate"]},
-        )
-        for item in evaluation["data"]:
-            record(
-                KIND_IMPORT,
-                f"data {item['file']}",
-                item["sha256"],
-                {"what": item["role"], "file": item["file"], "bytes": item["bytes"]},
-            )
+        for item in evaluation["tables"]:
+            if item["table"] in recorded:
+                continue
+            recorded.add(item["table"])
+            attributes: dict[str, Any] = {"what": "table", "table": item["table"]}
+            attributes["rows"] = item["rows"]
+            if evaluation["as_of"] is not None:
+                attributes["as_of"] = evaluation["as_of"]
+            record(KIND_IMPORT, f"table {item['table']}", item["sha256"], attributes)
     record(
         KIND_SETTLEMENT,
         f"settlement of {contract.id} v{contract.version}",
@@ -491,6 +400,7 @@ def bundle_create(
     bundle = {
         "format": BUNDLE_FORMAT,
         **parts,
+        "tables": contents,
         "ledger": [e.as_dict() for e in entries],
         "statement": statement.as_dict(),
         "signature": {
@@ -499,15 +409,13 @@ def bundle_create(
             "value": b64encode(signature),
         },
     }
-    out = Path(out_path)
-    if ledger_path is not None:
-        ledger_file_append(ledger_path, entries)
-    _write_atomic(out, bundle_render(bundle))
-    return BundleWritten(out, settlement, statement, tuple(entries), key_fingerprint(raw))
+    return BundleWritten(
+        bundle_render(bundle), settlement, statement, tuple(entries), key_fingerprint(raw)
+    )
 
 
 def bundle_render(bundle: Mapping[str, Any]) -> bytes:
-    """The one byte layout of a bundle file.
+    """The one byte layout of a bundle.
 
     A JSON object with one part per line, in key order; each part compact
     (no spaces) with sorted keys; UTF-8 without escapes; a final newline.
@@ -527,31 +435,34 @@ def bundle_render(bundle: Mapping[str, Any]) -> bytes:
 # ----------------------------------------------------------------------------- read
 
 
-def _fail_read(path: Path, message: str) -> BundleUnreadable:
-    return BundleUnreadable(f"{path}: not a readable settlement bundle: {message}")
+def _fail_read(source: str, message: str) -> BundleUnreadable:
+    return BundleUnreadable(f"{source}: not a readable settlement bundle: {message}")
 
 
-def _bundle_read(path: Path) -> tuple[bytes, dict[str, Any]]:
-    """Bytes and JSON of a bundle; BundleUnreadable for anything that is not a bundle at all."""
-    if not path.exists():
-        raise BundleUnreadable(f"{path}: no such bundle file")
-    if path.is_dir():
-        raise BundleUnreadable(f"{path}: is a directory, not a bundle file")
-    raw = path.read_bytes()
+def bundle_parse(raw: bytes, *, source: str = "the bundle") -> dict[str, Any]:
+    """The JSON of a bundle, its shape checked; BundleUnreadable for anything that is not a
+    bundle of this format at all (``source`` names it in the message)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _fail_read(path, f"byte {error.start} is not UTF-8") from None
+        raise _fail_read(source, f"byte {error.start} is not UTF-8") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise _fail_read(
-            path, f"not JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+            source, f"not JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from None
     except RecursionError:
-        raise _fail_read(path, "nested too deeply") from None
+        raise _fail_read(source, "nested too deeply") from None
     if not isinstance(data, dict):
-        raise _fail_read(path, "the file is JSON but not an object")
+        raise _fail_read(source, "the file is JSON but not an object")
+    written = data.get("format")
+    if isinstance(written, str) and written in OLDER_FORMATS:
+        raise _fail_read(
+            source,
+            f"format {written} is an older bundle format ({OLDER_FORMATS[written]}); this "
+            f"utfall reads {BUNDLE_FORMAT}: check it with the utfall release that wrote it",
+        )
     missing = sorted(_KEYS - set(data))
     extra = sorted(set(data) - _KEYS)
     if missing or extra:
@@ -560,23 +471,31 @@ def _bundle_read(path: Path) -> tuple[bytes, dict[str, Any]]:
             problems.append(f"missing {', '.join(missing)}")
         if extra:
             problems.append(f"unknown {', '.join(extra)}")
-        raise _fail_read(path, "; ".join(problems))
-    if data["format"] != BUNDLE_FORMAT:
-        raise _fail_read(path, f"format is {data['format']!r}, expected {BUNDLE_FORMAT!r}")
-    _check_shape(path, data)
-    return raw, data
+        raise _fail_read(source, "; ".join(problems))
+    if written != BUNDLE_FORMAT:
+        raise _fail_read(source, f"format is {written!r}, expected {BUNDLE_FORMAT!r}")
+    _check_shape(source, data)
+    return data
 
 
-def _check_shape(path: Path, data: dict[str, Any]) -> None:
+def bundle_tables(data: Mapping[str, Any]) -> dict[str, str]:
+    """The tables a parsed bundle includes: name → canonical CSV text."""
+    return dict(data["tables"])
+
+
+def _check_shape(source: str, data: dict[str, Any]) -> None:
     """Types of every field verification reads (a wrong type is unreadable, not a difference)."""
 
     def need(condition: bool, where: str, what: str) -> None:
         if not condition:
-            raise _fail_read(path, f"{where} must be {what}")
+            raise _fail_read(source, f"{where} must be {what}")
 
     def text_file(part: Any, where: str) -> None:
         need(isinstance(part, dict) and set(part) == {"file", "text"}, where, "{file, text}")
         need(isinstance(part["file"], str) and isinstance(part["text"], str), where, "text")
+
+    def whole(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
     text_file(data["contract"], "contract")
     if data["facts"] is not None:
@@ -588,44 +507,47 @@ def _check_shape(path: Path, data: dict[str, Any]) -> None:
         "an object of NAME: text",
     )
     need(isinstance(data["evaluations"], list), "evaluations", "a list")
+    item_keys = {"evaluation", "method", "inputs", "as_of", "tables"}
     for index, evaluation in enumerate(data["evaluations"]):
         where = f"evaluations[{index}]"
         need(
-            isinstance(evaluation, dict)
-            and set(evaluation) == {"evaluate", "inputs", "spec_text", "data"},
+            isinstance(evaluation, dict) and set(evaluation) == item_keys,
             where,
-            "{evaluate, inputs, spec_text, data}",
+            "{" + ", ".join(sorted(item_keys)) + "}",
         )
-        need(isinstance(evaluation["evaluate"], str), f"{where}.evaluate", "text")
-        need(isinstance(evaluation["spec_text"], str), f"{where}.spec_text", "text")
+        need(isinstance(evaluation["evaluation"], str), f"{where}.evaluation", "text")
+        need(isinstance(evaluation["method"], str), f"{where}.method", "text")
+        need(
+            evaluation["as_of"] is None or isinstance(evaluation["as_of"], str),
+            f"{where}.as_of",
+            "a day (YYYY-MM-DD) or null",
+        )
         need(
             isinstance(evaluation["inputs"], list)
             and all(isinstance(n, str) for n in evaluation["inputs"]),
             f"{where}.inputs",
             "a list of names",
         )
-        need(isinstance(evaluation["data"], list), f"{where}.data", "a list")
-        for position, item in enumerate(evaluation["data"]):
-            at = f"{where}.data[{position}]"
+        need(isinstance(evaluation["tables"], list), f"{where}.tables", "a list")
+        for position, item in enumerate(evaluation["tables"]):
+            at = f"{where}.tables[{position}]"
             need(
-                isinstance(item, dict)
-                and set(item) == {"role", "file", "sha256", "bytes", "content_base64"},
+                isinstance(item, dict) and set(item) == {"table", "sha256", "rows"},
                 at,
-                "{role, file, sha256, bytes, content_base64}",
+                "{rows, sha256, table}",
             )
-            need(isinstance(item["role"], str), f"{at}.role", "text")
-            need(isinstance(item["file"], str), f"{at}.file", "text")
+            need(
+                isinstance(item["table"], str) and bool(_TABLE_NAME.fullmatch(item["table"])),
+                f"{at}.table",
+                "a table name",
+            )
             need(isinstance(item["sha256"], str), f"{at}.sha256", "text")
-            need(
-                isinstance(item["bytes"], int) and not isinstance(item["bytes"], bool),
-                f"{at}.bytes",
-                "a whole number",
-            )
-            need(
-                item["content_base64"] is None or isinstance(item["content_base64"], str),
-                f"{at}.content_base64",
-                "base64 text or null",
-            )
+            need(whole(item["rows"]), f"{at}.rows", "a whole number")
+    tables = data["tables"]
+    need(isinstance(tables, dict), "tables", "an object of NAME: canonical CSV")
+    for name, content in tables.items():
+        need(bool(_TABLE_NAME.fullmatch(name)), f"tables.{name}", "named as a declared table")
+        need(isinstance(content, str), f"tables.{name}", "canonical CSV text")
     settlement = data["settlement"]
     need(isinstance(settlement, dict), "settlement", "an object")
     for key, kind in (
@@ -667,11 +589,21 @@ class Check:
         return {"check": self.name, "ok": self.ok, "detail": self.detail}
 
 
+@dataclass(frozen=True)
+class LedgerCopy:
+    """A whole ledger to check a bundle's slice against: its entries (``name`` says whose),
+    or ``problem``: why they could not be read."""
+
+    name: str
+    entries: tuple[LedgerEntry, ...] = ()
+    problem: str | None = None
+
+
 @dataclass
 class VerificationReport:
     """Everything :func:`bundle_verify` found. ``ok`` when there is no difference."""
 
-    path: Path
+    source: str
     checks: list[Check] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -696,7 +628,7 @@ class VerificationReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON form printed by ``utfall verify --json``."""
         return {
-            "bundle": str(self.path),
+            "bundle": self.source,
             "ok": self.ok,
             "contract": self.contract,
             "key": {"source": self.key_source, "sha256": self.key_fingerprint},
@@ -707,210 +639,13 @@ class VerificationReport:
         }
 
 
-def _first_difference(left: bytes, right: bytes) -> tuple[int, int, int]:
-    """Byte offset, line and column of the first difference of two byte strings."""
-    limit = min(len(left), len(right))
-    offset = next((i for i in range(limit) if left[i] != right[i]), limit)
-    line = left.count(b"\n", 0, offset) + 1
-    column = offset - (left.rfind(b"\n", 0, offset) + 1) + 1
-    return offset, line, column
-
-
-def _shown(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
-
-
-def _compare(recorded: Any, recomputed: Any, path: str) -> Iterator[str]:
-    """Differences between two JSON values, each naming its place."""
-    if isinstance(recorded, dict) and isinstance(recomputed, dict):
-        for key in sorted(set(recorded) | set(recomputed), key=str):
-            where = f"{path}.{key}" if path else str(key)
-            if key not in recomputed:
-                yield f"{where}: in the bundle but not in the recomputation"
-            elif key not in recorded:
-                yield f"{where}: missing from the bundle (recomputed {_shown(recomputed[key])})"
-            else:
-                yield from _compare(recorded[key], recomputed[key], where)
-        return
-    if isinstance(recorded, list) and isinstance(recomputed, list):
-        if len(recorded) != len(recomputed):
-            yield f"{path}: {len(recorded)} item(s) in the bundle, {len(recomputed)} recomputed"
-        for index, (a, b) in enumerate(zip(recorded, recomputed, strict=False)):
-            label = a.get("id") or a.get("name") if isinstance(a, dict) else None
-            yield from _compare(a, b, f"{path}[{label or index}]")
-        return
-    if recorded != recomputed or type(recorded) is not type(recomputed):
-        yield f"{path}: the bundle says {_shown(recorded)}, recomputed {_shown(recomputed)}"
-
-
-def _settlement_differences(recorded: dict[str, Any], recomputed: dict[str, Any]) -> list[str]:
-    """Differences in the figures first (inputs, outputs, payments), then the explanation."""
-    found: list[str] = []
-    order = ["contract", "version", "contract_sha256", "parameters", "overridden", "inputs"]
-    order += ["outputs", "payments", "explanation"]
-    keys = order + sorted((set(recorded) | set(recomputed)) - set(order))
-    for key in keys:
-        if key not in recorded and key not in recomputed:
-            continue
-        found.extend(_compare({key: recorded.get(key)}, {key: recomputed.get(key)}, ""))
-    return found
-
-
-def _input_provenance(explanation: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Origin and details of every input node in the recorded explanation trees."""
-    found: dict[str, tuple[str, dict[str, Any]]] = {}
-
-    def walk(node: Mapping[str, Any]) -> None:
-        if not isinstance(node, Mapping):
-            return
-        if node.get("kind") == "input" and isinstance(node.get("name"), str):
-            found[node["name"]] = (str(node.get("origin")), dict(node.get("details") or {}))
-        for child in node.get("children") or []:
-            walk(child)
-
-    for tree in explanation.values():
-        walk(tree)
-    return found
-
-
-def _ups(name: str) -> int:
-    return sum(1 for part in _safe_relative(name, allow_parent=True).parts if part == "..")
-
-
-def _spec_data_path(spec_text: str) -> str | None:
-    """The ``data`` path a spec names, if it is a safe relative path."""
-    try:
-        raw = read_yaml(spec_text, source="spec", what="the evaluation spec").data
-    except ValueError:
-        return None
-    value = raw.get("data") if isinstance(raw, dict) else None
-    if not isinstance(value, str):
-        return None
-    try:
-        return _safe_relative(value, allow_parent=True).as_posix()
-    except ValueError:
-        return None
-
-
-def _layout(root: Path, contract_file: str, evaluations: Sequence[Mapping[str, Any]]) -> Path:
-    """Where to put the contract inside ``root`` so that the ``../`` of its spec paths, and
-    of the specs' data and auxiliary tables, stay inside."""
-    depth = 0
-    for evaluation in evaluations:
-        ups = [_ups(i["file"]) for i in evaluation["data"] if i["role"] != "data"]
-        main = _spec_data_path(evaluation["spec_text"])
-        if main is not None:
-            ups.append(_ups(main))
-        depth = max(depth, _ups(evaluation["evaluate"]) + max(ups, default=0))
-    directory = root.joinpath(*(["c"] * depth)) if depth else root
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory / _safe_relative(contract_file).name
-
-
-def _recompute(
-    data: dict[str, Any],
-    report: VerificationReport,
-    contract: Contract,
-    workdir: Path,
-    contents: Mapping[tuple[int, int], bytes],
-) -> dict[str, Any] | None:
-    """Settle again from the bundle's own texts; the settlement document, or None if it failed.
-
-    ``contents`` holds the bytes of every data file at hand (included in the
-    bundle or supplied with ``--data-dir``), by (evaluation, file) position.
-    """
-    evaluations = data["evaluations"]
-    overrides = data["overrides"]
-    work = workdir.resolve()
-    source = work / "source"
-    contract_path = _layout(source, data["contract"]["file"], evaluations)
-    contract_path.write_text(data["contract"]["text"], encoding="utf-8")
-    facts_path = None
-    if data["facts"] is not None:
-        facts_path = workdir / "facts" / _safe_relative(data["facts"]["file"]).name
-        facts_path.parent.mkdir()
-        facts_path.write_text(data["facts"]["text"], encoding="utf-8")
-
-    facts: dict[str, Any] = dict(facts_load(facts_path)) if facts_path is not None else {}
-    if not evaluations:
-        source_name = data["facts"]["file"] if data["facts"] is not None else None
-        settlement = settle(contract, facts, overrides=overrides, source=source_name)
-        report.notes.append("settled again from the contract text and the recorded facts")
-        return settlement_document(settlement)
-
-    complete = all(
-        (e_index, i_index) in contents
-        for e_index, e in enumerate(evaluations)
-        for i_index in range(len(e["data"]))
-    )
-    try:
-        importlib.import_module("utfall.services.evaluation")
-        engine = True
-    except ImportError:
-        engine = False
-    if complete and engine:
-        data_dir = work / "data"
-        data_dir.mkdir()
-        for e_index, evaluation in enumerate(evaluations):
-            spec_path = (contract_path.parent / evaluation["evaluate"]).resolve()
-            if source not in spec_path.parents:
-                raise ValueError(f"evaluation spec {evaluation['evaluate']!r} leaves the bundle")
-            spec_path.parent.mkdir(parents=True, exist_ok=True)
-            spec_path.write_text(evaluation["spec_text"], encoding="utf-8")
-            main = _spec_data_path(evaluation["spec_text"])
-            for i_index, item in enumerate(evaluation["data"]):
-                targets = []
-                if item["role"] == "data":
-                    # Where --data-dir serves it, and where the spec itself names it
-                    # (the spec is checked before the data directory replaces its path).
-                    targets.append(data_dir / _safe_relative(item["file"]))
-                    if main is not None:
-                        targets.append((spec_path.parent / main).resolve())
-                else:
-                    # Auxiliary tables: in the data directory, as bindings read them.
-                    targets.append(data_dir / _safe_relative(item["file"]))
-                content = contents[(e_index, i_index)]
-                for target in targets:
-                    if work not in target.parents:
-                        raise ValueError(f"data file {item['file']!r} leaves the bundle")
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(content)
-        settlement = contract_settle(
-            contract_path=contract_path,
-            facts_path=facts_path,
-            data_dir=data_dir,
-            overrides=overrides,
-        )
-        report.notes.append("re-ran every evaluation on the data and settled again")
-        return settlement_document(settlement, data_dir=data_dir)
-
-    # Without the data (or the engine) the evaluated inputs are taken as recorded;
-    # their data files were still checked against the hashes in the ledger.
-    recorded_inputs = data["settlement"]["inputs"]
-    provenance = _input_provenance(data["settlement"]["explanation"])
-    origins: dict[str, str] = {}
-    details: dict[str, dict[str, Any]] = {}
-    bound = [name for e in evaluations for name in e["inputs"]]
-    for name in bound:
-        if name in recorded_inputs:
-            facts[name] = recorded_inputs[name]
-        if name in provenance:
-            origins[name], details[name] = provenance[name]
-    settlement = settle(contract, facts, overrides=overrides, origins=origins, details=details)
-    reason = "the data are not at hand" if not complete else "the evaluation engine is missing"
-    report.notes.append(
-        f"evaluations not re-run ({reason}): {', '.join(bound)} taken as recorded; the ledger "
-        "records the SHA-256 of their data files (give --data-dir with the files to re-run them)"
-    )
-    return settlement_document(settlement)
-
-
 def bundle_verify(
-    path: Path | str,
+    raw: bytes,
     *,
+    source: str = "the bundle",
     public_key: bytes | None = None,
-    ledger_path: Path | str | None = None,
-    data_dir: Path | str | None = None,
+    ledger: LedgerCopy | None = None,
+    tables: TablesSupplied | None = None,
     recompute: bool = True,
 ) -> VerificationReport:
     """Check a bundle offline and report every difference.
@@ -918,28 +653,33 @@ def bundle_verify(
     ``public_key`` (raw Ed25519 bytes) is the key the signature must be made
     with; without it the key embedded in the bundle is used, which proves that
     nothing changed since signing (integrity) but not who signed (identity).
-    ``ledger_path`` also checks that the bundle's ledger slice is part of that
-    ledger. ``data_dir`` supplies data files the bundle holds only the hashes of
-    (checked against them), so the evaluations can be re-run.
-    ``recompute=False`` checks only layout, hashes, chain and signature.
-    Raises :class:`BundleUnreadable` for a file that is not a bundle at all.
+    ``ledger`` also checks that the bundle's ledger slice is part of that whole
+    ledger. ``tables`` supplies tables the bundle records only the digests of (a
+    provider, or a function making one for the bundle's data declaration): they
+    are taken as of the recorded day and checked against the digests, so the
+    evaluations can be re-run. ``recompute=False`` checks only layout, hashes,
+    chain and signature. Raises :class:`BundleUnreadable` for bytes that are not a
+    bundle at all (``source`` names them).
     """
-    file = Path(path)
-    raw, data = _bundle_read(file)
-    report = VerificationReport(file)
+    data = bundle_parse(raw, source=source)
+    report = VerificationReport(source)
     _verify_layout(raw, data, report)
     embedded = _verify_signature(data, report, public_key)
     statement = _verify_statement(data, report, embedded)
-    _verify_ledger(data, report, statement, ledger_path)
-    contents = _verify_data(data, report, Path(data_dir) if data_dir is not None else None)
-    contract = _verify_contract(data, report, statement, compile_text=recompute)
+    _verify_ledger(data, report, statement, ledger)
+    contract = _verify_contract(
+        data, report, statement, compile_text=recompute or tables is not None
+    )
+    if contract is not None:
+        _verify_evaluations(data, report, contract)
+    at_hand = _verify_tables(data, report, contract, tables)
     if recompute:
-        _verify_recomputation(data, report, contract, contents)
+        _verify_recomputation(data, report, contract, at_hand)
     return report
 
 
 def _verify_layout(raw: bytes, data: dict[str, Any], report: VerificationReport) -> None:
-    """One spelling only: the file must be exactly the rendering of what it holds."""
+    """One spelling only: the bytes must be exactly the rendering of what they hold."""
     rendered = bundle_render(data)
     problems = []
     if rendered != raw:
@@ -949,6 +689,15 @@ def _verify_layout(raw: bytes, data: dict[str, Any], report: VerificationReport)
             f"column {column}): it was edited after it was written"
         )
     report.record("layout", problems, "the file is in its canonical layout")
+
+
+def _first_difference(left: bytes, right: bytes) -> tuple[int, int, int]:
+    """Byte offset, line and column of the first difference of two byte strings."""
+    limit = min(len(left), len(right))
+    offset = next((i for i in range(limit) if left[i] != right[i]), limit)
+    line = left.count(b"\n", 0, offset) + 1
+    column = offset - (left.rfind(b"\n", 0, offset) + 1) + 1
+    return offset, line, column
 
 
 def _decode_fixed(text: str, size: int, what: str) -> bytes:
@@ -1083,7 +832,7 @@ def _verify_ledger(
     data: dict[str, Any],
     report: VerificationReport,
     statement: Statement | None,
-    ledger_path: Path | str | None,
+    ledger: LedgerCopy | None,
 ) -> None:
     """The slice chains up to the signed head and records what the bundle holds."""
     entries: list[LedgerEntry] = []
@@ -1110,69 +859,73 @@ def _verify_ledger(
                 f"(hash {entries[0].previous_hash}); give --ledger to check that part too"
             )
     report.record("ledger", problems, f"{len(entries)} entries chain up to the signed head")
-    if ledger_path is not None:
+    if ledger is not None:
         report.record(
-            "ledger file",
-            _ledger_file_problems(Path(ledger_path), entries),
-            f"the slice is part of {ledger_path}, whose whole chain holds",
+            "whole ledger",
+            _whole_ledger_problems(ledger, entries),
+            f"the slice is part of {ledger.name}, whose whole chain holds",
         )
 
 
-def _verify_data(
-    data: dict[str, Any], report: VerificationReport, supplied: Path | None
-) -> dict[tuple[int, int], bytes]:
-    """Data files at hand have the SHA-256 and size the bundle records; their bytes.
+def _recorded_tables(data: Mapping[str, Any]) -> dict[str, list[tuple[str, int]]]:
+    """Table name → every (digest, rows) the evaluations part records for it."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for evaluation in data["evaluations"]:
+        for item in evaluation["tables"]:
+            pair = (item["sha256"], item["rows"])
+            if pair not in found.setdefault(item["table"], []):
+                found[item["table"]].append(pair)
+    return found
 
-    A file is at hand when the bundle includes it or ``supplied`` holds it (the
-    main data file by name, an auxiliary table by its name too).
-    """
+
+def _ledger_content_problems(data: dict[str, Any], entries: Sequence[LedgerEntry]) -> list[str]:
+    """The slice must record this contract text, these facts and tables, this settlement."""
     problems: list[str] = []
-    contents: dict[tuple[int, int], bytes] = {}
-    included = given = 0
-    for e_index, evaluation in enumerate(data["evaluations"]):
-        for i_index, item in enumerate(evaluation["data"]):
-            name = item["file"]
-            if item["content_base64"] is not None:
-                try:
-                    content = b64decode_strict(item["content_base64"])
-                except ValueError as error:
-                    problems.append(f"data file {name!r}: its content cannot be read: {error}")
-                    continue
-                where = "the bundle records"
-                included += 1
-            elif supplied is not None:
-                candidate = supplied / PurePosixPath(name).name
-                if not candidate.is_file():
-                    continue
-                content = candidate.read_bytes()
-                where = f"the bundle records, but {candidate} has"
-                given += 1
-            else:
-                continue
-            actual = _sha256_bytes(content)
-            if actual != item["sha256"]:
-                problems.append(
-                    f"data file {name!r} was changed: its SHA-256 is {actual}, {where} "
-                    f"{item['sha256']}"
-                    if item["content_base64"] is not None
-                    else f"data file {name!r}: {where} SHA-256 {actual}, not {item['sha256']}"
-                )
-                continue
-            if len(content) != item["bytes"]:
-                problems.append(
-                    f"data file {name!r} has {len(content)} bytes, the bundle records "
-                    f"{item['bytes']}"
-                )
-                continue
-            contents[(e_index, i_index)] = content
-    total = sum(len(e["data"]) for e in data["evaluations"])
-    passed = "no data files (settled on facts)"
-    if total:
-        passed = f"{included} of {total} data file(s) included and unchanged"
-        if supplied is not None:
-            passed += f"; {given} supplied from {supplied} with the recorded SHA-256"
-    report.record("data", problems, passed)
-    return contents
+
+    def find(kind: str, sha: str) -> bool:
+        return any(e.kind == kind and e.data_sha256 == sha for e in entries)
+
+    contract_sha = _sha256_text(data["contract"]["text"])
+    if not find(KIND_CONTRACT_VERSION, contract_sha):
+        problems.append(
+            f"no contract_version entry records the contract text (SHA-256 {contract_sha})"
+        )
+    if data["facts"] is not None:
+        facts_sha = _sha256_text(data["facts"]["text"])
+        if not find(KIND_IMPORT, facts_sha):
+            problems.append(
+                f"no import entry records the facts {data['facts']['file']!r} (SHA-256 {facts_sha})"
+            )
+    for name, recorded in _recorded_tables(data).items():
+        for sha, _rows in recorded:
+            if not find(KIND_IMPORT, sha):
+                problems.append(f"no import entry records table {name!r} with SHA-256 {sha}")
+    try:
+        settlement_sha = canonical_sha256(data["settlement"])
+    except ValueError:
+        settlement_sha = ""
+    if not find(KIND_SETTLEMENT, settlement_sha):
+        problems.append(f"no settlement entry records this settlement (SHA-256 {settlement_sha})")
+    return problems
+
+
+def _whole_ledger_problems(ledger: LedgerCopy, entries: Sequence[LedgerEntry]) -> list[str]:
+    if ledger.problem is not None:
+        return [ledger.problem]
+    if not ledger.entries:
+        return [f"{ledger.name} has no entries"]
+    problems = [str(p) for p in verify_chain(ledger.entries)]
+    by_sequence = {e.sequence: e for e in ledger.entries}
+    for entry in entries:
+        stored = by_sequence.get(entry.sequence)
+        if stored is None:
+            problems.append(f"entry {entry.sequence} of the bundle is not in {ledger.name}")
+        elif stored.hash != entry.hash:
+            problems.append(
+                f"entry {entry.sequence} differs: the bundle has {entry.hash}, {ledger.name} has "
+                f"{stored.hash}"
+            )
+    return problems
 
 
 def _verify_contract(
@@ -1182,7 +935,7 @@ def _verify_contract(
     *,
     compile_text: bool,
 ) -> Contract | None:
-    """The contract text is the signed one (and compiles, when it is to be settled again)."""
+    """The contract text is the signed one (and compiles, when it is to be used)."""
     contract: Contract | None = None
     problems: list[str] = []
     sha = _sha256_text(data["contract"]["text"])
@@ -1212,11 +965,180 @@ def _verify_contract(
     return contract
 
 
+def _verify_evaluations(
+    data: dict[str, Any], report: VerificationReport, contract: Contract
+) -> None:
+    """The evaluations part is the contract's bound evaluations, reading the tables they
+    read; and the settlement's explanation names the same table digests."""
+    recorded = data["evaluations"]
+    problems: list[str] = []
+    if recorded:
+        expected = [
+            {
+                "evaluation": name,
+                "method": contract.evaluations[name].method,
+                "inputs": inputs,
+                "tables": evaluation_tables(contract, contract.evaluations[name]),
+            }
+            for name, inputs in contract.bound_evaluations().items()
+        ]
+        shown = [
+            {
+                "evaluation": e["evaluation"],
+                "method": e["method"],
+                "inputs": e["inputs"],
+                "tables": [t["table"] for t in e["tables"]],
+            }
+            for e in recorded
+        ]
+        problems.extend(
+            d.replace("recomputed", "the contract says").replace(
+                "in the recomputation", "in the contract"
+            )
+            for d in _compare(shown, expected, "evaluations")
+        )
+        days = sorted({str(e["as_of"]) for e in recorded})
+        if len(days) > 1:
+            problems.append(f"the evaluations took their data on different days: {', '.join(days)}")
+        for day in days:
+            if day != "None":
+                try:
+                    dt.date.fromisoformat(day)
+                except ValueError:
+                    problems.append(f"as_of {day!r} is not a day (YYYY-MM-DD)")
+        provenance = _input_provenance(data["settlement"]["explanation"])
+        for evaluation in recorded:
+            digests = {t["table"]: t["sha256"] for t in evaluation["tables"]}
+            for name in evaluation["inputs"]:
+                explained = provenance.get(name, ("", {}))[1].get("tables")
+                if explained is not None and explained != digests:
+                    problems.append(
+                        f"{evaluation['evaluation']}: the explanation of {name} names the "
+                        f"tables {_shown(explained)}, the evaluations part {_shown(digests)}"
+                    )
+        for name, pairs in _recorded_tables(data).items():
+            if len(pairs) > 1:
+                problems.append(f"table {name!r} is recorded with different digests or rows")
+    passed = (
+        f"{len(recorded)} evaluation(s), as the contract binds them"
+        if recorded
+        else "no evaluation (settled on facts)"
+    )
+    report.record("evaluations", problems, passed)
+
+
+def _read_canonical(content: str, contract: Contract, name: str) -> pa.Table:
+    """A table's canonical CSV read back into its canonical form under the declaration."""
+    declared = contract.data.table(name)
+    text_types = {f.name: pa.string() for f in canonical_schema(declared)}
+    raw = pacsv.read_csv(
+        io.BytesIO(content.encode("utf-8")),
+        parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=text_types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return conform(raw, declared, where=f"the bundle's table {name}")
+
+
+def _supplied_provider(
+    supplied: TablesSupplied | None, contract: Contract | None
+) -> TableProvider | None:
+    if supplied is None or contract is None:
+        return None
+    if hasattr(supplied, "table"):
+        return supplied  # type: ignore[return-value]
+    return supplied(contract.data)
+
+
+def _verify_tables(
+    data: dict[str, Any],
+    report: VerificationReport,
+    contract: Contract | None,
+    supplied: TablesSupplied | None,
+) -> dict[str, pa.Table]:
+    """Tables at hand (included, or supplied by the verifier) have the recorded digests and
+    rows; the tables, by name, in canonical form (only with the contract compiled)."""
+    recorded = {name: pairs[0] for name, pairs in _recorded_tables(data).items()}
+    days = {e["as_of"] for e in data["evaluations"]}
+    day = next(iter(days)) if len(days) == 1 else None
+    problems: list[str] = []
+    at_hand: dict[str, pa.Table] = {}
+    included = given = 0
+    for name in sorted(set(data["tables"]) - set(recorded)):
+        problems.append(f"table {name!r} is in the bundle, but no evaluation records reading it")
+    for name, content in sorted(data["tables"].items()):
+        if name not in recorded:
+            continue
+        sha, rows = recorded[name]
+        actual = _sha256_text(content)
+        if actual != sha:
+            problems.append(
+                f"table {name!r} was changed: its SHA-256 is {actual}, the evaluations part "
+                f"records {sha}"
+            )
+            continue
+        included += 1
+        if contract is None:
+            continue
+        try:
+            table = _read_canonical(content, contract, name)
+        except (UtfallError, KeyError, pa.ArrowInvalid) as error:
+            problems.append(f"table {name!r} does not fit the contract's declaration: {error}")
+            problems.extend(f"  {line}" for line in getattr(error, "detail", []))
+            continue
+        if table.num_rows != rows or table_digest(table) != sha:
+            problems.append(
+                f"table {name!r} read under the contract's declaration has {table.num_rows} "
+                f"row(s) and SHA-256 {table_digest(table)}, the evaluations part records "
+                f"{rows} and {sha}"
+            )
+            continue
+        at_hand[name] = table
+    provider = _supplied_provider(supplied, contract)
+    if provider is not None and contract is not None:
+        for name, (sha, rows) in sorted(recorded.items()):
+            if name in data["tables"]:
+                continue
+            try:
+                table = provider.table(name)
+                if day is not None:
+                    table = as_of(
+                        provider, contract.data, dt.date.fromisoformat(day), [name]
+                    ).table(name)
+            except TableMissing:
+                continue
+            except (UtfallError, KeyError, ValueError) as error:
+                problems.append(f"table {name!r} supplied cannot be read: {error}")
+                problems.extend(f"  {line}" for line in getattr(error, "detail", []))
+                continue
+            actual = table_digest(table)
+            if actual != sha or table.num_rows != rows:
+                problems.append(
+                    f"table {name!r}: the bundle records SHA-256 {sha} ({rows} rows), but "
+                    f"{provider.describe(name)} has {actual} ({table.num_rows} rows)"
+                    + (f" as of {day}" if day is not None else "")
+                )
+                continue
+            given += 1
+            at_hand[name] = table
+    passed = "no tables (settled on facts)"
+    if recorded:
+        passed = f"{included} of {len(recorded)} table(s) included and unchanged"
+        if provider is not None:
+            passed += f"; {given} supplied with the recorded SHA-256"
+    report.record("tables", problems, passed)
+    return at_hand
+
+
 def _verify_recomputation(
     data: dict[str, Any],
     report: VerificationReport,
     contract: Contract | None,
-    contents: Mapping[tuple[int, int], bytes],
+    at_hand: Mapping[str, pa.Table],
 ) -> None:
     """Settle again from the bundle's own texts and compare every figure."""
     problems: list[str] = []
@@ -1224,14 +1146,13 @@ def _verify_recomputation(
         report.record("recomputation", ["skipped: the contract text does not compile"], "")
         return
     recomputed = None
-    with tempfile.TemporaryDirectory(prefix="utfall-verify-") as work:
-        try:
-            recomputed = _recompute(data, report, contract, Path(work), contents)
-        except UtfallError as error:
-            problems.append(f"the settlement cannot be recomputed: {error}")
-            problems.extend(f"  {line}" for line in error.detail)
-        except (ValueError, OSError) as error:
-            problems.append(f"the settlement cannot be recomputed: {error}")
+    try:
+        recomputed = _recompute(data, report, contract, at_hand)
+    except UtfallError as error:
+        problems.append(f"the settlement cannot be recomputed: {error}")
+        problems.extend(f"  {line}" for line in error.detail)
+    except (ValueError, KeyError) as error:
+        problems.append(f"the settlement cannot be recomputed: {error}")
     if recomputed is not None:
         problems.extend(_settlement_differences(data["settlement"], recomputed))
     report.record(
@@ -1241,105 +1162,139 @@ def _verify_recomputation(
     )
 
 
-def _ledger_content_problems(data: dict[str, Any], entries: Sequence[LedgerEntry]) -> list[str]:
-    """The slice must record this contract text, these facts, specs and data, this settlement."""
-    problems: list[str] = []
+def _recorded_facts(data: Mapping[str, Any]) -> Facts | None:
+    part = data["facts"]
+    if part is None:
+        return None
+    return facts_parse(
+        part["text"], source=part["file"], json_text=part["file"].lower().endswith(".json")
+    )
 
-    def find(kind: str, sha: str) -> bool:
-        return any(e.kind == kind and e.data_sha256 == sha for e in entries)
 
-    contract_sha = _sha256_text(data["contract"]["text"])
-    if not find(KIND_CONTRACT_VERSION, contract_sha):
-        problems.append(
-            f"no contract_version entry records the contract text (SHA-256 {contract_sha})"
+def _recompute(
+    data: dict[str, Any],
+    report: VerificationReport,
+    contract: Contract,
+    at_hand: Mapping[str, pa.Table],
+) -> dict[str, Any]:
+    """Settle again from the bundle's own texts (and its tables, when all are at hand)."""
+    evaluations = data["evaluations"]
+    overrides = data["overrides"]
+    facts = _recorded_facts(data)
+    if not evaluations:
+        run = contract_settle(contract, facts=facts, overrides=overrides)
+        report.notes.append("settled again from the contract text and the recorded facts")
+        return settlement_document(run.settlement)
+
+    needed = set(_recorded_tables(data))
+    if needed <= set(at_hand):
+        days = {e["as_of"] for e in evaluations}
+        if len(days) != 1:
+            raise ValueError("the evaluations took their data on different days")
+        (day,) = days
+        until = dt.date.fromisoformat(day) if day is not None else None
+        run = contract_settle(
+            contract,
+            facts=facts,
+            tables=ArrowTables(dict(at_hand), origin="the bundle's tables"),
+            overrides=overrides,
+            until=until,
         )
-    if data["facts"] is not None:
-        facts_sha = _sha256_text(data["facts"]["text"])
-        if not find(KIND_IMPORT, facts_sha):
-            problems.append(
-                f"no import entry records the facts {data['facts']['file']!r} (SHA-256 {facts_sha})"
+        when = f" as of {day}" if day is not None else ""
+        report.notes.append(f"re-ran every evaluation on the tables{when} and settled again")
+        return settlement_document(run.settlement)
+
+    # Without the tables the evaluated inputs are taken as recorded; the tables' digests
+    # are still checked against the ledger and the explanation.
+    values: dict[str, Any] = dict(facts.values) if facts is not None else {}
+    recorded_inputs = data["settlement"]["inputs"]
+    provenance = _input_provenance(data["settlement"]["explanation"])
+    origins: dict[str, str] = {}
+    details: dict[str, dict[str, Any]] = {}
+    bound = [name for e in evaluations for name in e["inputs"]]
+    for name in bound:
+        if name in recorded_inputs:
+            values[name] = recorded_inputs[name]
+        if name in provenance:
+            origins[name], details[name] = provenance[name]
+    settlement = settle(
+        contract,
+        values,
+        overrides=overrides,
+        origins=origins,
+        details=details,
+        source=data["facts"]["file"] if data["facts"] is not None else None,
+    )
+    missing = sorted(needed - set(at_hand))
+    report.notes.append(
+        f"evaluations not re-run (not every table is at hand: {', '.join(missing)}): "
+        f"{', '.join(bound)} taken as recorded; the ledger records the SHA-256 of their "
+        "tables (give --data-dir with the tables, or a bundle made with --include-data, "
+        "to re-run them)"
+    )
+    return settlement_document(settlement)
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+
+
+def _compare(recorded: Any, recomputed: Any, path: str) -> Iterator[str]:
+    """Differences between two JSON values, each naming its place."""
+    if isinstance(recorded, dict) and isinstance(recomputed, dict):
+        for key in sorted(set(recorded) | set(recomputed), key=str):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in recomputed:
+                yield f"{where}: in the bundle but not in the recomputation"
+            elif key not in recorded:
+                yield f"{where}: missing from the bundle (recomputed {_shown(recomputed[key])})"
+            else:
+                yield from _compare(recorded[key], recomputed[key], where)
+        return
+    if isinstance(recorded, list) and isinstance(recomputed, list):
+        if len(recorded) != len(recomputed):
+            yield f"{path}: {len(recorded)} item(s) in the bundle, {len(recomputed)} recomputed"
+        for index, (a, b) in enumerate(zip(recorded, recomputed, strict=False)):
+            label = (
+                (a.get("id") or a.get("name") or a.get("evaluation"))
+                if isinstance(a, dict)
+                else None
             )
-    for evaluation in data["evaluations"]:
-        spec_sha = _sha256_text(evaluation["spec_text"])
-        if not find(KIND_IMPORT, spec_sha):
-            problems.append(
-                f"no import entry records the evaluation spec {evaluation['evaluate']!r} "
-                f"(SHA-256 {spec_sha})"
+            yield from _compare(a, b, f"{path}[{label or index}]")
+        return
+    if recorded != recomputed or type(recorded) is not type(recomputed):
+        yield f"{path}: the bundle says {_shown(recorded)}, recomputed {_shown(recomputed)}"
+
+
+def _settlement_differences(recorded: dict[str, Any], recomputed: dict[str, Any]) -> list[str]:
+    """Differences in the figures first (inputs, outputs, payments), then the explanation."""
+    found: list[str] = []
+    order = ["contract", "version", "contract_sha256", "parameters", "overridden", "inputs"]
+    order += ["outputs", "payments", "explanation"]
+    keys = order + sorted((set(recorded) | set(recomputed)) - set(order))
+    for key in keys:
+        if key not in recorded and key not in recomputed:
+            continue
+        found.extend(_compare({key: recorded.get(key)}, {key: recomputed.get(key)}, ""))
+    return found
+
+
+def _input_provenance(explanation: Mapping[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Origin and details of every input node in the recorded explanation trees."""
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def walk(node: Mapping[str, Any]) -> None:
+        if not isinstance(node, Mapping):
+            return
+        if node.get("kind") == "input" and isinstance(node.get("name"), str):
+            details = node.get("details")
+            found[node["name"]] = (
+                str(node.get("origin")),
+                dict(details) if isinstance(details, Mapping) else {},
             )
-        for item in evaluation["data"]:
-            if not find(KIND_IMPORT, item["sha256"]):
-                problems.append(
-                    f"no import entry records data file {item['file']!r} with SHA-256 "
-                    f"{item['sha256']}"
-                )
-    try:
-        settlement_sha = canonical_sha256(data["settlement"])
-    except ValueError:
-        settlement_sha = ""
-    if not find(KIND_SETTLEMENT, settlement_sha):
-        problems.append(f"no settlement entry records this settlement (SHA-256 {settlement_sha})")
-    return problems
+        for child in node.get("children") or []:
+            walk(child)
 
-
-def _ledger_file_problems(path: Path, entries: Sequence[LedgerEntry]) -> list[str]:
-    try:
-        ledger = ledger_file_read(path)
-    except UserError as error:
-        return [str(error)]
-    if not ledger:
-        return [f"{path} has no entries"]
-    problems = [str(p) for p in verify_chain(ledger)]
-    by_sequence = {e.sequence: e for e in ledger}
-    for entry in entries:
-        stored = by_sequence.get(entry.sequence)
-        if stored is None:
-            problems.append(f"entry {entry.sequence} of the bundle is not in {path}")
-        elif stored.hash != entry.hash:
-            problems.append(
-                f"entry {entry.sequence} differs: the bundle has {entry.hash}, {path} has "
-                f"{stored.hash}"
-            )
-    return problems
-
-
-# ----------------------------------------------------------------------------- extract
-
-
-def bundle_extract(path: Path | str, out_dir: Path | str) -> list[Path]:
-    """Write a bundle's parts as plain files for people to read; the files written.
-
-    The contract, facts, specs and included data keep their names; the
-    settlement, statement, ledger and signature are written as JSON.
-    """
-    file = Path(path)
-    _, data = _bundle_read(file)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    def write(relative: PurePosixPath, content: bytes) -> None:
-        target = out.joinpath(*relative.parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        written.append(target)
-
-    try:
-        write(_safe_relative(data["contract"]["file"]), data["contract"]["text"].encode())
-        if data["facts"] is not None:
-            name = _safe_relative(data["facts"]["file"]).name
-            write(PurePosixPath("facts", name), data["facts"]["text"].encode())
-        for evaluation in data["evaluations"]:
-            spec = _safe_relative(evaluation["evaluate"], allow_parent=True)
-            write(PurePosixPath("evaluations", spec.name), evaluation["spec_text"].encode())
-            for item in evaluation["data"]:
-                if item["content_base64"] is not None:
-                    write(
-                        PurePosixPath("data", _safe_relative(item["file"])),
-                        b64decode_strict(item["content_base64"]),
-                    )
-    except ValueError as error:
-        raise _fail_read(file, str(error)) from None
-    for name in ("settlement", "statement", "ledger", "signature"):
-        text = json.dumps(data[name], ensure_ascii=False, indent=2) + "\n"
-        write(PurePosixPath(f"{name}.json"), text.encode("utf-8"))
-    return written
+    for tree in explanation.values():
+        walk(tree)
+    return found

@@ -129,9 +129,8 @@ def contract_settle(
     evaluations: dict[str, Any] = {}
     digests: dict[str, str] = {}
     if tables is not None:
-        from utfall.services.bindings import inputs_evaluate
-
         from utfall.core.contracts.engine import resolve_parameters
+        from utfall.services.bindings import inputs_evaluate
 
         # A rate card prices with the parameters, what-if values included.
         parameters, _ = resolve_parameters(contract, overrides)

@@ -8,8 +8,8 @@ also takes the data declaration, the contract's periods and parameters, and the
 day the data is taken (``until``), and reads the frame the declaration defines
 (:mod:`utfall.services.frames`). It dispatches on ``method`` (:data:`METHODS`):
 the generic estimators of :mod:`utfall.core.evaluation` read the frame as
-pandas, the scale-out methods read it through Ibis, rate cards and aggregates
-read the declared tables themselves (they count and pay, exactly). Data problems
+pandas, the scale-out methods read it through Ibis, rate cards, aggregates and share
+changes read the declared tables themselves (they count and pay, exactly). Data problems
 raise :class:`~utfall.errors.DataInvalid` naming where the rows came from.
 """
 
@@ -183,6 +183,19 @@ def _run_aggregate(
     return run_aggregate(spec, tables, context)
 
 
+def _run_share_change(
+    spec: EvaluationSpec, tables: TableProvider, context: EvaluationContext
+) -> Estimate:
+    from utfall.services.share_change import run_share_change
+
+    if context.declaration is None:
+        raise SpecInvalid(
+            f"{spec.where_of('method')}: method: share_change compares the rows of a "
+            "contract's declared series; run it through the contract"
+        )
+    return run_share_change(spec, tables, context)
+
+
 Adapter = Callable[[EvaluationSpec, TableProvider, EvaluationContext], Estimate]
 
 #: method name → how it is run.
@@ -192,6 +205,7 @@ METHODS: dict[str, Adapter] = {
     "historical_reference": _run_historical_reference,
     "rate_card": _run_rate_card,
     "aggregate": _run_aggregate,
+    "share_change": _run_share_change,
 }
 
 

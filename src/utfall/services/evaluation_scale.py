@@ -60,6 +60,7 @@ TREND_ADJUSTED_OPTIONS = {
     "employees",
     "floor",
     "backend",
+    "not_yet_observed",
 }
 HISTORICAL_REFERENCE_OPTIONS = {
     "trend",
@@ -170,8 +171,9 @@ def _order(values: np.ndarray) -> np.ndarray:
 
 def _trend_index(
     table: pa.Table, *, where: str, period: str, time: str, value: str, contract_value: Any
-) -> dict[Any, tuple[float, float]]:
-    """Month index → (reference SLT, contract SLT) from the trend-index table."""
+) -> tuple[dict[Any, tuple[float, float]], dict[Any, float]]:
+    """Month index → (reference SLT, contract SLT) from the trend-index table, and month
+    index → reference SLT for every reference month (also those with no contract value yet)."""
     for field, column in (
         ("options.trend_period", period),
         ("options.trend_time", time),
@@ -216,7 +218,7 @@ def _trend_index(
         target[t] = float(v)
     if findings:
         raise DataInvalid(f"{where}: the trend index has problems", findings)
-    return {t: (reference[t], contract[t]) for t in reference if t in contract}
+    return {t: (reference[t], contract[t]) for t in reference if t in contract}, reference
 
 
 def run_trend_adjusted(
@@ -256,7 +258,10 @@ def run_trend_adjusted(
     if not isinstance(floor, bool):
         raise SpecInvalid(f"options.floor: {floor!r} is not true or false")
     ci_method, level, reps = _ci(spec)
-    index = _trend_index(
+    pending = options.get("not_yet_observed", "refuse")
+    if pending not in ("refuse", "no_change"):
+        raise SpecInvalid(f"options.not_yet_observed: {pending!r} is not refuse or no_change")
+    index, reference_index = _trend_index(
         trend_index,
         where=index_where,
         period=str(options.get("trend_period", period)),
@@ -280,6 +285,32 @@ def run_trend_adjusted(
         )
     )
     month_values = totals["time"].to_pylist()
+    reference_rows = np.asarray(totals["reference_rows"].to_pylist(), dtype=np.float64)
+    contract_rows = np.asarray(totals["contract_rows"].to_pylist(), dtype=np.float64)
+    unobserved: list[Any] = []
+    if pending == "no_change":
+        # The data end within the contract period (a settlement "as of" a day before its
+        # end): the months not reached yet count as no change — observed as expected —
+        # and the estimate covers the months observed (decision 0207).
+        observed = [m for m, c in zip(month_values, contract_rows, strict=True) if c]
+        last = max(observed) if observed else None
+        unobserved = [
+            m for m, r, c in zip(month_values, reference_rows, contract_rows, strict=True)
+            if r and not c and (last is None or m > last) and m in reference_index
+        ]
+        if unobserved:
+            keep = [m not in set(unobserved) for m in month_values]
+            pending_totals = totals.filter(pa.array([not k for k in keep]))
+            totals = totals.filter(pa.array(keep))
+            month_values = totals["time"].to_pylist()
+            reference_rows = reference_rows[np.asarray(keep)]
+            contract_rows = contract_rows[np.asarray(keep)]
+        if not month_values:
+            raise DataInvalid(
+                f"{where}: no month of the contract period is observed yet",
+                [Finding(code="no_contract_month", message="no month of the contract period "
+                         "has data yet", file=where, field_name=time)],
+            )
     lacking = [m for m in month_values if m not in index]
     if lacking:
         raise DataInvalid(
@@ -293,8 +324,6 @@ def run_trend_adjusted(
                 for m in lacking
             ],
         )
-    reference_rows = np.asarray(totals["reference_rows"].to_pylist(), dtype=np.float64)
-    contract_rows = np.asarray(totals["contract_rows"].to_pylist(), dtype=np.float64)
     one_sided = [
         m
         for m, r, c in zip(month_values, reference_rows, contract_rows, strict=True)
@@ -378,7 +407,40 @@ def run_trend_adjusted(
     )
     estimate.extras["backend"] = con.name
     estimate.extras["rows"] = int(reference_rows.sum() + contract_rows.sum())
+    if unobserved:
+        _append_no_change(estimate.extras["monthly"], pending_totals, reference_index)
+        estimate.extras["months_not_yet_observed"] = [float(m) for m in unobserved]
     return estimate
+
+
+def _append_no_change(
+    monthly: dict[str, list[float]], pending: pa.Table, reference_index: dict[Any, float]
+) -> None:
+    """The months not observed yet, appended to the monthly table as no change: observed as
+    expected (the reference month's days per employee) and the trend index as the reference
+    month's, so a contract's monthly series are complete and these months save nothing."""
+    for month, days, heads in zip(
+        pending["time"].to_pylist(),
+        pending["reference_days"].to_pylist(),
+        pending["reference_rows"].to_pylist(),
+        strict=True,
+    ):
+        per_employee = float(days) / float(heads)
+        for key, value in (
+            ("month", float(month)),
+            ("slt", reference_index[month]),
+            ("slt_reference", reference_index[month]),
+            ("trend_weight", 1.0),
+            ("reference_days_per_employee", per_employee),
+            ("expected_days_per_employee", per_employee),
+            ("observed_days_per_employee", per_employee),
+            ("reference_headcount", float(heads)),
+            ("contract_headcount", 0.0),
+        ):
+            monthly[key].append(value)
+    order = sorted(range(len(monthly["month"])), key=lambda i: monthly["month"][i])
+    for key, values in monthly.items():
+        monthly[key] = [values[i] for i in order]
 
 
 def run_historical_reference(

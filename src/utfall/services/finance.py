@@ -1,30 +1,62 @@
-"""Investor finance: finance plans, a settlement's cash flows and returns, Monte Carlo.
+"""Investor finance on objects: finance plans, a settlement's cash flows and returns, Monte Carlo.
 
 A *finance plan* (YAML, see ``docs/finance.md``) says how the financier's
 commitment is drawn against the commissioner's cost reports, how costs split
 by category, when the contract's payments are made and how the
-commissioner's savings come month by month. :func:`finance_cashflows`
-settles a contract and reports its drawdowns, every party's cash flows, the
-financier's IRR and multiple and the commissioner's break-even month.
-:func:`finance_simulate` draws outcomes, settles every scenario at once and
-summarises the payouts.
+commissioner's savings come month by month. Everything here takes parsed
+objects — the compiled contract, the plan's text, the facts, a settlement from
+the one pipeline (:func:`utfall.services.contracts.contract_settle`), a
+:class:`~utfall.services.tables.TableProvider` — never a path: the CLI reads
+the files (:mod:`utfall.adapters.finance`), the platform its database.
+
+Public surface::
+
+    finance_plan_parse(text, *, source, contract) -> LoadedPlan
+    LoadedPlan.cost_reports(tables) -> tuple[CostReport, ...]   listed, scheduled or a table's
+    finance_cashflows(settled, plan, *, tables=None) -> FinanceReport
+    finance_drawdowns(contract, plan, *, tables=None, overrides=None) -> FinanceReport
+    finance_break_even(settled, plan, *, tables=None) -> BreakEven | None
+    Scenarios, scenarios_from_rows(rows, *, source), scenarios_columns(scenarios, contract)
+    finance_simulate(contract, *, scenarios=, distributions=, facts=, plan=, …) -> SimulationOutcome
+
+A plan's cost reports are listed in it, follow a schedule, or come from a table
+the contract declares (``cost_reports: {table: NAME}``): a series table whose
+declared date dates each report, whose money column is the amount and whose
+choice column, if it has one, the category. :func:`finance_cashflows` reports the
+drawdowns, every party's cash flows, the financier's IRR and multiple and the
+commissioner's break-even month for a settlement; :func:`finance_drawdowns` what
+the plan alone says before there is one. The break-even month (decision 0258)
+is the only figure utfall calls break-even; :func:`finance_break_even` hands it
+to anyone who shows it beside the finance view. :func:`finance_simulate` draws
+outcomes, settles every scenario at once and summarises the payouts.
 """
 
 from __future__ import annotations
 
-import json
 import time
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from pathlib import PurePath
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import pyarrow as pa
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from utfall.core.contracts import Contract, Settlement
+from utfall.core.contracts.data import Table
+from utfall.core.contracts.engine import resolve_parameters
 from utfall.core.contracts.yamlio import YamlDocument, read_yaml
 from utfall.core.finance.drawdowns import CostReport, CostStructure, draw_down
 from utfall.core.finance.money import allocate
@@ -38,6 +70,7 @@ from utfall.core.finance.montecarlo import (
     summarise,
 )
 from utfall.core.finance.report import FinancePlan, FinanceReport, finance_report
+from utfall.core.finance.returns import BreakEven
 from utfall.core.finance.vectorised import (
     VectorisationError,
     VectorSettlement,
@@ -46,21 +79,26 @@ from utfall.core.finance.vectorised import (
     settle_vectorised,
 )
 from utfall.errors import DataInvalid, Finding, FindingsError, UserError
-from utfall.adapters.files import contract_read as contract_load  # TEMP
-from utfall.adapters.files import facts_read as facts_load  # TEMP
-from utfall.services.contracts import contract_settle
-from utfall.services.files import read_text
+from utfall.services.contracts import Facts, SettlementRun
+from utfall.services.tables import TableProvider
 
 __all__ = [
+    "CostReportsTable",
+    "LoadedPlan",
+    "PlanDocument",
+    "Scenarios",
     "SimulationOutcome",
+    "finance_break_even",
     "finance_cashflows",
-    "finance_plan_load",
+    "finance_drawdowns",
+    "finance_plan_parse",
     "finance_simulate",
-    "scenarios_read",
+    "scenarios_columns",
+    "scenarios_from_rows",
 ]
 
 
-# ----------------------------------------------------------------------------- plan file
+# ----------------------------------------------------------------------------- plan text
 
 
 class _Strict(BaseModel):
@@ -86,6 +124,31 @@ class _Report(_Strict):
     label: str = ""
 
 
+class _FromTable(_Strict):
+    """Cost reports held in a table the contract declares."""
+
+    table: str = Field(min_length=1)
+    amount: str | None = None
+    category: str | None = None
+
+
+def _reports_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict) and "table" in value:
+        return "table"
+    return "schedule"
+
+
+CostReportsDocument = Annotated[
+    Annotated[_Schedule, Tag("schedule")]
+    | Annotated[list[_Report], Tag("list")]
+    | Annotated[_FromTable, Tag("table")],
+    Discriminator(_reports_kind),
+]
+_TAGS = {"schedule", "list", "table"}
+
+
 class _Run(_Strict):
     months: int = Field(ge=1)
     weight: Decimal
@@ -108,7 +171,7 @@ class _Savings(_Strict):
 
 
 class PlanDocument(_Strict):
-    """The finance plan file, as written."""
+    """The finance plan, as written."""
 
     financier: str | None = None
     commissioner: str | None = None
@@ -117,7 +180,7 @@ class PlanDocument(_Strict):
     invested: str | None = None
     cost_structure: dict[str, Decimal | _Category]
     cost_structure_tolerance: Decimal | None = None
-    cost_reports: _Schedule | list[_Report]
+    cost_reports: CostReportsDocument
     settlement_date: date
     payment_dates: dict[str, date] = Field(default_factory=dict)
     start: date | None = None
@@ -144,7 +207,8 @@ def _add_months(day: date, months: int) -> date:
 def _plan_findings(error: ValidationError, document: YamlDocument) -> list[Finding]:
     findings = []
     for item in error.errors():
-        path = tuple(item["loc"])
+        # The tag of the cost reports' form is pydantic's, not a key of the plan.
+        path = tuple(p for p in item["loc"] if p not in _TAGS)
         message = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = f"unknown field {path[-1]!r}"
@@ -185,8 +249,62 @@ def _party(contract: Contract, given: str | None, role: str, path: str, source: 
 
 
 @dataclass(frozen=True)
+class CostReportsTable:
+    """Where a table-backed plan finds its cost reports: a declared series table, its date
+    column (each report's date), its money column (the amount) and its choice column (the
+    category; None when the table has none, and the cost structure splits each report)."""
+
+    table: str
+    date: str
+    amount: str
+    category: str | None = None
+
+    def reports(self, tables: TableProvider, structure: CostStructure) -> tuple[CostReport, ...]:
+        """One report per date: the amounts of the date's rows summed, by category when the
+        table has one (rows without a category are split by the cost structure)."""
+        data = tables.table(self.table)
+        where = tables.describe(self.table)
+        columns = [self.date, self.amount] + ([self.category] if self.category else [])
+        rows = data.select(columns).to_pylist()
+        by_date: dict[date, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        loose: dict[date, Decimal] = defaultdict(Decimal)
+        for row in rows:
+            amount = row[self.amount]
+            if amount is None:
+                continue
+            category = row[self.category] if self.category else None
+            if category is None:
+                loose[row[self.date]] += amount
+            else:
+                by_date[row[self.date]][category] += amount
+        reports: list[CostReport] = []
+        findings: list[Finding] = []
+        for day in sorted(set(by_date) | set(loose)):
+            parts: dict[str, Decimal] | None = None
+            if day in by_date:
+                parts = dict(by_date[day])
+                if loose.get(day):
+                    for name, share in structure.split(loose[day]).items():
+                        parts[name] = parts.get(name, Decimal(0)) + share
+            total = sum(parts.values(), Decimal(0)) if parts is not None else loose[day]
+            try:
+                reports.append(CostReport(day, total, parts))
+            except ValueError as error:
+                findings.append(
+                    Finding("plan:cost-report", str(error), file=where, field_name=self.amount)
+                )
+        if findings:
+            raise DataInvalid(
+                f"{where}: {len(findings)} cost report(s) the plan cannot draw against",
+                findings,
+            )
+        return tuple(reports)
+
+
+@dataclass(frozen=True)
 class LoadedPlan:
-    """A plan file read against its contract; savings may still depend on a settlement."""
+    """A plan read against its contract; savings may still depend on a settlement, and a
+    table-backed plan's cost reports on the tables."""
 
     document: PlanDocument
     financier: str
@@ -194,6 +312,8 @@ class LoadedPlan:
     structure: CostStructure
     reports: tuple[CostReport, ...]
     source: str
+    contract_id: str = ""
+    reports_table: CostReportsTable | None = None
 
     def commitment(self, parameters: Mapping[str, Any]) -> Decimal:
         """The commitment: stated, or the value of the parameter it names."""
@@ -202,6 +322,23 @@ class LoadedPlan:
         value = parameters[self.document.commitment_from or ""]
         assert isinstance(value, Decimal)
         return value
+
+    @property
+    def savings_need_settlement(self) -> bool:
+        """Whether the savings are a figure of the settlement spread over months."""
+        return self.document.savings is not None and self.document.savings.total_from is not None
+
+    def cost_reports(self, tables: TableProvider | None) -> tuple[CostReport, ...]:
+        """The plan's cost reports: listed or scheduled, or read from the declared table
+        (UserError when the plan needs the tables and none are given)."""
+        if self.reports_table is None:
+            return self.reports
+        if tables is None:
+            raise UserError(
+                f"{self.source}: the cost reports come from the table "
+                f"{self.reports_table.table}; give the contract's data (--data-dir DIR)"
+            )
+        return self.reports_table.reports(tables, self.structure)
 
     def savings(self, figures: Mapping[str, Any]) -> tuple[tuple[date, Decimal], ...]:
         """Monthly savings (dated the first of each month) from the plan and the settlement."""
@@ -230,10 +367,94 @@ class LoadedPlan:
         return tuple((_add_months(first, i), a) for i, a in enumerate(amounts))
 
 
-def finance_plan_load(path: Path | str, contract: Contract) -> LoadedPlan:
-    """Read and check a finance plan against ``contract`` (FindingsError lists every problem)."""
-    source = str(path)
-    text = read_text(path, what="finance plan")
+def _single_column(
+    table: Table, given: str | None, types: tuple[str, ...], what: str, *, optional: bool
+) -> tuple[str | None, str | None]:
+    """The column of ``table`` that plays ``what``: the one given, or the table's only column
+    of one of ``types``. Returns (column, problem)."""
+    if given is not None:
+        if not table.has(given):
+            return None, (f"{table.name} has no column {given!r} ({', '.join(table.column_names)})")
+        if table.column(given).type not in types:
+            return None, (
+                f"{table.name}.{given} is {table.column(given).type}; the {what} is a "
+                f"{' or '.join(types)} column"
+            )
+        return given, None
+    found = [c.name for c in table.columns if c.type in types]
+    if len(found) == 1:
+        return found[0], None
+    if not found and optional:
+        return None, None
+    if not found:
+        return None, f"{table.name} has no {' or '.join(types)} column for the {what}"
+    return None, (
+        f"{table.name} has {len(found)} {' or '.join(types)} columns ({', '.join(found)}); "
+        f"say which is the {what}"
+    )
+
+
+def _reports_table(
+    spec: _FromTable, plan: PlanDocument, contract: Contract, document: YamlDocument
+) -> tuple[CostReportsTable | None, list[Finding]]:
+    """The declared table a plan's cost reports come from, checked against the declaration."""
+    where = ("cost_reports",)
+    series = [t.name for t in contract.data if not t.per_participant]
+    try:
+        table = contract.data.table(spec.table)
+    except KeyError:
+        known = ", ".join(series) or "it declares none"
+        return None, [
+            document.finding(
+                "plan:unknown-table",
+                f"{contract.id} declares no table {spec.table!r} (its series tables: {known})",
+                (*where, "table"),
+            )
+        ]
+    if table.per_participant:
+        return None, [
+            document.finding(
+                "plan:not-a-series",
+                f"{spec.table} is a table of participants' {table.kind}; cost reports are a "
+                "series table (kind: series)",
+                (*where, "table"),
+            )
+        ]
+    findings: list[Finding] = []
+    amount, problem = _single_column(table, spec.amount, ("money",), "amount", optional=False)
+    if problem:
+        findings.append(document.finding("plan:amount-column", problem, (*where, "amount")))
+    elif amount is not None and not table.column(amount).required:
+        findings.append(
+            document.finding(
+                "plan:amount-column",
+                f"{table.name}.{amount} is optional; a cost report's amount must be required",
+                (*where, "amount"),
+            )
+        )
+    category, problem = _single_column(table, spec.category, ("choice",), "category", optional=True)
+    if problem:
+        findings.append(document.finding("plan:category-column", problem, (*where, "category")))
+    elif category is not None:
+        values = table.column(category).choice_values
+        for name in plan.cost_structure:
+            if name not in values:
+                findings.append(
+                    document.finding(
+                        "plan:unknown-category",
+                        f"{name!r} is not a value of {table.name}.{category} "
+                        f"({', '.join(values)}): no cost report can be of it",
+                        ("cost_structure", name),
+                    )
+                )
+    if findings or amount is None:
+        return None, findings
+    return CostReportsTable(table.name, table.date, amount, category), []
+
+
+def finance_plan_parse(text: str, *, source: str, contract: Contract) -> LoadedPlan:
+    """A finance plan from its text, checked against ``contract`` (FindingsError lists every
+    problem, each with its line in the plan)."""
     try:
         document = read_yaml(text, source=source, what="the finance plan")
     except ValueError as error:
@@ -266,19 +487,12 @@ def finance_plan_load(path: Path | str, contract: Contract) -> LoadedPlan:
                 ("invested",),
             )
         )
-    if (
-        plan.savings
-        and plan.savings.total_from
-        and plan.savings.total_from
-        not in {
-            *contract.inputs,
-            *contract.outputs,
-        }
-    ):
+    total_from = plan.savings.total_from if plan.savings else None
+    if total_from and total_from not in {*contract.inputs, *contract.outputs}:
         findings.append(
             document.finding(
                 "plan:unknown-term",
-                f"{plan.savings.total_from!r} is not an input or output of {contract.id}",
+                f"{total_from!r} is not an input or output of {contract.id}",
                 ("savings", "total_from"),
             )
         )
@@ -310,12 +524,16 @@ def finance_plan_load(path: Path | str, contract: Contract) -> LoadedPlan:
     except ValueError as error:
         findings.append(document.finding("plan:cost-structure", str(error), ("cost_structure",)))
     reports: list[CostReport] = []
+    reports_table: CostReportsTable | None = None
     if isinstance(plan.cost_reports, _Schedule):
         schedule = plan.cost_reports
         reports = [
             CostReport(_add_months(schedule.first, schedule.every_months * i), schedule.amount_sek)
             for i in range(schedule.count)
         ]
+    elif isinstance(plan.cost_reports, _FromTable):
+        reports_table, problems = _reports_table(plan.cost_reports, plan, contract, document)
+        findings += problems
     else:
         for index, item in enumerate(plan.cost_reports):
             try:
@@ -334,53 +552,115 @@ def finance_plan_load(path: Path | str, contract: Contract) -> LoadedPlan:
         structure=structure,
         reports=tuple(reports),
         source=source,
+        contract_id=contract.id,
+        reports_table=reports_table,
     )
 
 
-def _finance_plan(loaded: LoadedPlan, settlement: Settlement) -> FinancePlan:
-    figures: dict[str, Any] = {**settlement.inputs, **settlement.outputs}
-    return FinancePlan(
-        financier=loaded.financier,
-        commissioner=loaded.commissioner,
-        commitment=loaded.commitment(settlement.parameters),
-        structure=loaded.structure,
-        cost_reports=loaded.reports,
-        settlement_date=loaded.document.settlement_date,
-        payment_dates=dict(loaded.document.payment_dates),
-        savings=loaded.savings(figures),
-        start=loaded.document.start,
-    )
+# ----------------------------------------------------------------------------- one settlement
+
+
+def _settlement_of(settled: SettlementRun | Settlement) -> Settlement:
+    return settled.settlement if isinstance(settled, SettlementRun) else settled
+
+
+def _same_contract(plan: LoadedPlan, contract: Contract) -> None:
+    if plan.contract_id and plan.contract_id != contract.id:
+        raise UserError(
+            f"{plan.source}: the plan was read against {plan.contract_id}, not {contract.id}"
+        )
 
 
 def finance_cashflows(
+    settled: SettlementRun | Settlement,
+    plan: LoadedPlan,
     *,
-    contract_path: Path | str,
-    plan_path: Path | str,
-    facts_path: Path | str | None = None,
-    data_dir: Path | str | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> tuple[Settlement, FinanceReport, LoadedPlan]:
-    """Settle the contract and report its drawdowns, cash flows and returns under the plan."""
-    settlement = contract_settle(
-        contract_path=contract_path,
-        facts_path=facts_path,
-        data_dir=data_dir,
-        overrides=dict(overrides or {}),
+    tables: TableProvider | None = None,
+) -> FinanceReport:
+    """Drawdowns, every party's cash flows, the financier's IRR and multiple and the
+    commissioner's break-even month of a settlement under ``plan``.
+
+    ``settled`` is what :func:`~utfall.services.contracts.contract_settle` returned (or its
+    settlement); ``tables`` hands out the cost reports of a table-backed plan.
+    """
+    settlement = _settlement_of(settled)
+    _same_contract(plan, settlement.contract)
+    figures: dict[str, Any] = {**settlement.inputs, **settlement.outputs}
+    core_plan = FinancePlan(
+        financier=plan.financier,
+        commissioner=plan.commissioner,
+        commitment=plan.commitment(settlement.parameters),
+        structure=plan.structure,
+        cost_reports=plan.cost_reports(tables),
+        settlement_date=plan.document.settlement_date,
+        payment_dates=dict(plan.document.payment_dates),
+        savings=plan.savings(figures),
+        start=plan.document.start,
     )
-    loaded = finance_plan_load(plan_path, settlement.contract)
-    report = finance_report(_finance_plan(loaded, settlement), settlement.payments)
-    invested_term = loaded.document.invested
+    report = finance_report(core_plan, settlement.payments)
+    invested_term = plan.document.invested
     if invested_term:
-        figure = {**settlement.inputs, **settlement.outputs, **settlement.parameters}.get(
-            invested_term
-        )
+        figure = {**figures, **settlement.parameters}.get(invested_term)
         if isinstance(figure, Decimal) and figure != report.invested:
             report = _with_note(
                 report,
                 f"the settlement counts {figure:f} as invested ({invested_term}); the plan's "
                 f"drawdowns come to {report.invested:f}",
             )
-    return settlement, report, loaded
+    return report
+
+
+def finance_drawdowns(
+    contract: Contract,
+    plan: LoadedPlan,
+    *,
+    tables: TableProvider | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> FinanceReport:
+    """What the plan says before there is a settlement: the commitment drawn against the
+    cost reports, the costs paid out, and the savings when the plan lists them month by
+    month. The report is not ``settled``: no payment, return or break-even month, and its
+    notes say what waits for the settlement."""
+    _same_contract(plan, contract)
+    parameters, _ = resolve_parameters(contract, overrides)
+    savings: tuple[tuple[date, Decimal], ...] = ()
+    notes: list[str] = []
+    total_from = plan.document.savings.total_from if plan.document.savings else None
+    if total_from is not None:
+        notes.append(
+            f"the savings are {total_from} of the settlement spread over months: they are "
+            "counted once there is a settlement"
+        )
+    else:
+        savings = plan.savings({})
+    core_plan = FinancePlan(
+        financier=plan.financier,
+        commissioner=plan.commissioner,
+        commitment=plan.commitment(parameters),
+        structure=plan.structure,
+        cost_reports=plan.cost_reports(tables),
+        settlement_date=plan.document.settlement_date,
+        payment_dates=dict(plan.document.payment_dates),
+        savings=savings,
+        start=plan.document.start,
+    )
+    report = finance_report(core_plan, None)
+    notes.append(
+        "the contract's payments, the financier's return and the commissioner's break-even "
+        "month need a settlement"
+    )
+    return replace(report, notes=(*report.notes, *notes))
+
+
+def finance_break_even(
+    settled: SettlementRun | Settlement,
+    plan: LoadedPlan,
+    *,
+    tables: TableProvider | None = None,
+) -> BreakEven | None:
+    """The commissioner's break-even month under ``plan`` (decision 0258): the figure the
+    finance view shows, for anyone who shows it elsewhere (the council)."""
+    return finance_cashflows(settled, plan, tables=tables).break_even
 
 
 def _with_note(report: FinanceReport, note: str) -> FinanceReport:
@@ -390,42 +670,43 @@ def _with_note(report: FinanceReport, note: str) -> FinanceReport:
 # ----------------------------------------------------------------------------- scenarios
 
 
-def scenarios_read(path: Path | str, contract: Contract) -> tuple[dict[str, Any], int]:
-    """Scenario columns from a CSV, Parquet, JSON or YAML file: one row per scenario.
+@dataclass(frozen=True)
+class Scenarios:
+    """Scenarios as a table: one row each, columns named after the contract's inputs.
 
-    Columns are contract inputs. Numbers are read as floats and converted
+    ``source`` names where they were read (for messages); ``row_offset`` is the row
+    number of the first scenario there (2 under a CSV header).
+    """
+
+    table: pa.Table
+    source: str
+    row_offset: int = 2
+
+
+def _plain(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def scenarios_from_rows(rows: Any, *, source: str) -> Scenarios:
+    """Scenarios from parsed rows (a list of mappings name → value, as JSON or YAML give)."""
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise UserError(f"{source}: a scenarios file is a list of rows (name: value)")
+    names = sorted({str(k) for r in rows for k in r})
+    try:
+        table = pa.table({n: [_plain(r.get(n)) for r in rows] for n in names})
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise UserError(f"{source}: the scenarios cannot be read: {error}") from None
+    return Scenarios(table, source, row_offset=1)
+
+
+def scenarios_columns(scenarios: Scenarios, contract: Contract) -> tuple[dict[str, Any], int]:
+    """The scenario columns as the vectorised evaluator's inputs, and the number of rows.
+
+    Columns are contract inputs. Numbers arrive as floats and are converted
     exactly: money must have at most two decimals, other numbers at most six
     (DataInvalid names the row and column otherwise).
     """
-    file = Path(path)
-    source = str(file)
-    if not file.is_file():
-        raise UserError(f"{file}: no such scenarios file")
-    suffix = file.suffix.lower()
-    import pyarrow as pa  # type: ignore[import-untyped]
-
-    try:
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq  # type: ignore[import-untyped]
-
-            table = pq.read_table(file)
-        elif suffix == ".csv":
-            import pyarrow.csv as pacsv  # type: ignore[import-untyped]
-
-            table = pacsv.read_csv(file)
-        elif suffix in {".json", ".yaml", ".yml"}:
-            text = read_text(file, what="scenarios")
-            rows = json.loads(text) if suffix == ".json" else read_yaml(text, source=source).data
-            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-                raise UserError(f"{file}: a scenarios file is a list of rows (name: value)")
-            names = sorted({k for r in rows for k in r})
-            table = pa.table({n: [_plain(r.get(n)) for r in rows] for n in names})
-        else:
-            raise UserError(f"{file}: scenarios are read from .csv, .parquet, .json or .yaml")
-    except (pa.ArrowInvalid, OSError) as error:
-        raise UserError(f"{file}: the scenarios cannot be read: {error}") from None
-    except ValueError as error:
-        raise UserError(f"{file}: the scenarios cannot be read: {error}") from None
+    table, source, offset = scenarios.table, scenarios.source, scenarios.row_offset
     findings: list[Finding] = []
     columns: dict[str, Any] = {}
     for name in table.column_names:
@@ -444,7 +725,9 @@ def scenarios_read(path: Path | str, contract: Contract) -> tuple[dict[str, Any]
         if column.null_count:
             row = next(i for i, v in enumerate(column.to_pylist()) if v is None)
             findings.append(
-                Finding("scenarios:empty", "no value", file=source, row=row + 2, field_name=name)
+                Finding(
+                    "scenarios:empty", "no value", file=source, row=row + offset, field_name=name
+                )
             )
             continue
         if term.type == "boolean":
@@ -494,19 +777,15 @@ def scenarios_read(path: Path | str, contract: Contract) -> tuple[dict[str, Any]
                         "scenarios:precision",
                         f"{what}: {floats[row]!r} ({int(off.sum())} row(s) like it)",
                         file=source,
-                        row=row + 2,
+                        row=row + offset,
                         field_name=name,
                     )
                 )
                 continue
             columns[name] = fixed
     if findings:
-        raise DataInvalid(f"{file}: {len(findings)} problem(s) with the scenarios", findings)
+        raise DataInvalid(f"{source}: {len(findings)} problem(s) with the scenarios", findings)
     return columns, table.num_rows
-
-
-def _plain(value: Any) -> Any:
-    return float(value) if isinstance(value, Decimal) else value
 
 
 # ----------------------------------------------------------------------------- simulate
@@ -561,7 +840,7 @@ class SimulationOutcome:
             "financier": self.financier,
             "to_financier_sek": money(self.to_financier),
             "invested_term": self.invested_term,
-            "invested_sek": money(self.invested),
+            "invested_amount_sek": money(self.invested),
             "probability_full_repayment": self.full_repayment,
             "probability_premium": self.premium,
             "multiple": self.multiple.as_dict(6) if self.multiple else None,
@@ -576,32 +855,33 @@ class SimulationOutcome:
 
 
 def _schedule_from_plan(
-    loaded: LoadedPlan, contract: Contract, overrides: Mapping[str, Any] | None
+    plan: LoadedPlan,
+    contract: Contract,
+    overrides: Mapping[str, Any] | None,
+    tables: TableProvider | None,
 ) -> Schedule:
-    from utfall.core.contracts.engine import resolve_parameters
-
     parameters, _ = resolve_parameters(contract, overrides)
     drawdowns = draw_down(
-        loaded.reports, commitment=loaded.commitment(parameters), structure=loaded.structure
+        plan.cost_reports(tables), commitment=plan.commitment(parameters), structure=plan.structure
     )
     drawn = [d for d in drawdowns if d.drawn > 0]
     if not drawn:
-        raise UserError(f"{loaded.source}: the plan draws nothing; no IRR can be computed")
+        raise UserError(f"{plan.source}: the plan draws nothing; no IRR can be computed")
     total = sum((d.drawn for d in drawn), Decimal(0))
     return Schedule(
         drawdown_dates=tuple(d.date for d in drawn),
         drawdown_shares=tuple(float(d.drawn / total) for d in drawn),
-        payment_dates=dict(loaded.document.payment_dates),
-        settlement_date=loaded.document.settlement_date,
+        payment_dates=dict(plan.document.payment_dates),
+        settlement_date=plan.document.settlement_date,
     )
 
 
 def _schedule_from_periods(contract: Contract) -> Schedule | None:
-    """Monthly drawdowns over the ``intervention`` period (or the first), paid at the last end."""
+    """Monthly drawdowns over the contract's first declared period, paid at the last end."""
     if not contract.periods:
         return None
     periods = dict(contract.periods)
-    spending = periods.get("intervention") or next(iter(periods.values()))
+    spending = next(iter(periods.values()))
     end = max(p.end for p in periods.values())
     dates: list[date] = []
     day = spending.start
@@ -626,8 +906,6 @@ def _term_vector(
     if term.type != "money":
         raise UserError(f"{name!r} is {term.type}, not money: it cannot be the invested amount")
     if name in contract.parameters:
-        from utfall.core.contracts.engine import resolve_parameters
-
         value = resolve_parameters(contract, overrides)[0][name]
         assert isinstance(value, Decimal)
         return np.full(result.size, int(value.scaleb(2)), dtype=np.int64)
@@ -637,44 +915,52 @@ def _term_vector(
         return np.asarray(np.rint(result.floats(name) * 100), dtype=np.int64)
 
 
+def _named(source: str | None, fallback: str) -> str:
+    """The last part of a source name (a file's name, or the name as it is)."""
+    return PurePath(source).name if source else fallback
+
+
 def finance_simulate(
+    contract: Contract,
     *,
-    contract_path: Path | str,
-    scenarios_path: Path | str | None = None,
+    scenarios: Scenarios | None = None,
     distributions: Sequence[str] = (),
-    facts_path: Path | str | None = None,
+    facts: Facts | None = None,
     overrides: Mapping[str, Any] | None = None,
     size: int = 100_000,
     seed: int = 2016,
-    plan_path: Path | str | None = None,
+    plan: LoadedPlan | None = None,
+    tables: TableProvider | None = None,
     invested_term: str | None = None,
     check: int = 200,
 ) -> SimulationOutcome:
     """Monte Carlo of the contract's payouts.
 
-    Inputs come from ``distributions`` (``NAME=normal(…)``), a scenarios file,
-    and the facts (fixed for every scenario). With a finance plan (or
-    ``invested_term`` and the contract's periods) the financier's multiple,
-    the probabilities of full repayment and of a premium, and the IRR are
-    reported. ``check`` scenarios are settled again by the exact engine and
-    compared.
+    Inputs come from ``distributions`` (``NAME=normal(…)``), the ``scenarios``
+    (one row each), and the ``facts`` (fixed for every scenario). With a finance
+    plan (or ``invested_term`` and the contract's periods) the financier's
+    multiple, the probabilities of full repayment and of a premium, and the IRR
+    are reported; ``tables`` hand out a table-backed plan's cost reports.
+    ``check`` scenarios are settled again by the exact engine and compared.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    contract = contract_load(contract_path)
     overrides = dict(overrides or {})
+    if plan is not None:
+        _same_contract(plan, contract)
     rng = np.random.default_rng(seed)
     inputs: dict[str, Any] = {}
     sources: dict[str, str] = {}
     clipped: dict[str, int] = {}
     notes: list[str] = []
-    if scenarios_path is not None:
-        columns, rows = scenarios_read(scenarios_path, contract)
+    if scenarios is not None:
         if distributions:
             raise UserError("give the scenarios either as a file or as distributions, not both")
+        columns, rows = scenarios_columns(scenarios, contract)
         size = rows
         inputs.update(columns)
-        sources.update({n: f"scenarios file {Path(scenarios_path).name}" for n in columns})
+        origin = _named(scenarios.source, "the scenarios")
+        sources.update({n: f"scenarios file {origin}" for n in columns})
     for item in distributions:
         name, sep, text = item.partition("=")
         name = name.strip()
@@ -695,11 +981,12 @@ def finance_simulate(
         sources[name] = text.strip()
         if cut:
             clipped[name] = cut
-    if facts_path is not None:
-        for name, value in facts_load(facts_path).items():
+    if facts is not None:
+        origin = _named(facts.source, "the facts")
+        for name, value in facts.values.items():
             if name in contract.inputs and name not in inputs:
                 inputs[name] = value
-                sources[name] = f"fixed from {Path(facts_path).name}"
+                sources[name] = f"fixed from {origin}"
     missing = sorted(set(contract.inputs) - set(inputs))
     if missing:
         raise UserError(
@@ -713,7 +1000,7 @@ def finance_simulate(
     try:
         result = settle_vectorised(contract, inputs, size=size, overrides=overrides)
     except VectorisationError as error:
-        raise UserError(f"{contract_path}: {error}") from None
+        raise UserError(f"{contract.source or contract.id}: {error}") from None
     timings["settle"] = time.perf_counter() - step
 
     outcome = SimulationOutcome(
@@ -739,9 +1026,8 @@ def finance_simulate(
         outcome.payments[payment.id] = summarise(ore / 100)
         outcome.payment_positive[payment.id] = float(np.mean(ore > 0)) if ore.size else float("nan")
 
-    loaded = finance_plan_load(plan_path, contract) if plan_path is not None else None
     financiers = [p.id for p in contract.parties if p.role == "financier"]
-    financier = loaded.financier if loaded else (financiers[0] if len(financiers) == 1 else None)
+    financier = plan.financier if plan else (financiers[0] if len(financiers) == 1 else None)
     outcome.financier = financier
     if financier is not None:
         received = {
@@ -751,7 +1037,7 @@ def finance_simulate(
         }
         total = sum(received.values(), np.zeros(size, dtype=np.int64))
         outcome.to_financier = summarise(total[valid] / 100)
-        invested_term = invested_term or (loaded.document.invested if loaded else None)
+        invested_term = invested_term or (plan.document.invested if plan else None)
         if invested_term:
             outcome.invested_term = invested_term
             invested = _term_vector(result, invested_term, overrides)
@@ -762,8 +1048,8 @@ def finance_simulate(
                 outcome.premium = float(np.mean(total[counted] > invested[counted]))
                 outcome.multiple = summarise(total[counted] / invested[counted])
             schedule = (
-                _schedule_from_plan(loaded, contract, overrides)
-                if loaded
+                _schedule_from_plan(plan, contract, overrides, tables)
+                if plan
                 else _schedule_from_periods(contract)
             )
             if schedule is None:
@@ -773,7 +1059,7 @@ def finance_simulate(
                     f"{len(schedule.drawdown_dates)} drawdown(s) {schedule.drawdown_dates[0]} – "
                     f"{schedule.drawdown_dates[-1]}, payments "
                     + ", ".join(sorted({str(schedule.payment_date(p)) for p in received}))
-                    + (" (from the plan)" if loaded else " (from the contract's periods)")
+                    + (" (from the plan)" if plan else " (from the contract's periods)")
                 )
                 by_date: dict[date, np.ndarray] = {}
                 for payment_id, amounts in received.items():

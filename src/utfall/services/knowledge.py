@@ -19,19 +19,29 @@ than five did not (the complement would reveal them). When a total is published
 beside its subgroups and exactly one subgroup is withheld, the next smallest
 subgroup is withheld too, so the withheld one cannot be computed by subtraction.
 
+Everything here takes objects — compiled contracts, their aggregated results,
+text — and never a path: the CLI reads and writes the files
+(:mod:`utfall.adapters.knowledge`), the platform's knowledge app hands over the
+published contracts it stores. Both build their documents with
+:func:`knowledge_export`, so the open data of the command line and of the
+platform are one format.
+
 Public surface::
 
     MIN_CELL                                  5
     ResultRow                                 one aggregate: metric, period, group, n, count
     suppress_results(rows) -> list[PublishedResult]
+    KnowledgeProject                          a contract with its results and publication facts
+    knowledge_export(projects, published=) -> dict      the validated document
     project_from_contract(contract, ...) -> dict
     knowledge_document(projects, published=) -> dict
     knowledge_json_schema() -> dict
     knowledge_validate(data, file=) -> list[Finding]
-    knowledge_validate_file(path) -> list[Finding]
+    knowledge_validate_text(text, source=, fmt=) -> list[Finding]   JSON or the CSV table
     knowledge_csv(document) -> str            one row per project × outcome metric × result
-    results_load(path) -> list[ResultRow]     aggregated results from a CSV file
-    knowledge_export(contract_path, out, ...) -> dict
+    knowledge_dumps(document) -> str          indented JSON
+    knowledge_render(document, fmt) -> str    JSON or CSV
+    results_parse(text, source=) -> list[ResultRow]    aggregated results from CSV text
 """
 
 from __future__ import annotations
@@ -44,20 +54,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from utfall.core.contracts import Contract, describe_formula, format_value
+from utfall.core.contracts.schema import PeriodDocument
 from utfall.core.privacy import MIN_CELL, complementary_cell, small_cell_reason
 from utfall.errors import DataInvalid, Finding, UserError
-from utfall.adapters.files import contract_read as contract_load  # TEMP: H1 removes
-from utfall.services.files import read_text
 
 __all__ = [
     "CSV_COLUMNS",
+    "FORMATS",
     "FORMAT_ID",
     "MIN_CELL",
     "RESULT_COLUMNS",
+    "STAGES",
+    "KnowledgeProject",
     "PublishedResult",
     "ResultRow",
     "knowledge_csv",
@@ -65,12 +76,17 @@ __all__ = [
     "knowledge_dumps",
     "knowledge_export",
     "knowledge_json_schema",
+    "knowledge_render",
     "knowledge_validate",
-    "knowledge_validate_file",
+    "knowledge_validate_text",
     "project_from_contract",
-    "results_load",
+    "provision_periods",
+    "results_parse",
     "suppress_results",
 ]
+
+Format = Literal["json", "csv"]
+FORMATS: tuple[Format, ...] = ("json", "csv")
 
 FORMAT_ID = "urn:utfall:schema:knowledge:1"
 FORMAT_VERSION = "1.0"
@@ -242,11 +258,10 @@ def _int_cell(
     return int(value)
 
 
-def results_load(path: Path | str) -> list[ResultRow]:
-    """Aggregated results from a CSV file with the columns of :data:`RESULT_COLUMNS`
-    (``group`` and ``count`` may be left out). DataInvalid lists every bad cell."""
-    text = read_text(path, what="results")
-    source = str(path)
+def results_parse(text: str, *, source: str) -> list[ResultRow]:
+    """Aggregated results from CSV text with the columns of :data:`RESULT_COLUMNS`
+    (``group`` and ``count`` may be left out). DataInvalid lists every bad cell, each with
+    ``source``, its row and its column."""
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     findings: list[Finding] = []
@@ -396,6 +411,42 @@ def _result_item(published: PublishedResult) -> dict[str, Any]:
     return item
 
 
+def provision_periods(contract: Contract) -> dict[str, PeriodDocument]:
+    """The contract's periods in which the service is provided: every period but the ones an
+    evaluation compares against.
+
+    An evaluation that counts months in several periods (``periods:``) compares the later
+    ones with any of them that is over before the others it lists begin — a reference or
+    baseline period, which lies before the service. When that would leave no period, all
+    of them are returned.
+    """
+    compared: set[str] = set()
+    for spec in contract.evaluations.values():
+        listed = [name for name in spec.periods if name in contract.periods]
+        for name in listed:
+            others = [contract.periods[o] for o in listed if o != name]
+            if others and all(contract.periods[name].end < o.start for o in others):
+                compared.add(name)
+    provision = {n: p for n, p in contract.periods.items() if n not in compared}
+    return provision or dict(contract.periods)
+
+
+def _validation(contract: Contract, evaluation: str) -> tuple[str, str]:
+    """How an outcome is validated (the evaluation's method and label) and on what data
+    (the label of the table it reads), from the contract's declaration."""
+    spec = contract.evaluations.get(evaluation)
+    if spec is None:
+        return f"utfall evaluation {evaluation}", ""
+    document = contract.document.evaluations.get(evaluation) if contract.document else None
+    label = document.label.en if document is not None and document.label else ""
+    method = f"utfall evaluation {evaluation}: {spec.method}" + (f" ({label})" if label else "")
+    try:
+        table = contract.data.table(spec.data)
+    except KeyError:
+        return method, ""
+    return method, f"{table.label.en} ({table.name})"
+
+
 def project_from_contract(
     contract: Contract,
     *,
@@ -432,7 +483,10 @@ def project_from_contract(
         if term.unit:
             metric["unit_description_of_service_user_or_beneficiaries"] = _v(term.unit)
         if term.evaluate:
-            metric["outcome_validation_method"] = _v(f"utfall evaluation spec {term.evaluate}")
+            method, source = _validation(contract, term.evaluate)
+            metric["outcome_validation_method"] = _v(method)
+            if source:
+                metric["data_source_for_outcome_validation"] = _v(source)
         if policy_sector:
             metric["policy_sector"] = _v(policy_sector)
         metric["utfall"] = {"type": term.describe_type()}
@@ -449,8 +503,7 @@ def project_from_contract(
     if validators:
         for item in result_items:
             item["outcomes_validator_organisation_ids"] = _v(validators)
-    # A reference period (sick leave, decision 0302) lies before the service is provided.
-    provision = [p for name, p in contract.periods.items() if name != "reference"]
+    provision = list(provision_periods(contract).values())
     starts = [p.start for p in provision]
     ends = [p.end for p in provision]
     dates: dict[str, Any] = {}
@@ -1075,11 +1128,10 @@ def _validate_csv(text: str, file: str) -> list[Finding]:
     return findings
 
 
-def knowledge_validate_file(path: Path | str) -> list[Finding]:
-    """Validate a knowledge document: JSON against the schema, or the CSV export's table."""
-    text = read_text(path, what="knowledge")
-    source = str(path)
-    if Path(path).suffix.lower() == ".csv":
+def knowledge_validate_text(text: str, *, source: str, fmt: Format = "json") -> list[Finding]:
+    """Every problem of a knowledge document's text: JSON against the schema (and what the
+    schema cannot say), or the CSV export's table, each located in ``source``."""
+    if fmt == "csv":
         return _validate_csv(text, source)
     try:
         data = json.loads(text)
@@ -1170,43 +1222,60 @@ def knowledge_dumps(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def knowledge_render(document: Mapping[str, Any], fmt: Format) -> str:
+    """The document as text: indented JSON, or the one CSV table."""
+    if fmt not in FORMATS:
+        raise UserError(f"{fmt!r}: open data is written as {' or '.join(FORMATS)}")
+    return knowledge_csv(document) if fmt == "csv" else knowledge_dumps(document)
+
+
+@dataclass(frozen=True)
+class KnowledgeProject:
+    """A contract to publish, with its aggregated results and what its publisher says of it
+    (stage, policy sector, lessons, documents). ``sha256`` defaults to the contract text's."""
+
+    contract: Contract
+    results: Sequence[ResultRow] = ()
+    stage: str = "Contracted"
+    jurisdiction: str = "SE"
+    policy_sector: str | None = None
+    sha256: str | None = None
+    url: str | None = None
+    lessons: Sequence[str] = ()
+    documents: Sequence[Mapping[str, str]] = ()
+
+
 def knowledge_export(
-    contract_path: Path | str,
+    projects: Sequence[KnowledgeProject],
     *,
-    out: Path | str,
-    results_path: Path | str | None = None,
     published: date,
-    stage: str = "Contracted",
-    policy_sector: str | None = None,
+    publisher: str = "utfall knowledge platform",
 ) -> dict[str, Any]:
-    """Export one contract (and its aggregated results) as JSON or CSV (by ``out``'s suffix).
+    """The open-data document of ``projects``: small cells withheld, validated.
 
-    The document is validated before it is written; it is returned as well.
+    The one way a knowledge document is made, by ``utfall knowledge export`` and by the
+    platform's downloads alike. A document that does not validate is a bug, not a user
+    error (AssertionError).
     """
-    import hashlib
-
-    contract = contract_load(contract_path)
-    results = results_load(results_path) if results_path is not None else []
-    project = project_from_contract(
-        contract,
-        results=results,
-        stage=stage,
-        policy_sector=policy_sector,
-        sha256=hashlib.sha256(contract.text.encode()).hexdigest(),
+    document = knowledge_document(
+        [
+            project_from_contract(
+                item.contract,
+                results=item.results,
+                stage=item.stage,
+                jurisdiction=item.jurisdiction,
+                policy_sector=item.policy_sector,
+                sha256=item.sha256 or item.contract.sha256,
+                url=item.url,
+                lessons=item.lessons,
+                documents=item.documents,
+            )
+            for item in projects
+        ],
+        published=published,
+        publisher=publisher,
     )
-    document = knowledge_document([project], published=published)
     findings = knowledge_validate(document)
-    if findings:  # a bug, not a user error: the export must always validate
+    if findings:
         raise AssertionError("the export does not validate: " + "; ".join(map(str, findings)))
-    target = Path(out)
-    suffix = target.suffix.lower()
-    if suffix not in (".json", ".csv"):
-        raise UserError(f"--out {target}: name a .json or .csv file")
-    try:
-        target.write_text(
-            knowledge_csv(document) if suffix == ".csv" else knowledge_dumps(document),
-            encoding="utf-8",
-        )
-    except OSError as error:
-        raise UserError(f"{target}: cannot write the export: {error.strerror}") from None
     return document

@@ -9,8 +9,11 @@ for children, integers for employees, ``K-01`` for constellations); nothing
 looks like a Swedish personal identity number.
 
 Scenarios: ``norrkoping`` (placed children, DESIGN.md 2.1), ``sick-leave``
-(short-term sick leave, 2.2) and ``fund`` (national outcomes fund, 2.4). The
-table layouts are documented in ``docs/data.md``.
+(short-term sick leave, 2.2), ``collective-impact`` (the actors' reports of
+Hässelby-Vallingby, 2.3), ``fund`` (national outcomes fund, 2.4) and ``ips``
+(supported employment paid by a rate card, 2.3; only its contract's declared
+tables, as CSV). A scenario's manifest names the reference contracts whose
+declared tables it writes (``contracts``). The table layouts are documented in ``docs/data.md``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from utfall.synth import fund, norrkoping, sick_leave
+from utfall.synth import collective_impact, fund, ips, norrkoping, sick_leave
 from utfall.synth._io import NullProgress, ProgressReporter, write_manifest
 
 __all__ = ["DEFAULT_SEED", "SCENARIOS", "NullProgress", "ProgressReporter", "generate"]
@@ -28,13 +31,15 @@ DEFAULT_SEED = 2016
 FORMAT_VERSION = 1
 
 Generator = Callable[..., dict[str, Any]]
-CONTRACT_SCENARIOS = ("norrkoping", "sick-leave")
+CONTRACT_SCENARIOS = ("norrkoping", "sick-leave", "collective-impact")
 """Scenarios that also write their reference contracts' declared tables."""
 
 SCENARIOS: dict[str, Generator] = {
     "norrkoping": norrkoping.generate,
     "sick-leave": sick_leave.generate,
+    "collective-impact": collective_impact.generate,
     "fund": fund.generate,
+    "ips": ips.generate,
 }
 
 

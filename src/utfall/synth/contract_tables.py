@@ -25,11 +25,12 @@ def _copy(out: Path, name: str, sql: str, tables: list[TableInfo]) -> None:
     cursor = duckdb_cursor()
     try:
         cursor.execute(f"COPY ({sql}) TO '{temporary}' (HEADER, DELIMITER ',')")
-        rows = cursor.execute(f"SELECT count(*) FROM read_csv('{temporary}')").fetchone()
+        written = cursor.sql(f"SELECT * FROM read_csv('{temporary}', all_varchar = true)")
+        rows, columns = len(written), list(written.columns)
     finally:
         cursor.close()
     temporary.replace(path)
-    tables.append(TableInfo(name, path.name, int(rows[0]) if rows else 0))
+    tables.append(TableInfo(name, path.name, rows, columns))
 
 
 def norrkoping_tables(out: Path, tables: list[TableInfo], *, cost_total_sek: int) -> None:

@@ -14,16 +14,36 @@ Indicators are the youth-crime list of seed 003, appendix 4. Each constellation
 reports on three of them. The planted effect moves the log-odds of an
 indicator in its good direction by ``effect`` (per constellation and
 indicator, recorded in the manifest), ramping in over the first two years.
+
+Besides, the scenario writes the tables the reference contract
+``national-fund-constellation`` declares, for the first constellation (``K-01``), as
+CSV named by table (series: no ``participant`` column), so that ``utfall settle
+examples/contracts/national-fund-constellation.yaml --data-dir DIR`` settles its last
+report:
+
+* ``outcome_reports.csv`` — ``period_end``, ``indicator``, ``n``, ``count``,
+  ``baseline`` (the baseline and the ten six-monthly reports);
+* ``cost_reports.csv`` — ``period_end``, ``costs_to_date`` (0 at the baseline);
+* ``outcome_payments.csv`` — ``period_end`` (of the report paid), ``amount``: 0 on the
+  baseline, then what the contract's rate card at its default prices (:data:`PRICES`)
+  pays on each report but the last, which is the one left to settle: the rate-card
+  value of the units to date, at most 50 % of the costs to date, less what was paid
+  before, rounded down to öre. The manifest records each payment.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import math
+import os
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from utfall.synth._io import NullProgress, ProgressReporter, TableInfo, open_table
 
@@ -66,6 +86,20 @@ INDICATORS: dict[str, tuple[str, str, float]] = {
         0.22,
     ),
 }
+# The default prices of the rate card (parameters price_*_sek of
+# examples/contracts/national-fund-constellation.yaml, illustrative there too), per indicator.
+PRICES: dict[str, Decimal] = {
+    "parenting_capacity": Decimal(15_000),
+    "language_grade_1": Decimal(20_000),
+    "school_absence": Decimal(10_000),
+    "upper_secondary_eligibility": Decimal(50_000),
+    "work_or_studies": Decimal(60_000),
+    "criminal_group_inflow": Decimal(300_000),
+    "youth_at_risk": Decimal(40_000),
+}
+MAX_SHARE_OF_COSTS = Decimal("0.50")
+CONTRACT = "national-fund-constellation"
+ORE = Decimal("0.01")
 PRINCIPALS = (
     "municipality",
     "municipality;region",
@@ -107,6 +141,117 @@ COSTS_SCHEMA = pa.schema(
 def _period_start(period: int) -> date:
     months = START.month - 1 + 6 * period
     return date(START.year + months // 12, months % 12 + 1, 1)
+
+
+def _period_end(period: int) -> date:
+    return _period_start(period + 1) - timedelta(days=1)
+
+
+def _units(direction: str, n: int, count: int, base_n: int, base_count: int) -> Decimal:
+    """Verified units as the contract's share_change gives them: the change in the share in
+    the good direction times n now, never below 0, rounded down to 4 decimals."""
+    sign = 1 if direction == "higher_is_better" else -1
+    change = sign * (Fraction(count, n) - Fraction(base_count, base_n))
+    exact = max(change, Fraction(0)) * n  # a fraction: decimal division would round first
+    return Decimal(math.floor(exact * 10_000)).scaleb(-4)
+
+
+def _write_csv(out: Path, name: str, table: pa.Table, tables: list[TableInfo]) -> None:
+    path = out / f"{name}.csv"
+    partial = out / f".{name}.csv.partial"
+    try:
+        pacsv.write_csv(table, partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
+    tables.append(TableInfo(name=name, file=path.name, rows=table.num_rows,
+                            columns=list(table.column_names)))
+
+
+def _contract_tables(
+    out: Path,
+    tables: list[TableInfo],
+    reports: dict[str, list[Any]],
+    costs: dict[str, list[Any]],
+    cid: str,
+) -> dict[str, Any]:
+    """The declared tables of the fund's reference contract for one constellation; the
+    payments made on each report but the last (as the manifest's ``planted`` records)."""
+    lines = [
+        (period, code, direction, n, count)
+        for c, period, code, direction, n, count in zip(
+            reports["constellation_id"],
+            reports["period"],
+            reports["indicator"],
+            reports["direction"],
+            reports["n"],
+            reports["count"],
+            strict=True,
+        )
+        if c == cid
+    ]
+    spent = {p: int(v) for c, p, v in zip(costs["constellation_id"], costs["period"],
+                                          costs["cost_sek"], strict=True) if c == cid}
+    base = {code: (n, count) for period, code, _, n, count in lines if period == 0}
+    to_date = [sum((spent.get(p, 0) for p in range(1, period + 1)), 0)
+               for period in range(PERIODS + 1)]
+    payments: list[Decimal] = [Decimal(0)]  # the baseline is not paid on
+    for period in range(1, PERIODS):
+        value = sum(
+            (
+                (PRICES[code] * _units(direction, n, count, *base[code])).quantize(
+                    ORE, rounding=ROUND_DOWN
+                )
+                for p, code, direction, n, count in lines
+                if p == period
+            ),
+            Decimal(0),
+        )
+        ceiling = (MAX_SHARE_OF_COSTS * to_date[period]).quantize(ORE, rounding=ROUND_DOWN)
+        payments.append(max(min(value, ceiling) - sum(payments, Decimal(0)), Decimal(0)))
+    money = pa.decimal128(18, 2)
+    _write_csv(
+        out,
+        "outcome_reports",
+        pa.table(
+            {
+                "period_end": pa.array([_period_end(p) for p, *_ in lines], pa.date32()),
+                "indicator": [code for _, code, *_ in lines],
+                "n": pa.array([n for *_, n, _ in lines], pa.int64()),
+                "count": pa.array([count for *_, count in lines], pa.int64()),
+                "baseline": [p == 0 for p, *_ in lines],
+            }
+        ),
+        tables,
+    )
+    _write_csv(
+        out,
+        "cost_reports",
+        pa.table(
+            {
+                "period_end": pa.array([_period_end(p) for p in range(PERIODS + 1)], pa.date32()),
+                "costs_to_date": pa.array([Decimal(v) for v in to_date], money),
+            }
+        ),
+        tables,
+    )
+    _write_csv(
+        out,
+        "outcome_payments",
+        pa.table(
+            {
+                "period_end": pa.array([_period_end(p) for p in range(PERIODS)], pa.date32()),
+                "amount": pa.array(payments, money),
+            }
+        ),
+        tables,
+    )
+    return {
+        "constellation": cid,
+        "payments_sek": {_period_end(p).isoformat(): str(a) for p, a in enumerate(payments)},
+        "settles": _period_end(PERIODS).isoformat(),
+    }
 
 
 def _logit(p: float) -> float:
@@ -186,14 +331,18 @@ def generate(
     ):
         with open_table(out, name, schema, csv=csv, tables=tables) as writer:
             writer.write(pa.RecordBatch.from_pydict(data, schema=schema))
+    contract_tables = _contract_tables(out, tables, reports, costs, "K-01")
 
     return {
         "tables": {t.name: t.as_dict() for t in tables},
+        # The reference contract whose declared tables this scenario writes (for K-01).
+        "contracts": [CONTRACT],
         "planted": {
             "constellations": count,
             "log_odds_effect": planted_effects,
             "expected_share_final_period": expected_final,
             "ramp_periods": RAMP_PERIODS,
+            "contract_tables": contract_tables,
         },
         "indicators": {
             code: {"name": name, "direction": direction, "baseline_share": baseline}

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from utfall.core.outcomes import SOCIAL_DIMENSIONS
+from utfall.core.finance import stays_non_negative_from
 from utfall.synth._io import NullProgress, ProgressReporter, TableInfo, open_table
 from utfall.synth.contract_tables import norrkoping_tables
 
@@ -68,6 +68,16 @@ SCHOOL_EFFECT = {"6-12": 1.3, "13-15": 1.0, "16-17": 0.6}
 SCHOOL_TREND = -10.0  # merit points: the target group tends to decline
 SCHOOL_GAIN = 30.0
 
+# The six followed (non-paying) social dimensions, measured for every child at 3–4
+# points (seed 000); the keys are the choice values of the contract's social_scores table.
+SOCIAL_DIMENSIONS = (
+    "mental_health",
+    "risk_and_abuse",
+    "participation",
+    "family_capacity",
+    "own_goal_attainment",
+    "school_results",
+)
 DIMENSION_GAIN_PER_WAVE = {
     "mental_health": 0.25,
     "risk_and_abuse": 0.20,
@@ -316,15 +326,6 @@ def _children_batch(block: _Block, ids: pa.Array) -> pa.RecordBatch:
     )
 
 
-def _break_even(cumulative: np.ndarray) -> int | None:
-    """First month from which the cumulative saving stays non-negative."""
-    negative = np.flatnonzero(cumulative < 0)
-    if len(negative) == 0:
-        return 0
-    last = int(negative[-1])
-    return last + 1 if last + 1 < len(cumulative) else None
-
-
 def generate(
     out: Path,
     *,
@@ -413,7 +414,7 @@ def generate(
         "cumulative_saving_sek": float(cumulative[-1]),
         "saving_by_month_sek": [float(v) for v in planted_by_month],
         "cumulative_by_month_sek": [float(v) for v in cumulative],
-        "break_even_month": _break_even(cumulative),
+        "break_even_month": stays_non_negative_from(cumulative.tolist()),
         "first_saving_month": first_saving,
         # What a difference-in-differences of total_cost_real_sek (included × post)
         # estimates: the mean change per included child-month after inclusion.
@@ -438,6 +439,8 @@ def generate(
     }
     return {
         "tables": {t.name: t.as_dict() for t in tables},
+        # The reference contracts whose declared tables this scenario writes.
+        "contracts": ["norrkoping-placed-children"] if contract_tables else [],
         "planted": planted,
         "follow_up_months": FOLLOW_UP_MONTHS,
         "pre_months": PRE_MONTHS,

@@ -246,6 +246,8 @@ def generate(
     }
     return {
         "tables": {t.name: t.as_dict() for t in tables},
+        # The reference contracts whose declared tables this scenario writes.
+        "contracts": ["sick-leave-botkyrka", "sick-leave-ornskoldsvik"] if contract_tables else [],
         "planted": planted,
         "periods": {
             "reference": {"start": REFERENCE_START.isoformat(), "months": MONTHS},

@@ -1,7 +1,7 @@
 """The Botkyrka and Örnsköldsvik sick-leave contracts (DESIGN.md 2.2, seeds 003 and 004).
 
 The settlement on each facts file is checked against an independent computation with
-exact fractions: S_e = Σ reference_days·SLT_i/SLT_ref, S_n = Σ observed_days,
+exact fractions: S_e = Σ reference_days_per_employee·SLT_i/SLT_ref, S_n = Σ observed_days_per_employee,
 saving = max((S_e − S_n)·value·employees, 0) rounded to öre half-up,
 outcome = min(round(share·saving), contract value − activity part).
 """
@@ -53,14 +53,14 @@ def expected_settlement(name: str, given: dict[str, Any]) -> dict[str, D]:
     expected_days = sum(
         Fraction(days) * Fraction(index) / Fraction(reference)
         for days, index, reference in zip(
-            given["reference_days"], given["slt"], given["slt_reference"], strict=True
+            given["reference_days_per_employee"], given["slt"], given["slt_reference"], strict=True
         )
     )
-    observed = sum(Fraction(days) for days in given["observed_days"])
+    observed = sum(Fraction(days) for days in given["observed_days_per_employee"])
     saving = max(
         to_ore(
             (expected_days - observed)
-            * Fraction(given["value_per_sick_day_sek"])
+            * Fraction(terms["value_per_sick_day_sek"].default)
             * given["employees"]
         ),
         D(0),
@@ -96,7 +96,7 @@ def test_activity_share_follows_seed_003(name: str, activity_share: D, commissio
 @pytest.mark.parametrize("name", MUNICIPALITIES)
 def test_settle_facts_matches_exact_computation(name: str) -> None:
     given_facts = facts(name)
-    assert all(isinstance(v, D) for v in given_facts["observed_days"])  # read exactly, no floats
+    assert all(isinstance(v, D) for v in given_facts["observed_days_per_employee"])  # read exactly, no floats
     result = settle(contract(name), given_facts)
     wanted = expected_settlement(name, given_facts)
     for output, amount in wanted.items():
@@ -140,25 +140,27 @@ situation = st.fixed_dictionaries(
     {
         "slt": months("50", "150", 1),
         "slt_reference": months("50", "150", 1),
-        "reference_days": months("0", "2", 4),
-        "observed_days": months("0", "2", 4),
+        "reference_days_per_employee": months("0", "2", 4),
+        "observed_days_per_employee": months("0", "2", 4),
         "employees": st.integers(min_value=0, max_value=20_000),
-        "value_per_sick_day_sek": decimals("0", "5000", 2),
     }
 )
+# The value of a sick day is agreed in the contract (a parameter): varied as a what-if.
+day_value = decimals("0", "5000", 2)
 
 
 @pytest.mark.parametrize("name", MUNICIPALITIES)
 @settings(max_examples=60, deadline=None)
-@given(base=situation, extra=months("0", "0.5", 4))
+@given(base=situation, extra=months("0", "0.5", 4), value=day_value)
 def test_saving_is_never_negative_and_never_grows_with_observed_days(
-    name: str, base: dict[str, Any], extra: list[D]
+    name: str, base: dict[str, Any], extra: list[D], value: D
 ) -> None:
     more_sick = dict(
-        base, observed_days=[a + b for a, b in zip(base["observed_days"], extra, strict=True)]
+        base, observed_days_per_employee=[a + b for a, b in zip(base["observed_days_per_employee"], extra, strict=True)]
     )
-    before = settle(contract(name), base).outputs
-    after = settle(contract(name), more_sick).outputs
+    what_if = {"value_per_sick_day_sek": value}
+    before = settle(contract(name), base, overrides=what_if).outputs
+    after = settle(contract(name), more_sick, overrides=what_if).outputs
     assert before["saving_sek"] >= 0
     assert after["saving_sek"] >= 0
     assert after["saving_sek"] <= before["saving_sek"]
@@ -174,14 +176,16 @@ def test_saving_is_never_negative_and_never_grows_with_observed_days(
     value=decimals("0", "100000000", 2),
     activity_share=decimals("0", "1", 2),
     outcome_share=decimals("0", "1", 2),
+    per_day=day_value,
 )
 def test_activity_and_outcome_pay_never_exceed_the_contract_value(
-    name: str, base: dict[str, Any], value: D, activity_share: D, outcome_share: D
+    name: str, base: dict[str, Any], value: D, activity_share: D, outcome_share: D, per_day: D
 ) -> None:
     overrides = {
         "contract_value_sek": value,
         "activity_share": activity_share,
         "outcome_share_of_saving": outcome_share,
+        "value_per_sick_day_sek": per_day,
     }
     result = settle(contract(name), base, overrides=overrides)
     payments = {p.id: p.amount for p in result.payments}

@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from utfall.core.finance.montecarlo import Schedule, irr_vector
-from utfall.core.finance.returns import break_even, irr, monthly_positions, multiple
+from utfall.core.finance.returns import (
+    break_even,
+    irr,
+    monthly_positions,
+    multiple,
+    stays_non_negative_from,
+)
 
 T0 = date(2021, 1, 1)
 
@@ -77,6 +83,31 @@ def test_monthly_positions_and_break_even():
     assert found is not None and (found.month, found.start) == (8, date(2016, 9, 1))
     assert break_even(monthly_positions(flows[:4], start=start)) is None
     assert break_even(monthly_positions([(start, Decimal(5))], start=start)).month == 1
+
+
+def test_stays_non_negative_from():
+    assert stays_non_negative_from([]) is None
+    assert stays_non_negative_from([0, 1, 2]) == 0
+    assert stays_non_negative_from([-1, 2, -1, 0, 3]) == 3
+    assert stays_non_negative_from([-1, 2, -1]) is None
+    assert stays_non_negative_from([-1.5, 0.0, 2.0], [7, 8, 9]) == 8
+    assert stays_non_negative_from([Decimal("-0.01"), Decimal(0)], ["a", "b"]) == "b"
+    assert stays_non_negative_from([1.0, float("nan"), 2.0]) is None
+    with pytest.raises(ValueError, match="2 labels for 3 values"):
+        stays_non_negative_from([1, 2, 3], [1, 2])
+
+
+@given(st.lists(st.integers(min_value=-5, max_value=5), max_size=30))
+def test_stays_non_negative_from_is_the_first_index_of_a_non_negative_tail(values):
+    """Checked against the definition, written out: the smallest i with every value from i on
+    at or above zero (None when there is none, the empty tail not counting)."""
+    candidates = [i for i in range(len(values)) if all(v >= 0 for v in values[i:])]
+    expected = candidates[0] if candidates else None
+    assert stays_non_negative_from(values) == expected
+    months = [f"m{i + 1}" for i in range(len(values))]
+    assert stays_non_negative_from(values, months) == (
+        None if expected is None else months[expected]
+    )
 
 
 QUARTERS = tuple(date(2016, 3, 31) + timedelta(days=91 * k) for k in range(20))

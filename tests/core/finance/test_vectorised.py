@@ -220,16 +220,16 @@ payments:
 
 
 def sick_leave_scenarios(name: str, size: int, seed: int):
-    from utfall.services.contracts import facts_load
+    from utfall.services.contracts import facts_parse
 
     contract = load(name)
-    facts = facts_load(ROOT / "examples/facts" / f"{name}.yaml")
+    path = ROOT / "examples/facts" / f"{name}.yaml"
+    facts = facts_parse(path.read_text(encoding="utf-8"), source=str(path)).values
     rng = np.random.default_rng(seed)
     inputs = dict(facts)
-    observed = np.array([float(v) for v in facts["observed_days"]])
+    observed = np.array([float(v) for v in facts["observed_days_per_employee"]])
     noisy = observed[None, :] * rng.uniform(0.8, 1.2, (size, observed.size))
-    inputs["observed_days"] = Fixed(np.rint(noisy * 1e4).astype(np.int64), 4)
-    inputs["value_per_sick_day_sek"] = fixed_from_floats(rng.uniform(1500, 3000, size), 2)[0]
+    inputs["observed_days_per_employee"] = Fixed(np.rint(noisy * 1e4).astype(np.int64), 4)
     return contract, inputs
 
 

@@ -1,5 +1,5 @@
-"""In Chromium: the evaluator signs in with TOTP, settles Norrköping from its imported synthetic
-data, sends it for review, signs it off with a fresh code and downloads the bundle, which
+"""In Chromium: the evaluator signs in with TOTP, settles Norrköping from its stored synthetic
+rows (every input is computed from the data: no value to enter), sends it for review, signs it off with a fresh code and downloads the bundle, which
 ``utfall verify`` accepts. Screenshots go to var/screenshots/ for the docs."""
 
 from __future__ import annotations
@@ -44,8 +44,6 @@ def test_evaluator_settles_signs_and_exports(page, live_server, tmp_path):
     page.goto(f"{base}/contracts/{world.contract.identifier}/settlements/")
     page.fill("#id_period_start", "2016-02-15")
     page.fill("#id_period_end", "2021-12-31")
-    page.fill("#id_value_invested_sek", "10000000")
-    page.fill("#id_reason_invested_sek", "LSV:s utbetalningar enligt kostnadsrapporterna")
     page.click("button[name=start]")
     page.wait_for_selector("[data-testid=explanation]", timeout=60_000)
     assert "historical_reference" in page.inner_text("[data-testid=evaluations]")

@@ -1,5 +1,5 @@
-"""The workflow through the services: draft from the imported data → review → sign-off → final;
-corrections; what is refused."""
+"""The workflow through the services: draft from the stored rows → review → sign-off → final;
+corrections; what is refused; and the same figures as ``utfall settle --data-dir``."""
 
 from __future__ import annotations
 
@@ -12,60 +12,71 @@ from platform_helpers import totp_code
 from utfall.errors import FindingsError, UserError
 
 PERIOD = {"period_start": dt.date(2016, 2, 15), "period_end": dt.date(2021, 12, 31)}
-INVESTED = {"invested_sek": ("10000000", "sum of the financier's drawdowns, LSV statement")}
 
 
 def _start(world, **extra):
     from utfall.platform.settlements.services import settlement_start
 
-    return settlement_start(
-        contract=world.contract,
-        actor=world.evaluator,
-        **{**PERIOD, "manual_inputs": INVESTED, **extra},
-    )
+    return settlement_start(contract=world.contract, actor=world.evaluator, **{**PERIOD, **extra})
+
+
+def _find(node, name):
+    if node["name"] == name:
+        return node
+    for child in node["children"]:
+        found = _find(child, name)
+        if found:
+            return found
+    return None
 
 
 @pytest.mark.django_db
-def test_a_draft_is_computed_from_the_imported_data(settled_world):
+def test_a_draft_is_computed_from_the_stored_rows(settled_world):
+    from utfall.platform.tables import StoredTables
+
     world = settled_world
     draft = _start(world)
     assert draft.status == "draft"
     inputs = draft.result["inputs"]
     assert Decimal(inputs["net_savings_sek"]) != 0
-    assert inputs["invested_sek"] == "10000000.00"
+    assert Decimal(inputs["invested_sek"]) > 0  # the drawdowns, from the cost reports
     assert isinstance(inputs["school_results_met"], bool)
+    assert draft.manual_inputs == {}
     tree = draft.result["explanation"]["repayment"]
-
-    # The evaluated saving shows its estimate and confidence interval in the tree.
-    def find(node, name):
-        if node["name"] == name:
-            return node
-        for child in node["children"]:
-            found = find(child, name)
-            if found:
-                return found
-        return None
-
-    saving = find(tree, "net_savings_sek")
-    assert saving["details"]["method"] == "historical_reference"
-    assert len(saving["details"]["ci_95"]) == 2
-    assert saving["details"]["data"] == "costs.parquet"
-    assert draft.manual_inputs["invested_sek"]["reason"].startswith("sum of")
+    # The evaluated saving shows its estimate, its interval and the tables it read.
+    saving = _find(tree, "net_savings_sek")
+    details = saving["details"]
+    assert details["method"] == "historical_reference"
+    assert len(details["ci_95"]) == 2
+    assert details["data_as_of"] == "2021-12-31"
+    tables = StoredTables(world.contract)
+    assert set(details["tables"]) == {"cost_records", "participants", "price_index"}
+    assert details["tables"]["price_index"] == tables.digest("price_index")
 
 
 @pytest.mark.django_db
-def test_manual_inputs_need_a_value_and_a_reason(settled_world):
+def test_data_after_the_period_is_not_used(settled_world):
+    """A statement for an earlier period settles on the rows dated up to its end."""
+    early = _start(settled_world, period_end=dt.date(2019, 12, 31))
+    late = _start(settled_world)
+    assert Decimal(early.result["inputs"]["invested_sek"]) < Decimal(
+        late.result["inputs"]["invested_sek"]
+    )
+
+
+@pytest.mark.django_db
+def test_computed_inputs_cannot_be_entered(settled_world):
     from utfall.platform.settlements.services import settlement_start
 
     with pytest.raises(FindingsError) as error:
         settlement_start(
             contract=settled_world.contract,
             actor=settled_world.evaluator,
-            manual_inputs={"invested_sek": ("10000000", " "), "net_savings_sek": ("1", "guess")},
+            manual_inputs={"net_savings_sek": ("1", "guess")},
             **PERIOD,
         )
     codes = {(f.path, f.code) for f in error.value.findings}
-    assert codes == {("invested_sek", "reason-missing"), ("net_savings_sek", "computed-input")}
+    assert codes == {("net_savings_sek", "computed-input")}
 
 
 @pytest.mark.django_db
@@ -116,7 +127,6 @@ def test_review_sign_off_and_correction(settled_world):
         world,
         supersedes=final,
         correction_reason="Drawdowns were 9.5 MSEK",
-        manual_inputs={"invested_sek": ("9500000", "corrected LSV statement")},
     )
     assert correction.supersedes == final
     settlement_review_start(settlement=correction, actor=world.evaluator)
@@ -134,44 +144,44 @@ def test_review_sign_off_and_correction(settled_world):
 
 @pytest.mark.django_db
 def test_imports_and_contract_versions_are_in_the_ledger(settled_world):
+    from utfall.platform.imports.models import TableSegment
     from utfall.platform.settlements.models import LedgerRecord
 
-    kinds = list(
-        LedgerRecord.objects.filter(
-            contract_identifier=settled_world.contract.identifier
-        ).values_list("kind", "attributes__what")
-    )
+    records = LedgerRecord.objects.filter(contract_identifier=settled_world.contract.identifier)
+    kinds = list(records.values_list("kind", "attributes__what"))
     assert ("contract_version", None) in kinds
-    assert {"participants", "cost_records", "price_index", "school_results"} <= {
+    assert {"participants", "cost_records", "price_index", "school_results", "cost_reports"} <= {
         what for kind, what in kinds if kind == "import"
     }
+    # Each import entry records the SHA-256 of the rows it stored.
+    stored = set(TableSegment.objects.values_list("sha256", flat=True))
+    recorded = {r.attributes["rows_sha256"] for r in records.filter(kind="import")}
+    assert stored == recorded
 
 
 @pytest.mark.django_db
-def test_the_platform_settles_as_the_cli_does_on_the_same_synthetic_data(
-    settled_world, specs_dir, tmp_path
-):
-    """The imported records, exported again, give the figures ``utfall settle --data-dir``
-    gives on the generator's own files (same seed): nothing is lost or changed on the way."""
-    import shutil
+def test_the_platform_settles_as_the_cli_does_on_the_same_synthetic_files(settled_world, tmp_path):
+    """The stored rows give to the öre what ``utfall settle --data-dir`` gives on the
+    generator's own files (same scenario and seed): nothing is lost or changed on the way."""
+    import json
 
-    from settlement_helpers import CONTRACT
+    from settlement_helpers import SEED, SIZE, synthesise
+    from typer.testing import CliRunner
 
-    from utfall.services.contracts import contract_settle
-    from utfall.synth import generate
+    from utfall.cli.main import app
 
-    generate("norrkoping", tmp_path / "out/synth/norrkoping", size=20, seed=11)
-    (tmp_path / "examples/contracts").mkdir(parents=True)
-    shutil.copytree(specs_dir, tmp_path / "examples/evaluations")
-    contract = tmp_path / "examples/contracts" / CONTRACT.name
-    shutil.copy(CONTRACT, contract)
-    facts = tmp_path / "facts.yaml"
-    facts.write_text('invested_sek: "10000000"\n', encoding="utf-8")
-    cli = contract_settle(
-        contract_path=contract, facts_path=facts, data_dir=tmp_path / "out/synth/norrkoping"
-    ).to_json()
+    data = synthesise("norrkoping", tmp_path / "synth", size=SIZE, seed=SEED)
+    contract = tmp_path / "norrkoping-placed-children.yaml"
+    contract.write_text(settled_world.text, encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["settle", str(contract), "--data-dir", str(data), "--as-of", "2021-12-31", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    cli = json.loads(result.stdout)
     platform = _start(settled_world).result
     assert platform["inputs"] == cli["inputs"]
+    assert platform["outputs"] == cli["outputs"]
     assert platform["payments"] == cli["payments"]
 
 

@@ -452,7 +452,7 @@ def compile_data(
         )
     participant_columns = set(participants.column_names) if participants else set()
     tables: dict[str, Table] = {}
-    for name, doc in document.tables.items():
+    for name, table_doc in document.tables.items():
         path = ("data", "tables", name)
         if not NAME.fullmatch(name) or name == PARTICIPANTS:
             findings.append(
@@ -462,10 +462,10 @@ def compile_data(
                     path,
                 )
             )
-        columns = _columns(doc.columns, path, yaml_doc, findings, parties)
-        _date_column(name, columns, doc.date, "date", (*path, "date"), yaml_doc, findings,
+        columns = _columns(table_doc.columns, path, yaml_doc, findings, parties)
+        _date_column(name, columns, table_doc.date, "date", (*path, "date"), yaml_doc, findings,
                      required=True)
-        if any(c.name == "month" for c in columns) and doc.date != "month":
+        if any(c.name == "month" for c in columns) and table_doc.date != "month":
             findings.append(
                 yaml_doc.finding(
                     "reserved-column",
@@ -475,7 +475,7 @@ def compile_data(
                 )
             )
         names = {c.name for c in columns}
-        for index, key in enumerate(doc.key):
+        for index, key in enumerate(table_doc.key):
             if key not in names:
                 findings.append(
                     yaml_doc.finding(
@@ -483,12 +483,12 @@ def compile_data(
                         (*path, "key", index),
                     )
                 )
-        if doc.kind != "series":
+        if table_doc.kind != "series":
             if participants is None:
                 findings.append(
                     yaml_doc.finding(
                         "no-participants",
-                        f"{name} is a table of participants' {doc.kind}; declare "
+                        f"{name} is a table of participants' {table_doc.kind}; declare "
                         "data.participants too",
                         (*path, "kind"),
                     )
@@ -505,13 +505,13 @@ def compile_data(
                     )
         tables[name] = Table(
             name=name,
-            kind=doc.kind,
-            label=_label(doc.label),
+            kind=table_doc.kind,
+            label=_label(table_doc.label),
             columns=columns,
-            date=doc.date,
-            key=tuple(doc.key),
-            import_roles=tuple(doc.import_roles),
-            description=doc.description,
+            date=table_doc.date,
+            key=tuple(table_doc.key),
+            import_roles=tuple(table_doc.import_roles),
+            description=table_doc.description,
         )
     return DataDeclaration(participants, tables)
 
@@ -666,11 +666,12 @@ def _column_change(
                     (*where, "choices"),
                 )
             )
-    for attribute, key, tighter in (
-        ("minimum", "min", lambda a, b: b is not None and (a is None or b > a)),
-        ("maximum", "max", lambda a, b: b is not None and (a is None or b < a)),
-    ):
-        if tighter(getattr(old, attribute), getattr(new, attribute)):
+    tightened = {
+        "min": new.minimum is not None and (old.minimum is None or new.minimum > old.minimum),
+        "max": new.maximum is not None and (old.maximum is None or new.maximum < old.maximum),
+    }
+    for key, tighter in tightened.items():
+        if tighter:
             problems.append(
                 yaml_doc.finding(
                     "bound-tightened",

@@ -108,6 +108,8 @@ def _check(
         shown = ", ".join(declaration.names) or "none are declared under data:"
         problem("unknown-table", f"no declared table {spec.data!r} (tables: {shown})", "table")
         return
+    if table.per_participant and declaration.participants is None:
+        return  # reported at the table: its participants are not declared
     rule = METHOD_RULES[spec.method]
     if rule.participants and not table.per_participant:
         problem("needs-participants", f"{spec.method} evaluates a participant's table", "table")
@@ -167,12 +169,36 @@ def _check(
                 "options", key,
             )
     if spec.method == "rate_card":
-        _check_rate_card(options, table, declaration, parameters, periods, problem)
+        _check_rate_card(
+            options, table, declaration, parameters, periods, problem, subgroup=spec.subgroup
+        )
     if spec.method == "aggregate" and options.get("by"):
         by = options["by"]
         if by not in columns:
             problem("unknown-column", f"options.by: {by!r} is not a column here ({known})",
                     "options", "by")
+    if spec.method == "share_change":
+        _check_share_change(options, table, problem)
+
+
+_SHARE_CHANGE_COLUMNS = (
+    ("n_column", "n", "integer"),
+    ("count_column", "count", "integer"),
+    ("baseline_column", "baseline", "boolean"),
+)
+
+
+def _check_share_change(options: Mapping[str, Any], table: Any, problem: Any) -> None:
+    """A share change reads a series with integer n and count columns and a boolean baseline."""
+    if table.per_participant:
+        problem("needs-series", f"share_change reads a series of counts; {table.name} holds a "
+                "participant's rows", "table")
+        return
+    for key, default, kind in _SHARE_CHANGE_COLUMNS:
+        column = options.get(key, default)
+        if not table.has(column) or table.column(column).type != kind:
+            problem("unknown-column", f"options.{key}: {table.name} has no {kind} column "
+                    f"{column!r}", "options", key)
 
 
 def _check_rate_card(
@@ -182,7 +208,11 @@ def _check_rate_card(
     parameters: Mapping[str, Any],
     periods: Mapping[str, PeriodDocument],
     problem: Any,
+    *,
+    subgroup: str | None = None,
 ) -> None:
+    """A rate card's options against the declaration and the contract's parameters."""
+
     def money_parameter(name: str | None, *path: Any) -> None:
         if name is None:
             return
@@ -190,6 +220,13 @@ def _check_rate_card(
         if term is None or term.type != "money":
             problem("unknown-parameter", f"{name!r} is not a money parameter of the contract",
                     "options", *path)
+        elif term.default is not None and term.default < 0:
+            problem("negative-price", f"the parameter {name!r} prices or caps a rate card; "
+                    "its default may not be negative", "options", *path)
+
+    if table.is_participants:
+        problem("needs-events", "a rate card reads an events table of the participants, not "
+                "the participants themselves", "table")
 
     outcome_column = options.get("outcome_column", "outcome")
     outcomes = options["outcomes"]
@@ -207,11 +244,22 @@ def _check_rate_card(
     if "evidence_column" in options and evidence and not table.has(evidence):
         problem("unknown-column", f"options.evidence_column: {table.name} has no column "
                 f"{evidence!r}", "options", "evidence_column")
+    if options.get("require_evidence") and not (evidence and table.has(evidence)):
+        problem("unknown-column", f"options.require_evidence: {table.name} has no evidence "
+                "column (options.evidence_column)", "options", "require_evidence")
     group = options.get("price_group")
     participants = declaration.participants
+    group_values: tuple[str, ...] | None = None
     if group is not None and (participants is None or not participants.has(group)):
         problem("unknown-column", f"options.price_group: the participants have no column "
                 f"{group!r}", "options", "price_group")
+    elif group is not None and participants is not None:
+        declared_group = participants.column(group)
+        if declared_group.type == "choice":
+            group_values = declared_group.choice_values
+    if subgroup is not None and (participants is None or not participants.has(subgroup)):
+        problem("unknown-column", f"subgroup: a rate card's subgroup is a column of the "
+                f"participants, not {subgroup!r}", "subgroup")
     for name, outcome in outcomes.items():
         money_parameter(outcome.price, "outcomes", name, "price")
         money_parameter(outcome.cap, "outcomes", name, "cap")
@@ -220,6 +268,10 @@ def _check_rate_card(
             if group is None:
                 problem("no-price-group", "prices by group need options.price_group",
                         "outcomes", name, "prices_by_group")
+            elif group_values is not None and level not in group_values:
+                problem("unknown-choice", f"prices_by_group: {group} has no value {level!r} "
+                        f"({', '.join(group_values)})", "outcomes", name, "prices_by_group",
+                        level)
         if outcome.requires is not None and outcome.requires not in outcomes:
             problem("unknown-outcome", f"requires {outcome.requires!r}, which is not an "
                     "outcome of this rate card", "outcomes", name, "requires")
@@ -254,6 +306,16 @@ def compile_evaluations(
     compiled: dict[str, EvaluationSpec] = {}
     for name, document in documents.items():
         base: tuple[Any, ...] = ("evaluations", name)
+        if document.table not in declaration.names:
+            shown = ", ".join(declaration.names) or "none are declared under data:"
+            findings.append(
+                yaml_doc.finding(
+                    "unknown-table",
+                    f"no declared table {document.table!r} (tables: {shown})",
+                    (*base, "table"),
+                )
+            )
+            continue
         raw = document.model_dump(exclude={"table", "label", "description"}, exclude_unset=True)
         raw["method"] = document.method
         raw["data"] = document.table

@@ -112,6 +112,15 @@ ColumnType = Literal[
 ]
 TableKind = Literal["records", "events", "measurements", "series"]
 ImportRole = Literal["commissioner", "financier", "provider", "intermediary", "evaluator"]
+Identity = Literal["personnummer", "reference"]
+
+
+def _both_identities() -> list[Identity]:
+    return ["personnummer", "reference"]
+
+
+def _commissioner() -> list[ImportRole]:
+    return ["commissioner"]
 
 
 class LabelDocument(_Strict):
@@ -197,8 +206,8 @@ class ParticipantsDocument(_Strict):
     label: LabelDocument
     unit: LabelDocument = Field(description="What one participant is called, e.g. child.")
     description: str | None = None
-    identity: list[Literal["personnummer", "reference"]] = Field(
-        default_factory=lambda: ["personnummer", "reference"],
+    identity: list[Identity] = Field(
+        default_factory=_both_identities,
         min_length=1,
         description="How a file may identify a person (its pseudonym is derived from it).",
     )
@@ -223,7 +232,7 @@ class ParticipantsDocument(_Strict):
         description="Columns that split results into subgroups (council, knowledge export).",
     )
     import_roles: list[ImportRole] = Field(
-        default_factory=lambda: ["commissioner"],
+        default_factory=_commissioner,
         alias="import",
         description="Roles that may import this table.",
     )
@@ -248,7 +257,7 @@ class TableDocument(_Strict):
         description="Columns that make a row unique (with the participant, for their tables).",
     )
     import_roles: list[ImportRole] = Field(
-        default_factory=lambda: ["commissioner"],
+        default_factory=_commissioner,
         alias="import",
         description="Roles that may import this table.",
     )

@@ -28,6 +28,7 @@ __all__ = [
     "CiSpec",
     "EvaluationSpec",
     "MethodRule",
+    "RateCardOutcome",
     "SpecBody",
     "method_options",
     "spec_validate",
@@ -184,6 +185,11 @@ class _TrendAdjustedOptions(_Options):
     employees: float | None = None
     floor: bool = True
     backend: Literal["duckdb", "pyspark"] = "duckdb"
+    not_yet_observed: Literal["refuse", "no_change"] = Field(
+        default="refuse",
+        description="Contract months the data do not reach yet (a settlement as of a day "
+        "before the period ends): refused, or counted as no change (observed = expected).",
+    )
 
 
 class _HistoricalReferenceOptions(_Options):
@@ -200,36 +206,61 @@ class _HistoricalReferenceOptions(_Options):
 
 
 class RateCardOutcome(BaseModel):
-    """One priced outcome of a rate card."""
+    """One priced outcome of a rate card (docs/evaluation.md, ``rate_card``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     price: str = Field(min_length=1, description="The contract parameter holding its price.")
     requires: str | None = Field(
-        default=None, description="An outcome the participant must have achieved first."
+        default=None,
+        description="An outcome the participant must have achieved on or before this one.",
     )
     window_months: int | None = Field(
-        default=None, ge=1, description="Counts only within this many months from inclusion."
+        default=None,
+        ge=1,
+        description="Counts only up to this many months after inclusion (the card's "
+        "window_months when not given).",
     )
-    max_per_participant: int = Field(default=1, ge=1, description="Payments per participant.")
+    max_per_participant: int = Field(
+        default=1, ge=1, description="How many times one participant may be paid for it."
+    )
     cap: str | None = Field(
-        default=None, description="A parameter capping what this outcome earns in total."
+        default=None, description="A money parameter capping what this outcome earns in total."
     )
     prices_by_group: dict[str, str] = Field(
         default_factory=dict,
-        description="Subgroup value → the parameter of its price (else ``price``).",
+        description="Value of the price group column → the parameter of its price (else "
+        "``price``).",
     )
 
 
 class _RateCardOptions(_Options):
-    outcomes: dict[str, RateCardOutcome] = Field(min_length=1)
-    outcome_column: str = "outcome"
-    evidence_column: str | None = "evidence"
+    outcomes: dict[str, RateCardOutcome] = Field(
+        min_length=1, description="The priced outcomes, in the order the card lists them."
+    )
+    outcome_column: str = Field(
+        default="outcome", description="The events' choice column naming the outcome."
+    )
+    evidence_column: str | None = Field(
+        default="evidence", description="The events' column holding the evidence, if any."
+    )
+    require_evidence: bool = Field(
+        default=False, description="Whether an event without evidence goes unpaid."
+    )
     price_group: str | None = Field(
         default=None, description="The participants' column a price may depend on."
     )
-    cap_per_participant: str | None = None
-    cap_total: str | None = None
+    window_months: int | None = Field(
+        default=None,
+        ge=1,
+        description="Every outcome counts only up to this many months after inclusion.",
+    )
+    cap_per_participant: str | None = Field(
+        default=None, description="A money parameter capping what one participant earns."
+    )
+    cap_total: str | None = Field(
+        default=None, description="A money parameter capping what the card earns in total."
+    )
     period: str | None = Field(
         default=None, description="The contract period outside which nothing counts."
     )
@@ -245,6 +276,38 @@ class _AggregateOptions(_Options):
     levels_from: Literal["parties"] | None = None
     role: str | None = None
     empty: Literal["zero", "error"] = "error"
+    dated: Literal["up_to", "before"] = Field(
+        default="up_to",
+        description="The rows counted: those dated up to the day the data is taken (up_to), "
+        "or only those dated before it (before), e.g. payments dated with the period they "
+        "pay, so that a settlement of a period never counts that period's own payment.",
+    )
+
+
+class _ShareChangeOptions(_Options):
+    direction: Literal["higher_is_better", "lower_is_better"] = Field(
+        description="The indicator's good direction: a rise (higher_is_better) or a fall "
+        "(lower_is_better) in the share meeting it is an outcome."
+    )
+    n_column: str = Field(
+        default="n", description="The integer column of the individuals measured (n)."
+    )
+    count_column: str = Field(
+        default="count", description="The integer column of those meeting the indicator."
+    )
+    baseline_column: str = Field(
+        default="baseline", description="The boolean column marking the baseline row."
+    )
+    places: int = Field(
+        default=4, ge=0, le=12, description="Decimals of the units, rounded down."
+    )
+    empty: Literal["zero", "error"] = Field(
+        default="error",
+        description="No rows, or no row after the baseline yet: 0 units (zero) or refused.",
+    )
+    se: Literal["hc2", "classical"] = Field(
+        default="hc2", description="The standard error of the difference in means."
+    )
 
 
 @dataclass(frozen=True)
@@ -307,6 +370,7 @@ METHOD_RULES: dict[str, MethodRule] = {
     ),
     "rate_card": MethodRule((), ("subgroup",), _RateCardOptions, participants=True),
     "aggregate": MethodRule((), ("outcome",), _AggregateOptions),
+    "share_change": MethodRule((), (), _ShareChangeOptions),
 }
 
 FIELD_HELP = {

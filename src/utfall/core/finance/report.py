@@ -6,6 +6,11 @@ commissioner's savings come month by month. :func:`finance_report` combines
 it with the payments of a settlement into drawdowns, the cash flows of every
 party, the financier's IRR and multiple, and the commissioner's break-even
 month.
+
+Before there is a settlement the plan alone still says how the commitment is
+drawn and where the costs go: ``finance_report(plan, None)`` reports the
+drawdowns and those flows, and leaves the returns and the break-even month
+(which depend on what the contract pays) empty, with ``settled`` false.
 """
 
 from __future__ import annotations
@@ -94,14 +99,22 @@ class FinanceReport:
     break_even: BreakEven | None
     totals: Mapping[str, tuple[Decimal, Decimal]]
     notes: tuple[str, ...]
+    settled: bool = True
+    """False when no settlement was given: no payments, so no returns and no break-even."""
 
 
-def finance_report(plan: FinancePlan, payments: Sequence[PaymentLike]) -> FinanceReport:
-    """The report of a settlement's ``payments`` under ``plan``."""
+def finance_report(plan: FinancePlan, payments: Sequence[PaymentLike] | None) -> FinanceReport:
+    """The report of a settlement's ``payments`` under ``plan``.
+
+    ``payments`` None: there is no settlement yet. The drawdowns, the costs and the
+    plan's savings are reported; ``received`` is zero and the multiple, the IRR and
+    the break-even month are None, because they depend on what the contract pays.
+    """
+    settled = payments is not None
     drawdowns = draw_down(plan.cost_reports, commitment=plan.commitment, structure=plan.structure)
     dated = [
         DatedPayment(p.id, p.payer, p.payee, p.label, p.amount, plan.payment_date(p.id))
-        for p in payments
+        for p in payments or ()
     ]
     flows = build_cash_flows(
         drawdowns=drawdowns,
@@ -121,7 +134,8 @@ def finance_report(plan: FinancePlan, payments: Sequence[PaymentLike]) -> Financ
         net_flows(flows, plan.commissioner), start=plan.first_month, end=plan.settlement_date
     )
     notes: list[str] = []
-    if plan.structure.note:
+    # The structure's shares matter only where they split a report without categories.
+    if plan.structure.note and any(r.by_category is None for r in plan.cost_reports):
         notes.append(plan.structure.note)
     own = sum((d.own for d in drawdowns), Decimal(0))
     if own:
@@ -137,11 +151,12 @@ def finance_report(plan: FinancePlan, payments: Sequence[PaymentLike]) -> Financ
         flows=flows,
         invested=invested,
         received=received,
-        multiple=multiple(invested, received),
-        irr=irr(financier),
+        multiple=multiple(invested, received) if settled else None,
+        irr=irr(financier) if settled else None,
         financier_flows=tuple(financier),
         commissioner_positions=tuple(positions),
-        break_even=break_even(positions),
+        break_even=break_even(positions) if settled else None,
         totals=party_totals(flows),
         notes=tuple(notes),
+        settled=settled,
     )

@@ -1,5 +1,13 @@
 """Returns: the financier's IRR and multiple, the commissioner's break-even month.
 
+Break-even (decision 0258) is the one figure called so anywhere in utfall: the
+month from which the commissioner's cumulative position under a finance plan
+stays at or above zero. The rule beneath it — the first place from which a
+cumulative series stays at or above zero — is :func:`stays_non_negative_from`,
+the one implementation every caller outside the estimators uses (the council's
+month in which a saving turns positive for good applies it to the saving by
+month since inclusion).
+
 The IRR is the rate ``r`` at which the dated flows' net present value is zero,
 discounting by ``(1 + r) ** (days / 365)`` from the first flow: the XIRR
 convention of spreadsheets, computed by ``pyxirr``. Money stays ``Decimal``
@@ -13,10 +21,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
+from typing import TypeVar, overload
 
 import pyxirr
 
-__all__ = ["BreakEven", "MonthlyPosition", "break_even", "irr", "monthly_positions", "multiple"]
+__all__ = [
+    "BreakEven",
+    "MonthlyPosition",
+    "break_even",
+    "irr",
+    "monthly_positions",
+    "multiple",
+    "stays_non_negative_from",
+]
+
+Label = TypeVar("Label")
 
 
 def irr(flows: Sequence[tuple[date, Decimal]]) -> float | None:
@@ -96,18 +115,49 @@ class BreakEven:
     cumulative: Decimal
 
 
+@overload
+def stays_non_negative_from(cumulative: Sequence[Decimal | float | int]) -> int | None: ...
+
+
+@overload
+def stays_non_negative_from(
+    cumulative: Sequence[Decimal | float | int], labels: Sequence[Label]
+) -> Label | None: ...
+
+
+def stays_non_negative_from(
+    cumulative: Sequence[Decimal | float | int], labels: Sequence[Label] | None = None
+) -> int | Label | None:
+    """Where a cumulative series reaches zero or more and stays there to its end.
+
+    The index of the first value after the last negative one (0 when none is
+    negative), or the label at that index when ``labels`` (month numbers,
+    dates …) are given. None when the last value is negative, when the series is
+    empty, or when a value is not a number (NaN: nothing can be said).
+    """
+    if labels is not None and len(labels) != len(cumulative):
+        raise ValueError(f"{len(labels)} labels for {len(cumulative)} values")
+    index: int | None = None
+    for position, value in enumerate(cumulative):
+        if value != value:  # NaN
+            return None
+        if value < 0:
+            index = None
+        elif index is None:
+            index = position
+    if index is None:
+        return None
+    return index if labels is None else labels[index]
+
+
 def break_even(positions: Sequence[MonthlyPosition]) -> BreakEven | None:
     """The first month after which the cumulative position never falls below zero again.
 
     None if it ends below zero. A position that never dips below zero breaks
     even in month 1.
     """
-    found: MonthlyPosition | None = None
-    for position in positions:
-        if position.cumulative < 0:
-            found = None
-        elif found is None:
-            found = position
-    if found is None:
+    index = stays_non_negative_from([p.cumulative for p in positions])
+    if index is None:
         return None
+    found = positions[index]
     return BreakEven(found.month, found.start, found.cumulative)

@@ -3,7 +3,10 @@
 (Settlement statements: ``utfall.platform.settlements.services``.)
 
 Each function checks the permission rule, writes inside one transaction and
-appends the audit event in that same transaction.
+appends the audit event in that same transaction. A contract whose document does not
+compile is refused with every problem located (file, line, field); a new version
+that would leave stored rows unreadable is refused by the rule of
+``core.contracts.data.declaration_changes`` (decision 0206).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from utfall.core.contracts import parse_contract, run_contract_tests
+from utfall.core.contracts.data import declaration_changes
+from utfall.core.contracts.yamlio import read_yaml
 from utfall.errors import ContractInvalid, Finding, UserError
 from utfall.platform.audit.services import audit_record
 from utfall.platform.contracts.models import (
@@ -151,6 +156,8 @@ def contract_version_upload(
                 file=file_name,
             )
         )
+    if latest is not None:
+        findings += _stored_rows_kept(contract, latest, document, text, file_name)
     reason = amendment_reason.strip()
     if contract.status == ContractStatus.IN_FORCE and not reason:
         findings.append(
@@ -189,6 +196,20 @@ def contract_version_upload(
     return version
 
 
+def _stored_rows_kept(
+    contract: Contract, latest: ContractVersion, document: Any, text: str, file_name: str
+) -> list[Finding]:
+    """Why the new declaration would leave the rows stored so far unreadable (decision 0206)."""
+    from utfall.platform.contracts.selectors import parsed_version
+    from utfall.platform.tables import stored_row_counts
+
+    stored = stored_row_counts(contract)
+    if not any(stored.values()):
+        return []
+    yaml_doc = read_yaml(text, source=file_name, what="the contract")
+    return declaration_changes(parsed_version(latest).data, document.data, stored, yaml_doc)
+
+
 @transaction.atomic
 def contract_put_in_force(*, contract: Contract, actor: AbstractBaseUser) -> Contract:
     """Put a draft contract in force; its embedded tests must pass."""
@@ -213,9 +234,11 @@ def contract_party_set(
     """Give an organisation a role in the contract (or change its role)."""
     require(actor, Action.MANAGE_PARTIES, contract)
     role = Role(role)
-    party = ContractParty.objects.select_for_update().filter(
-        contract=contract, organisation=organisation
-    ).first()
+    party = (
+        ContractParty.objects.select_for_update()
+        .filter(contract=contract, organisation=organisation)
+        .first()
+    )
     old_role = party.role if party else None
     if party is not None and old_role == Role.COMMISSIONER and role != Role.COMMISSIONER:
         _ensure_other_commissioner(contract, party)

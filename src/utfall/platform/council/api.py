@@ -43,7 +43,9 @@ def council_dashboard(
     return selectors.dashboard_for(user=request.user, contract=contract, as_of=as_of)
 
 
-@router.get("/contracts/{identifier}/council/meetings", response={200: list[dict[str, Any]], **ERRORS})
+@router.get(
+    "/contracts/{identifier}/council/meetings", response={200: list[dict[str, Any]], **ERRORS}
+)
 def council_meetings(request: HttpRequest, identifier: str) -> list[dict[str, Any]]:
     """The council's meetings, newest first, with their decisions."""
     contract = contract_selectors.contract_get(user=request.user, identifier=identifier)
@@ -60,7 +62,9 @@ def council_meetings(request: HttpRequest, identifier: str) -> list[dict[str, An
     ]
 
 
-@router.get("/contracts/{identifier}/council/meetings/{pk}", response={200: dict[str, Any], **ERRORS})
+@router.get(
+    "/contracts/{identifier}/council/meetings/{pk}", response={200: dict[str, Any], **ERRORS}
+)
 def council_meeting(request: HttpRequest, identifier: str, pk: int) -> dict[str, Any]:
     """One meeting: agenda, minutes, decisions and the frozen dashboard it looked at."""
     contract = contract_selectors.contract_get(user=request.user, identifier=identifier)

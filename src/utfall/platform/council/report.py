@@ -17,7 +17,7 @@ from django.utils import translation
 from utfall.platform.council.charts import chart_spec, chart_svg
 from utfall.platform.council.models import CouncilMeeting
 from utfall.platform.council.selectors import open_decisions, viewer_copy
-from utfall.platform.council.tables import dashboard_tables, key_figures
+from utfall.platform.council.tables import dashboard_sections, key_figures
 
 __all__ = ["LANGUAGES", "report_html", "report_pdf"]
 
@@ -26,20 +26,24 @@ LANGUAGES = ("sv", "en")
 
 def _context(meeting: CouncilMeeting, user: AbstractBaseUser, *, charts: bool) -> dict[str, Any]:
     dashboard = viewer_copy(meeting.snapshot, user=user, contract=meeting.contract)
-    tables = []
-    for table in dashboard_tables(dashboard):
+    sections = []
+    for item in dashboard_sections(dashboard):
+        if "note" in item:
+            sections.append(item)
+            continue
+        table = item["table"]
         svg = None
         if charts:
             spec = chart_spec(table)
             if spec is not None:
                 svg = base64.b64encode(chart_svg(spec).encode("utf-8")).decode("ascii")
-        tables.append({"table": table, "cells": table.cells(), "svg": svg})
+        sections.append({"table": table, "cells": table.cells(limit=None), "svg": svg})
     return {
         "meeting": meeting,
         "contract": meeting.contract,
         "dashboard": dashboard,
         "figures": key_figures(dashboard),
-        "tables": tables,
+        "sections": sections,
         "decisions": list(meeting.decisions.all()),
         "follow_ups": list(open_decisions(meeting=meeting)),
     }

@@ -1,8 +1,12 @@
 """The dashboard laid out as tables: one per chart, also its accessible form and its CSV.
 
-Pages, CSV downloads, the JSON endpoint and the PDF report all show these tables
-(or the dashboard dict they come from), so what is suppressed in the dashboard is
-suppressed everywhere.
+The dashboard dict (:func:`utfall.services.council.dashboard_build`) holds panels
+chosen by each evaluation's method; this module turns each panel into tables in the
+user's language — declared labels (tables, columns, choices) from the contract in
+Swedish or English, the generic headings through gettext. Pages, CSV downloads, the
+JSON endpoint and the PDF report all show these tables (or the dict they come from),
+so what is suppressed in the dashboard is suppressed everywhere. Nothing here names a
+contract, a table or a column of one: the layout follows the panel's ``kind``.
 """
 
 from __future__ import annotations
@@ -12,45 +16,75 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from utfall.services.council.suppression import SUPPRESSED
 
 THIN_SPACE = "\u202f"  # narrow no-break space: Swedish digit grouping
+MAX_SHOWN_ROWS = 100
+"""Rows a page shows of one table; the CSV holds them all."""
 
-__all__ = ["Column", "Table", "dashboard_tables", "dimension_label", "table_csv"]
+__all__ = [
+    "Chart",
+    "Column",
+    "Table",
+    "dashboard_sections",
+    "dashboard_tables",
+    "key_figures",
+    "label",
+    "panel_notes",
+    "table_csv",
+]
 
 
 @dataclass(frozen=True)
 class Column:
     key: str
     label: str
-    kind: str = "text"  # text | money | number | share | int | bool
+    kind: str = "text"  # text | money | number | share | int | bool | date
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What to draw from a table (charts.py): ``lines`` (one line per series over ``x``),
+    ``area`` (a cumulative series with a marker at ``marker``), ``bars`` or ``hbars``."""
+
+    type: str
+    x: str
+    x_title: str
+    series: tuple[tuple[str, str], ...]
+    y_title: str
+    x_type: str = "Q"  # Q (number), O (ordered categories), T (dates)
+    marker: Any = None
+    marker_label: str = ""
+    percent: bool = False
 
 
 @dataclass
 class Table:
-    """One table of the dashboard; ``chart`` names the chart drawn from it (charts.py)."""
+    """One table of the dashboard; ``chart`` says what is drawn from it (charts.py)."""
 
     id: str
     title: str
     columns: list[Column]
     rows: list[dict[str, Any]]
-    chart: str | None = None
+    chart: Chart | None = None
     description: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    total: int | None = None
 
-    def cells(self) -> list[dict[str, Any]]:
+    def cells(self, limit: int | None = MAX_SHOWN_ROWS) -> list[dict[str, Any]]:
         """Rows as shown: a suppressed row says so in its first column only."""
         shown = []
-        for row in self.rows:
+        for row in self.rows[:limit] if limit else self.rows:
             if row.get(SUPPRESSED):
                 kept = [row.get(c.key) for c in self.columns if c.key in row]
-                label = _("Suppressed (fewer than 5 individuals)")
+                text = _("Suppressed (fewer than 5 individuals)")
                 shown.append(
                     {
                         "suppressed": True,
-                        "values": [*kept, label] + [""] * (len(self.columns) - len(kept) - 1),
+                        "values": [*kept, text] + [""] * (len(self.columns) - len(kept) - 1),
                     }
                 )
             else:
@@ -62,32 +96,26 @@ class Table:
                 )
         return shown
 
+    @property
+    def truncated(self) -> bool:
+        return len(self.rows) > MAX_SHOWN_ROWS
 
-def dimension_label(name: str) -> str:
-    """The readable name of a social dimension or a measure."""
-    labels = {
-        "mental_health": _("Mental health"),
-        "risk_and_abuse": _("Risk and abuse"),
-        "participation": _("Experienced participation"),
-        "family_capacity": _("Family capacity"),
-        "own_goal_attainment": _("Own goal attainment"),
-        "school_results": _("School results"),
-        "mean_change_lower_bound": _("Mean change in merit points, lower 95 % bound"),
-        "share_improved": _("Share of children whose merit points rose"),
-        "did_ci_low": _(
-            "Contract: merit points against the reference group (difference in differences), "
-            "lower 95 % bound"
-        ),
-        "age_band": _("Age band"),
-        "earlier_placements": _("Placed in the year before inclusion"),
-        "yes": _("yes"),
-        "no": _("no"),
-    }
-    return str(labels.get(name, name))
+
+def _language() -> str:
+    return "en" if (get_language() or "sv").startswith("en") else "sv"
+
+
+def label(value: Any, fallback: str = "") -> str:
+    """A declared label (``{"sv": …, "en": …}``) in the active language."""
+    if isinstance(value, dict):
+        return str(value.get(_language()) or value.get("sv") or fallback)
+    if value is None:
+        return fallback
+    return str(value)
 
 
 def _format(value: Any, kind: str) -> str:
-    if value is None:
+    if value is None or value == "":
         return "–"
     if kind == "money":
         whole, _sep, fraction = str(value).partition(".")
@@ -101,250 +129,524 @@ def _format(value: Any, kind: str) -> str:
     if kind == "share":
         return f"{float(value) * 100:.0f} %"
     if kind == "bool":
-        return _("yes") if value else _("no")
+        return _("yes") if value in (True, "true") else _("no")
     if kind == "number":
         return f"{float(value):.2f}".replace(".", ",")
     if kind == "label":
-        return dimension_label(str(value))
+        return label(value)
     return str(value)
 
 
-def _costs(dashboard: dict[str, Any]) -> list[Table]:
-    costs = dashboard.get("costs")
-    if not costs:
-        return []
+def _money(value: Any) -> str:
+    return _format(value, "money") + " SEK" if value is not None else "–"
+
+
+def _interval(low: Any, high: Any, kind: str) -> str:
+    if low is None or high is None:
+        return ""
+    return f"({_format(low, kind)} – {_format(high, kind)})"
+
+
+def _value_kind(panel: dict[str, Any]) -> str:
+    return "money" if (panel.get("estimate") or {}).get("unit") == "money" else "number"
+
+
+def _unit_suffix(kind: str) -> str:
+    return ", SEK" if kind == "money" else ""
+
+
+# --- panels ------------------------------------------------------------------------------
+
+
+def _cost_trajectory(panel: dict[str, Any]) -> list[Table]:
+    rows = panel.get("monthly") or []
     months = [
         Column("month", _("Month since inclusion"), "int"),
-        Column("n", _("Children observed"), "int"),
-        Column("expected", _("Expected cost (reference), SEK"), "money"),
-        Column("observed", _("Observed cost, SEK"), "money"),
+        Column("n", _("Individuals observed"), "int"),
+        Column("expected", _("Expected (reference), SEK"), "money"),
+        Column("observed", _("Observed, SEK"), "money"),
         Column("saving", _("Saving, SEK"), "money"),
         Column("cumulative", _("Cumulative saving, SEK"), "money"),
     ]
+    figures = panel.get("figures") or {}
+    title = label(panel["label"])
     return [
         Table(
-            "costs",
-            _("Cost of the included group against the historical reference"),
+            f"{panel['id']}-monthly",
+            _("%(evaluation)s: expected against observed by month since inclusion")
+            % {"evaluation": title},
             months,
-            costs["monthly"],
-            chart="costs",
-            description=_(
-                "Monthly social-service costs (placements and outpatient care) of "
-                "the included children and what the historical reference "
-                "cohort's costs lead one to expect."
+            rows,
+            chart=Chart(
+                "lines",
+                "month",
+                _("Month since inclusion"),
+                (("expected", _("Expected (reference)")), ("observed", _("Observed"))),
+                "SEK",
             ),
+            description=panel.get("description") or "",
         ),
         Table(
-            "cumulative",
-            _("Cumulative net saving"),
+            f"{panel['id']}-cumulative",
+            _("%(evaluation)s: cumulative saving") % {"evaluation": title},
             months,
-            costs["monthly"],
-            chart="cumulative",
-            extra={"break_even_month": costs.get("break_even_month")},
+            rows,
+            chart=Chart(
+                "area",
+                "month",
+                _("Month since inclusion"),
+                (("cumulative", _("Cumulative saving, SEK")),),
+                _("Cumulative saving, SEK"),
+                marker=figures.get("saving_positive_from_month"),
+                marker_label=_("the saving stays positive from here"),
+            ),
         ),
     ]
 
 
-def _school(dashboard: dict[str, Any]) -> list[Table]:
-    school = dashboard.get("school") or {}
-    rows = [dict(row, measure=row["measure"]) for row in school.get("thresholds", [])]
+def _expected_observed(panel: dict[str, Any]) -> list[Table]:
+    rows = panel.get("monthly") or []
+    columns = [
+        Column("month", _("Month"), "int"),
+        Column("calendar", _("Calendar month")),
+        Column("trend_ratio", _("Trend ratio"), "number"),
+        Column("expected", _("Expected per individual (trend-adjusted)"), "number"),
+        Column("observed", _("Observed per individual"), "number"),
+        Column("saving", _("Saving per individual"), "number"),
+        Column("cumulative", _("Cumulative saving per individual"), "number"),
+    ]
+    title = label(panel["label"])
+    figures = panel.get("figures") or {}
+    return [
+        Table(
+            f"{panel['id']}-monthly",
+            _("%(evaluation)s: expected against observed per month") % {"evaluation": title},
+            columns,
+            rows,
+            chart=Chart(
+                "lines",
+                "month",
+                _("Month"),
+                (
+                    ("expected", _("Expected (trend-adjusted)")),
+                    ("observed", _("Observed")),
+                ),
+                label(panel.get("outcome_label")) or _("Per individual"),
+            ),
+            description=panel.get("description") or "",
+        ),
+        Table(
+            f"{panel['id']}-cumulative",
+            _("%(evaluation)s: cumulative saving") % {"evaluation": title},
+            columns,
+            rows,
+            chart=Chart(
+                "area",
+                "month",
+                _("Month"),
+                (("cumulative", _("Cumulative saving per individual")),),
+                _("Cumulative saving per individual"),
+                marker=figures.get("saving_positive_from_month"),
+                marker_label=_("the saving stays positive from here"),
+            ),
+        ),
+    ]
+
+
+def _funnel(panel: dict[str, Any]) -> list[Table]:
+    keys = panel.get("funnel_keys") or []
+    columns = [Column("month", _("Month"))]
+    series = []
+    for key in keys:
+        name = label(key["label"]) if key.get("label") else _("Included")
+        columns.append(Column(key["key"], name, "int"))
+        series.append((key["key"], name))
+    title = label(panel["label"])
+    rows = panel.get("funnel") or []
+    tables = [
+        Table(
+            f"{panel['id']}-funnel",
+            _("%(evaluation)s: included and each outcome over time") % {"evaluation": title},
+            columns,
+            rows,
+            chart=Chart("lines", "month", _("Month"), tuple(series), _("Participants"), "T"),
+            description=panel.get("description") or "",
+        ),
+        Table(
+            f"{panel['id']}-earned",
+            _("%(evaluation)s: earned so far against the cap") % {"evaluation": title},
+            [
+                Column("month", _("Month")),
+                Column("earned", _("Earned so far, SEK"), "money"),
+                Column("cap", _("Cap, SEK"), "money"),
+            ],
+            rows,
+            chart=Chart(
+                "lines",
+                "month",
+                _("Month"),
+                (("earned", _("Earned so far")), ("cap", _("Cap"))),
+                "SEK",
+                "T",
+            ),
+        ),
+        Table(
+            f"{panel['id']}-outcomes",
+            _("%(evaluation)s: outcomes achieved, paid and earned") % {"evaluation": title},
+            [
+                Column("label", _("Outcome"), "label"),
+                Column("achieved", _("Achieved"), "int"),
+                Column("count", _("Paid"), "int"),
+                Column("value", _("Earned, SEK"), "money"),
+            ],
+            panel.get("outcomes") or [],
+            chart=Chart("hbars", "label", _("Outcome"), (("count", _("Paid")),), _("Paid")),
+        ),
+    ]
+    uncounted = panel.get("uncounted") or []
+    if uncounted:
+        tables.append(
+            Table(
+                f"{panel['id']}-uncounted",
+                _("%(evaluation)s: events not paid, by reason") % {"evaluation": title},
+                [Column("label", _("Reason"), "label"), Column("events", _("Events"), "int")],
+                uncounted,
+            )
+        )
+    return tables
+
+
+def _before_after(panel: dict[str, Any]) -> list[Table]:
+    figures = panel.get("figures") or {}
+    title = label(panel["label"])
+    if panel["method"] == "pre_post":
+        rows = [
+            {
+                "group": _("Measured"),
+                "before": figures.get("mean_before"),
+                "after": figures.get("mean_after"),
+            },
+        ]
+    else:
+        rows = [
+            {
+                "group": _("Treated"),
+                "before": figures.get("treated_before"),
+                "after": figures.get("treated_after"),
+            },
+            {
+                "group": _("Comparison"),
+                "before": figures.get("control_before"),
+                "after": figures.get("control_after"),
+            },
+        ]
+    long_rows = [
+        {"group": row["group"], "period": period_label, "mean": row[key]}
+        for row in rows
+        for key, period_label in (("before", _("Before")), ("after", _("After")))
+    ]
+    tables = [
+        Table(
+            f"{panel['id']}-before-after",
+            _("%(evaluation)s: before and after") % {"evaluation": title},
+            [
+                Column("group", _("Group")),
+                Column("period", _("When")),
+                Column("mean", _("Mean"), "number"),
+            ],
+            long_rows,
+            chart=Chart(
+                "grouped_lines", "period", _("When"), (("mean", _("Mean")),), _("Mean"), "O"
+            ),
+            description=panel.get("description") or "",
+        )
+    ]
+    return tables
+
+
+def _aggregate(panel: dict[str, Any]) -> list[Table]:
+    levels = panel.get("levels")
+    if not levels:
+        return []
+    kind = _value_kind(panel) if panel.get("estimate", {}).get("unit") == "money" else "number"
+    return [
+        Table(
+            f"{panel['id']}-levels",
+            label(panel["label"]),
+            [Column("label", _("Level"), "label"), Column("number", _("Value"), kind)],
+            levels,
+            chart=Chart("hbars", "label", _("Level"), (("number", _("Value")),), _("Value")),
+            description=panel.get("description") or "",
+        )
+    ]
+
+
+def _estimate(panel: dict[str, Any]) -> list[Table]:
+    tables = []
+    for series in panel.get("series") or []:
+        rows = [{"position": i + 1, "value": v} for i, v in enumerate(series["values"])]
+        tables.append(
+            Table(
+                f"{panel['id']}-{series['name']}".replace(".", "-").replace("_", "-"),
+                f"{label(panel['label'])}: {series['name']}",
+                [Column("position", _("Position"), "int"), Column("value", _("Value"), "number")],
+                rows,
+                chart=Chart(
+                    "lines", "position", _("Position"), (("value", series["name"]),), _("Value")
+                ),
+            )
+        )
+    return tables
+
+
+def _thresholds(panel: dict[str, Any]) -> list[Table]:
+    rows = [row for row in panel.get("bound") or [] if "at_least" in row]
     if not rows:
         return []
     return [
         Table(
-            "school",
-            _("School results against the thresholds"),
+            f"{panel['id']}-thresholds",
+            _("%(evaluation)s: the contract's thresholds") % {"evaluation": label(panel["label"])},
             [
-                Column("measure", _("Measure"), "label"),
-                Column("value", _("Value"), "number"),
-                Column("threshold", _("Threshold"), "number"),
+                Column("input", _("Input")),
+                Column("take", _("Figure")),
+                Column("figure", _("Value"), "number"),
+                Column("at_least", _("At least"), "number"),
                 Column("met", _("Met"), "bool"),
             ],
             rows,
-            chart="school",
-        ),
+        )
     ]
 
 
-def _social(dashboard: dict[str, Any]) -> list[Table]:
-    rows = dashboard.get("social") or []
+def _subgroups(panel: dict[str, Any]) -> list[Table]:
+    kind = _value_kind(panel)
+    tables = []
+    for group in panel.get("subgroups") or []:
+        if not group.get("rows"):
+            continue
+        per_individual = any("per_individual" in row for row in group["rows"])
+        columns = [
+            Column("label", label(group["label"], group["column"]), "label"),
+            Column("n_treated", _("Individuals"), "int"),
+            Column("n_control", _("Comparison"), "int"),
+            Column("shown", _("Estimate") + _unit_suffix(kind), kind),
+        ]
+        if per_individual:
+            columns.append(Column("per_individual", _("Per individual, SEK"), "money"))
+        columns += [
+            Column("ci_low_shown", _("Interval, low"), kind),
+            Column("ci_high_shown", _("Interval, high"), kind),
+        ]
+        y = "per_individual" if per_individual else "estimate"
+        tables.append(
+            Table(
+                f"{panel['id']}-by-{group['column']}".replace("_", "-"),
+                _("%(evaluation)s by %(subgroup)s")
+                % {"evaluation": label(panel["label"]), "subgroup": label(group["label"])},
+                columns,
+                group["rows"],
+                chart=Chart(
+                    "bars",
+                    "label",
+                    label(group["label"], group["column"]),
+                    ((y, columns[4].label if per_individual else columns[3].label),),
+                    columns[4].label if per_individual else columns[3].label,
+                    "O",
+                ),
+            )
+        )
+    return tables
+
+
+LAYOUTS = {
+    "cost_trajectory": _cost_trajectory,
+    "expected_observed": _expected_observed,
+    "funnel": _funnel,
+    "before_after": _before_after,
+    "aggregate": _aggregate,
+    "estimate": _estimate,
+}
+
+
+def _named(panel: dict[str, Any]) -> list[Table]:
+    rows = panel.get("named") or []
     if not rows:
         return []
     return [
         Table(
-            "social",
-            _("Social outcomes in six dimensions by measurement point"),
-            [
-                Column("dimension", _("Dimension"), "label"),
-                Column("point", _("Measurement point"), "int"),
-                Column("n", _("Individuals measured"), "int"),
-                Column("mean", _("Mean score"), "number"),
-                Column("share_improved", _("Share improved since point 1"), "share"),
-                Column("share_reliably_improved", _("Share with reliable improvement"), "share"),
-                Column("share_goal_reached", _("Share who reached their own goals"), "share"),
-            ],
+            f"{panel['id']}-figures",
+            _("%(evaluation)s: the evaluation's named figures")
+            % {"evaluation": label(panel["label"])},
+            [Column("name", _("Figure")), Column("value", _("Value"))],
             rows,
-            chart="social",
-            description=_(
-                "Reliable change: the Reliable Change Index of Jacobson & Truax "
-                "(reliability 0.8 assumed) above 1.96."
-            ),
-        ),
+            description=_("What a contract input may take from the evaluation, by name."),
+        )
     ]
 
 
-def _subgroups(dashboard: dict[str, Any]) -> list[Table]:
+def panel_tables(panel: dict[str, Any]) -> list[Table]:
+    """The tables of one panel, by its kind, then its thresholds, subgroups and the
+    evaluation's named figures."""
+    if panel.get("status") != "ok":
+        return []
+    tables = LAYOUTS.get(panel.get("kind", ""), _estimate)(panel)
+    return [*tables, *_thresholds(panel), *_subgroups(panel), *_named(panel)]
+
+
+def _settlement(dashboard: dict[str, Any]) -> list[Table]:
+    settlement = dashboard.get("settlement") or {}
+    if settlement.get("error") or not settlement.get("outputs"):
+        return []
     tables = []
-    for name, rows in (dashboard.get("subgroups") or {}).items():
+    if settlement.get("payments"):
         tables.append(
             Table(
-                f"subgroup-{name}".replace("_", "-"),
-                _("Net saving by subgroup: %(name)s") % {"name": dimension_label(name)},
+                "settlement",
+                _("What the contract would pay if it ended today"),
                 [
-                    Column("level", dimension_label(name), "label"),
-                    Column("n", _("Children"), "int"),
-                    Column("saving", _("Net saving, SEK"), "money"),
-                    Column("saving_per_individual", _("Saving per child, SEK"), "money"),
-                    Column("ci_low", _("95 % interval, low"), "money"),
-                    Column("ci_high", _("95 % interval, high"), "money"),
+                    Column("label", _("Payment")),
+                    Column("from", _("From")),
+                    Column("to", _("To")),
+                    Column("amount", _("Amount, SEK"), "money"),
                 ],
-                rows,
-                chart="subgroup",
+                settlement["payments"],
+                chart=Chart("hbars", "label", _("Payment"), (("amount", "SEK"),), "SEK"),
+            )
+        )
+    tables.append(
+        Table(
+            "outputs",
+            _("The contract's figures today, with their formulas"),
+            [
+                Column("name", _("Figure")),
+                Column("value", _("Value")),
+                Column("formula", _("Formula")),
+                Column("description", _("What it is")),
+            ],
+            [
+                {
+                    **row,
+                    "value": ", ".join(row["value"])
+                    if isinstance(row["value"], list)
+                    else row["value"],
+                }
+                for row in settlement["outputs"]
+            ],
+        )
+    )
+    return tables
+
+
+def _series(dashboard: dict[str, Any]) -> list[Table]:
+    tables = []
+    for series in dashboard.get("series") or []:
+        kind = "money" if series.get("of") == "money" else "number"
+        tables.append(
+            Table(
+                f"output-{series['name']}".replace("_", "-"),
+                f"{series['name']}: {series['description']}"
+                if series["description"]
+                else series["name"],
+                [
+                    Column("position", _("Position"), "int"),
+                    Column("shown", _("Value") + _unit_suffix(kind), kind),
+                ],
+                series["points"],
+                chart=Chart(
+                    "lines",
+                    "position",
+                    _("Position"),
+                    (("value", series["name"]),),
+                    _("Value") + _unit_suffix(kind),
+                ),
             )
         )
     return tables
 
 
 def _individuals(dashboard: dict[str, Any]) -> list[Table]:
-    if "individuals" not in dashboard:
+    """The status list: pseudonym, inclusion, months since, end, and per participant's
+    table the rows so far with the latest date (one column per table)."""
+    individuals = dashboard.get("individuals")
+    if not individuals:
         return []
+    columns: list[Column] = []
+    tables: list[str] = []
+    for column in individuals["columns"]:
+        kind = column["kind"]
+        if kind == "pseudonym":
+            columns.append(Column(column["key"], _("Pseudonym")))
+        elif kind == "months":
+            columns.append(Column(column["key"], _("Months since inclusion"), "int"))
+        elif kind == "rows":
+            tables.append(column["table"])
+            columns.append(
+                Column(
+                    column["table"],
+                    _("%(table)s: rows (latest)") % {"table": label(column["label"])},
+                )
+            )
+        elif kind == "latest":
+            continue
+        else:
+            columns.append(Column(column["key"], label(column.get("label"), column["key"])))
+    rows = []
+    for row in individuals["rows"]:
+        shown = dict(row)
+        for table in tables:
+            count, latest = row.get(f"{table}.rows"), row.get(f"{table}.latest")
+            shown[table] = f"{count} ({latest})" if latest else str(count or 0)
+        rows.append(shown)
     return [
         Table(
             "individuals",
             _("Status per included individual (pseudonyms)"),
-            [
-                Column("pseudonym", _("Pseudonym")),
-                Column("included_on", _("Included on")),
-                Column("months_since_inclusion", _("Months since inclusion"), "int"),
-                Column("placed_this_month", _("Placed this month"), "bool"),
-                Column("placement_days_last_3_months", _("Placement days, last 3 months"), "int"),
-                Column("measurement_points", _("Measurement points"), "int"),
-                Column("own_goal_reached", _("Own goals reached"), "bool"),
-                Column("merit_change", _("Change in merit points"), "number"),
-            ],
-            dashboard["individuals"],
-        ),
-    ]
-
-
-def _sick_leave(dashboard: dict[str, Any]) -> list[Table]:
-    section = dashboard.get("sick_leave")
-    if not section:
-        return []
-    columns = [
-        Column("month_index", _("Contract month"), "int"),
-        Column("month", _("Month")),
-        Column("trend_ratio", _("Trend ratio SLT/SLT ref"), "number"),
-        Column("expected_per_employee", _("Expected sick days per employee"), "number"),
-        Column("observed_per_employee", _("Observed sick days per employee"), "number"),
-        Column("saving_days_per_employee", _("Saved days per employee"), "number"),
-        Column("cumulative_saving", _("Cumulative saving, SEK"), "money"),
-    ]
-    return [
-        Table(
-            "sick-leave",
-            _("Expected and observed short-term sick days per employee"),
             columns,
-            section["monthly"],
-            chart="sick_leave",
-            description=_(
-                "Expected days: the reference month's days adjusted by the sick-"
-                "leave trend index (SLT) of the month against the reference "
-                "month."
-            ),
-        ),
-        Table(
-            "sick-leave-cumulative",
-            _("Cumulative trend-adjusted saving"),
-            columns,
-            section["monthly"],
-            chart="sick_leave_cumulative",
-        ),
-    ]
-
-
-def _actors(dashboard: dict[str, Any]) -> list[Table]:
-    actors = dashboard.get("actors")
-    if not actors:
-        return []
-    return [
-        Table(
-            "actors",
-            _("Each actor's activities, process outcomes and pay"),
-            [
-                Column("actor", _("Actor")),
-                Column("budget", _("Budget, SEK"), "money"),
-                Column("activity_delivered", _("Activities delivered"), "share"),
-                Column("process_outcomes_attained", _("Process outcomes attained"), "share"),
-                Column("activity_pay", _("Activity pay, SEK"), "money"),
-                Column("process_pay", _("Process-outcome pay, SEK"), "money"),
-                Column("pot_pay", _("Share of the joint pot, SEK"), "money"),
-                Column("total_pay", _("Total, SEK"), "money"),
-            ],
-            actors["rows"],
-            chart="actors",
-        ),
-    ]
-
-
-def _outcome_values(dashboard: dict[str, Any]) -> list[Table]:
-    rows = dashboard.get("outcome_values")
-    if not rows:
-        return []
-    return [
-        Table(
-            "outcome-values",
-            _("Value of the verified outcomes on the rate card"),
-            [Column("name", _("Outcome")), Column("value", _("Value, SEK"), "money")],
             rows,
-            chart="outcome_values",
-        ),
+            total=individuals.get("total"),
+        )
     ]
 
 
-def _settlement(dashboard: dict[str, Any]) -> list[Table]:
-    settlement = dashboard.get("settlement") or {}
-    if settlement.get("error") or not settlement.get("payments"):
-        return []
+def _panel_note(panel: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": panel["id"],
+        "title": label(panel["label"]),
+        "status": panel["status"],
+        "paid": panel.get("paid", False),
+        "error": panel.get("error"),
+    }
+
+
+def dashboard_sections(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dashboard in page order, each item a table (``{"table": …}``) or a panel that
+    shows no figures (``{"note": …}``): the evaluations the contract pays on, what it
+    would pay today, the followed evaluations, the series among its figures, the status
+    per individual."""
+    panels = dashboard.get("panels") or []
+
+    def of(selected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for panel in selected:
+            if panel.get("status") == "ok":
+                items += [{"table": table} for table in panel_tables(panel)]
+            else:
+                items.append({"note": _panel_note(panel)})
+        return items
+
     return [
-        Table(
-            "settlement",
-            _("What the contract would pay if it ended today"),
-            [
-                Column("label", _("Payment")),
-                Column("from", _("From")),
-                Column("to", _("To")),
-                Column("amount", _("Amount, SEK"), "money"),
-            ],
-            settlement["payments"],
-            chart="settlement",
-        ),
+        *of([p for p in panels if p.get("paid")]),
+        *({"table": t} for t in _settlement(dashboard)),
+        *of([p for p in panels if not p.get("paid")]),
+        *({"table": t} for t in _series(dashboard)),
+        *({"table": t} for t in _individuals(dashboard)),
     ]
 
 
 def dashboard_tables(dashboard: dict[str, Any]) -> list[Table]:
     """Every table of the dashboard, in page order."""
-    return [
-        *_costs(dashboard),
-        *_settlement(dashboard),
-        *_school(dashboard),
-        *_sick_leave(dashboard),
-        *_actors(dashboard),
-        *_outcome_values(dashboard),
-        *_social(dashboard),
-        *_subgroups(dashboard),
-        *_individuals(dashboard),
-    ]
+    return [item["table"] for item in dashboard_sections(dashboard) if "table" in item]
 
 
 def table_csv(table: Table) -> str:
@@ -358,115 +660,141 @@ def table_csv(table: Table) -> str:
                 [row.get(c.key, "") if c.key in row else "" for c in table.columns] + ["true"]
             )
         else:
-            writer.writerow(
-                ["" if row.get(c.key) is None else row.get(c.key) for c in table.columns]
-                + ["false"]
-            )
+            writer.writerow([_csv_value(row.get(c.key)) for c in table.columns] + ["false"])
     return out.getvalue()
 
 
-def _money(value: Any) -> str:
-    return _format(value, "money") + " SEK" if value is not None else "–"
-
-
-def _interval(low: Any, high: Any) -> str:
-    if low is None or high is None:
+def _csv_value(value: Any) -> Any:
+    if value is None:
         return ""
-    return f"({_format(low, 'money')} – {_format(high, 'money')})"
+    if isinstance(value, dict):
+        return label(value)
+    return value
+
+
+# --- headline figures and notes ---------------------------------------------------------
+
+
+def _panel_figures(panel: dict[str, Any]) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    title = label(panel["label"])
+    estimate = panel.get("estimate") or {}
+    kind = _value_kind(panel)
+    figures = panel.get("figures") or {}
+    if panel.get("status") != "ok":
+        return out
+    if panel["kind"] == "funnel":
+        cap = figures.get("cap")
+        out.append(
+            (
+                _("%(evaluation)s: earned so far") % {"evaluation": title},
+                _money(figures.get("earned")),
+                _("of the cap %(cap)s") % {"cap": _money(cap)} if cap else "",
+            )
+        )
+        return out
+    if panel["kind"] == "aggregate" and not panel.get("levels"):
+        value = figures.get("value")
+        out.append((title, _money(value) if kind == "money" else _format(value, "text"), ""))
+        return out
+    if estimate.get("shown") is not None and panel["kind"] != "aggregate":
+        level = f"{(estimate.get('level') or 0.95) * 100:.0f} %"
+        unit = panel.get("outcome_unit") or ""
+        shown = (
+            _money(estimate["shown"])
+            if kind == "money"
+            else f"{_format(estimate['shown'], 'number')} {unit}".strip()
+        )
+        out.append(
+            (
+                title,
+                shown,
+                _("%(level)s interval %(interval)s")
+                % {
+                    "level": level,
+                    "interval": _interval(
+                        estimate.get("ci_low_shown"), estimate.get("ci_high_shown"), kind
+                    ),
+                },
+            )
+        )
+    if panel["kind"] == "cost_trajectory":
+        month = figures.get("saving_positive_from_month")
+        interval = figures.get("saving_positive_from_month_ci") or [None, None]
+        out.append(
+            (
+                _("Month since inclusion from which the saving stays positive"),
+                "–" if month is None else str(month),
+                _("interval %(low)s – %(high)s")
+                % {
+                    "low": "–" if interval[0] is None else interval[0],
+                    "high": _("not reached") if interval[1] is None else interval[1],
+                },
+            )
+        )
+        projection = panel.get("projection")
+        if projection:
+            out.append(
+                (
+                    _("Projected saving at month %(month)s since inclusion")
+                    % {"month": (figures.get("horizon"))},
+                    _money(projection["value"]),
+                    _("uncertainty band %(interval)s")
+                    % {"interval": _interval(projection["low"], projection["high"], "money")},
+                )
+            )
+    return out
 
 
 def key_figures(dashboard: dict[str, Any]) -> list[tuple[str, str, str]]:
     """The headline figures: (label, value, note) each."""
     out: list[tuple[str, str, str]] = []
-    costs = dashboard.get("costs")
-    if costs:
-        level = f"{costs['level'] * 100:.0f} %"
-        out.append(
-            (
-                _("Net saving to date"),
-                _money(costs["net_saving"]),
-                _("%(level)s interval %(interval)s")
-                % {"level": level, "interval": _interval(costs["ci_low"], costs["ci_high"])},
-            )
-        )
-        be = costs.get("break_even_month")
-        be_ci = costs.get("break_even_month_ci") or [None, None]
-        out.append(
-            (
-                _("Break-even month since inclusion"),
-                "–" if be is None else str(be),
-                _("interval %(low)s – %(high)s")
-                % {
-                    "low": "–" if be_ci[0] is None else be_ci[0],
-                    "high": _("not reached") if be_ci[1] is None else be_ci[1],
-                },
-            )
-        )
-        out.append(
-            (
-                _("Projected saving at the end of follow-up"),
-                _money(costs["projected_saving"]),
-                _("uncertainty band %(interval)s")
-                % {"interval": _interval(costs["projected_low"], costs["projected_high"])},
-            )
-        )
-        out.append(
-            (
-                _("Included children"),
-                str(dashboard.get("included", "–")),
-                _("reference cohort: %(n)s") % {"n": costs.get("n_reference")},
-            )
-        )
-    school = dashboard.get("school") or {}
-    if school.get("thresholds"):
-        out.append(
-            (
-                _("School thresholds"),
-                _("met") if school["met"] else _("not met"),
-                _("mean change %(change)s merit points, %(n)s children")
-                % {"change": _format(school.get("mean_change"), "number"), "n": school.get("n")},
-            )
-        )
-    sick = dashboard.get("sick_leave")
-    if sick:
-        out.append(
-            (
-                _("Trend-adjusted saving to date"),
-                _money(sick["saving_to_date"]),
-                _interval(sick["ci_low"], sick["ci_high"]),
-            )
-        )
-        out.append(
-            (
-                _("Sick days saved"),
-                _format(sick["saving_days"], "number"),
-                _("%(employees)s employees, %(months)s months")
-                % {"employees": sick["employees"], "months": sick["months_observed"]},
-            )
-        )
-    actors = dashboard.get("actors")
-    if actors:
-        out.append(
-            (
-                _("Joint outcome pot"),
-                _money(actors["joint_pot"]),
-                _("released") if actors["pot_released"] else _("not released"),
-            )
-        )
-        out.append(
-            (
-                _("Paid to the actors"),
-                _money(actors["total_pay"]),
-                _("withheld %(amount)s") % {"amount": _money(actors["withheld"])},
-            )
-        )
     settlement = dashboard.get("settlement") or {}
     if settlement.get("total") is not None:
+        source = settlement.get("facts_source")
         out.append(
             (
                 _("The contract would pay if it ended today"),
                 _money(settlement["total"]),
-                _("from the data and, where no data covers an input, the contract's example facts"),
+                _("settled on the data as of %(day)s") % {"day": dashboard.get("as_of")}
+                + (_("; other inputs from %(source)s") % {"source": source} if source else ""),
             )
         )
+    break_even = dashboard.get("break_even")
+    if break_even:
+        if break_even.get("status") == "ok":
+            out.append(
+                (
+                    _("The commissioner's break-even month (finance plan)"),
+                    str(break_even["month"]),
+                    _("from %(start)s the cumulative position stays at or above zero")
+                    % {"start": break_even["start"][:7]},
+                )
+            )
+        elif break_even.get("status") == "not_reached":
+            out.append(
+                (
+                    _("The commissioner's break-even month (finance plan)"),
+                    _("not reached"),
+                    _("the cumulative position ends below zero"),
+                )
+            )
+    participants = dashboard.get("participants")
+    if participants and participants.get("included") is not None:
+        out.append(
+            (
+                _("Included (%(unit)s)") % {"unit": label(participants.get("unit"))},
+                str(participants["included"]),
+                label(participants.get("label")),
+            )
+        )
+    for panel in dashboard.get("panels") or []:
+        if panel.get("paid"):
+            out += _panel_figures(panel)
     return out
+
+
+def panel_notes(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """The panels that show no figures, with why: an error (as the settlement gives it),
+    data not imported yet, or a group too small to publish."""
+    return [item["note"] for item in dashboard_sections(dashboard) if "note" in item]

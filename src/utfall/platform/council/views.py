@@ -23,7 +23,12 @@ from utfall.platform.council.charts import chart_spec
 from utfall.platform.council.forms import DecisionForm, FollowUpForm, MeetingForm
 from utfall.platform.council.models import CouncilDecision, CouncilMeeting
 from utfall.platform.council.report import report_html, report_pdf
-from utfall.platform.council.tables import dashboard_tables, key_figures, table_csv
+from utfall.platform.council.tables import (
+    dashboard_sections,
+    dashboard_tables,
+    key_figures,
+    table_csv,
+)
 from utfall.platform.permissions import Action, can
 from utfall.platform.web.views import _contract, _contract_context
 
@@ -45,16 +50,26 @@ def _meeting(request: HttpRequest, contract: Contract, pk: int) -> CouncilMeetin
         raise Http404(_("No such meeting.")) from None
 
 
-def _shown_tables(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "table": table,
-            "cells": table.cells(),
-            "spec": chart_spec(table),
-            "spec_id": f"{table.id}-spec",
-        }
-        for table in dashboard_tables(dashboard)
-    ]
+def _shown(item: dict[str, Any]) -> dict[str, Any]:
+    if "note" in item:
+        return item
+    table = item["table"]
+    return {
+        "table": table,
+        "cells": table.cells(),
+        "spec": chart_spec(table),
+        "spec_id": f"{table.id}-spec",
+    }
+
+
+def _page_context(dashboard: dict[str, Any]) -> dict[str, Any]:
+    """What the dashboard body shows: key figures, then each table with its chart and each
+    panel without figures with the reason, in page order."""
+    return {
+        "dashboard": dashboard,
+        "figures": key_figures(dashboard),
+        "sections": [_shown(item) for item in dashboard_sections(dashboard)],
+    }
 
 
 def _dashboard_of(request: HttpRequest, contract: Contract) -> dict[str, Any]:
@@ -72,9 +87,7 @@ def dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
     data = _dashboard_of(request, contract)
     context = _contract_context(request, contract, "council")
     context.update(
-        dashboard=data,
-        figures=key_figures(data),
-        tables=_shown_tables(data),
+        **_page_context(data),
         as_of=data.get("as_of"),
         csv_query=f"as_of={data.get('as_of', '')}",
         can_record=can(request.user, Action.RECORD_COUNCIL_MEETING, contract),
@@ -168,10 +181,8 @@ def meeting(request: HttpRequest, identifier: str, pk: int) -> HttpResponse:
     data = selectors.viewer_copy(record.snapshot, user=request.user, contract=contract)
     context = _contract_context(request, contract, "council")
     context.update(
+        **_page_context(data),
         meeting=record,
-        dashboard=data,
-        figures=key_figures(data),
-        tables=_shown_tables(data),
         decisions=list(record.decisions.all()),
         follow_ups=list(selectors.open_decisions(meeting=record)),
         can_record=can_record,

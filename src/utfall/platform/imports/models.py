@@ -1,4 +1,4 @@
-"""Import batches and the records they write."""
+"""Import batches and the stored rows they write (one Parquet segment per committed batch)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,13 @@ class Operation(models.TextChoices):
 
 
 class ImportBatch(models.Model):
-    """One uploaded file for one contract and one kind of data."""
+    """One uploaded file for one declared table of a contract."""
 
     contract = models.ForeignKey(
         "contracts.Contract", on_delete=models.CASCADE, related_name="import_batches"
     )
-    kind = models.CharField(_("kind"), max_length=30)
+    # The name of a table the contract declares under ``data:`` (``participants`` …).
+    table = models.CharField(_("table"), max_length=63)
     file_name = models.CharField(_("file"), max_length=255)
     file_path = models.CharField(max_length=500)
     file_sha256 = models.CharField(max_length=64)
@@ -55,39 +56,49 @@ class ImportBatch(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ("-created_at",)
+        ordering = ("-created_at", "-pk")
         constraints = (
             # The database itself refuses a second commit of the same file.
             models.UniqueConstraint(
-                fields=["contract", "kind", "file_sha256"],
+                fields=["contract", "table", "file_sha256"],
                 condition=Q(status="committed"),
-                name="one_commit_per_file",
+                name="one_commit_per_table_file",
             ),
         )
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.file_name}"
+        return f"{self.table}: {self.file_name}"
 
 
-class DataRecord(models.Model):
-    """One imported observation, in one narrow table for every kind of data.
+class TableSegment(models.Model):
+    """The validated rows one committed batch added to one declared table.
 
-    ``quantity`` holds days or scores, ``amount`` money (SEK, öre precision),
-    ``category`` the cost category, placement type, subject or dimension and
-    ``point`` the measurement point where a kind has one.
+    ``data`` is a Parquet file in the canonical Arrow form of the table under the
+    declaration of ``version`` (``utfall.services.tables.canonical_schema``);
+    ``sha256`` is the rows' ``table_digest`` (the SHA-256 of their canonical CSV).
+    ``new_rows`` counts the rows that add a key to the table (a participants file may
+    also carry rows that only fill optional columns of known participants).
+    Segments are only ever added; ``utfall.platform.tables.StoredTables`` reads them
+    merged under the newest contract version (decision 0206).
     """
 
-    contract = models.ForeignKey("contracts.Contract", on_delete=models.CASCADE, related_name="+")
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records")
-    kind = models.CharField(max_length=30)
-    participant = models.ForeignKey(
-        "participants.Participant", on_delete=models.CASCADE, null=True, related_name="records"
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="table_segments"
     )
-    date = models.DateField()
-    category = models.CharField(max_length=100, blank=True)
-    point = models.PositiveSmallIntegerField(null=True)
-    quantity = models.DecimalField(max_digits=18, decimal_places=4, null=True)
-    amount = models.DecimalField(max_digits=18, decimal_places=2, null=True)
+    batch = models.OneToOneField(ImportBatch, on_delete=models.PROTECT, related_name="segment")
+    table = models.CharField(max_length=63)
+    version = models.ForeignKey(
+        "contracts.ContractVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    row_count = models.PositiveIntegerField()
+    new_rows = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    data = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = (models.Index(fields=["contract", "kind", "date"]),)
+        ordering = ("pk",)
+        indexes = (models.Index(fields=["contract", "table"], name="segment_contract_table"),)
+
+    def __str__(self) -> str:
+        return f"{self.table} segment {self.pk} ({self.row_count} rows)"

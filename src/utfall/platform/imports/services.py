@@ -1,35 +1,68 @@
 """Writes for data imports: upload, column mapping, validation and the all-or-nothing commit.
 
-The flow is upload → mapping → (preview) → validation → commit. Validation and
-commit run the same row processing over the whole file; the commit does it in
-one transaction and writes nothing if any row has a problem. Files with more
-than ``UTFALL_IMPORT_BACKGROUND_ROWS`` rows are processed by a background task
-(django-tasks) that reports progress through the cache.
+An import brings rows of one table the contract declares (``data:``). The flow is
+upload → mapping → (preview) → validation → commit. Validation and commit run the
+same processing over the whole file in two steps:
+
+1. **cells**, row by row: every mapped cell is converted by its declared column
+   (``core.contracts.data.convert_cell``: ISO and Swedish forms, bounds, choices); a
+   personal identity number is validated and replaced by its keyed pseudonym (never
+   stored), a reference code likewise; the participants' inclusion and end dates are
+   checked against each other;
+2. **rows**, vectorised (DuckDB over Arrow) against the file itself and the stored
+   rows: a key given twice in the file is a duplicate; a row of a participant's table
+   must name a known participant; a row whose key is stored already is *unchanged* if
+   it is identical and refused, naming the earlier import, if it differs; a participants
+   row for a known participant may fill optional columns the participant has empty, any
+   other difference is refused by row and column.
+
+The commit does both inside one transaction (the contract row locked, so two commits
+cannot both add a key) and writes the new rows as one Parquet segment of the table
+(``TableSegment``), with the batch's status, the audit row and the ledger entry: all or
+nothing. Files with more than ``UTFALL_IMPORT_BACKGROUND_ROWS`` rows are processed by a
+background task (django-tasks) that reports progress through the cache.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from utfall.core.contracts import Contract as CoreContract
+from utfall.core.contracts.data import (
+    IDENTITY_COLUMN,
+    CellError,
+    Column,
+    Table,
+    convert_cell,
+)
 from utfall.errors import DataInvalid, Finding
 from utfall.platform.audit.services import audit_record
-from utfall.platform.contracts.models import Contract
-from utfall.platform.imports.kinds import KINDS, CellError, ImportKind, convert, normalise
-from utfall.platform.imports.models import BatchStatus, DataRecord, ImportBatch, Operation
-from utfall.platform.imports.readers import ENCODINGS, Table, open_table
-from utfall.platform.participants.models import Participant
-from utfall.platform.permissions import require
+from utfall.platform.contracts.models import Contract, ContractVersion
+from utfall.platform.imports.columns import (
+    ImportColumn,
+    import_columns,
+    mapping_findings,
+    propose_mapping,
+)
+from utfall.platform.imports.models import BatchStatus, ImportBatch, Operation, TableSegment
+from utfall.platform.imports.readers import ENCODINGS, open_table
+from utfall.platform.imports.readers import Table as FileTable
+from utfall.platform.permissions import require_import
 from utfall.platform.pseudonyms import (
     InvalidIdentityNumber,
     load_key,
@@ -37,22 +70,28 @@ from utfall.platform.pseudonyms import (
     pseudonym_for_reference,
 )
 from utfall.platform.settlements.ledger import ledger_import
+from utfall.platform.tables import BATCH_COLUMN, StoredTables, segment_encode
+from utfall.services.tables import TableMissing, canonical_schema, table_digest
 
 __all__ = [
     "MAX_STORED_FINDINGS",
-    "RowOutcome",
+    "ImportTarget",
+    "Processed",
     "import_commit",
+    "import_file",
     "import_run",
     "import_set_mapping",
+    "import_target",
     "import_upload",
     "import_validate",
-    "process_rows",
+    "process_batch",
     "progress_key",
-    "propose_mapping",
 ]
 
 logger = logging.getLogger(__name__)
 MAX_STORED_FINDINGS = 1000
+_ROW = "__row"
+_GIVEN = "__given_"
 
 
 def progress_key(batch_id: int) -> str:
@@ -60,80 +99,43 @@ def progress_key(batch_id: int) -> str:
     return f"utfall:import-progress:{batch_id}"
 
 
-def _kind(name: str) -> ImportKind:
+# --- what is imported ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportTarget:
+    """A declared table of a contract's newest version, as an import takes it."""
+
+    contract: Contract
+    version: ContractVersion
+    document: CoreContract
+    table: Table
+    columns: list[ImportColumn]
+
+    def column(self, name: str) -> ImportColumn:
+        return next(column for column in self.columns if column.name == name)
+
+
+def import_target(contract: Contract, table: str) -> ImportTarget:
+    """The declared table ``table`` of the contract's newest version; DataInvalid names the
+    tables there are when it declares no such table."""
+    from utfall.platform.contracts.selectors import latest_version, parsed_version
+
+    version = latest_version(contract)
+    if version is None:
+        raise DataInvalid("the contract has no version", [Finding("no-version", "upload one")])
+    document = parsed_version(version)
     try:
-        return KINDS[name]
+        declared = document.data.table(table)
     except KeyError:
+        names = ", ".join(document.data.names) or "none"
+        message = f"the contract declares no table {table!r} (its tables: {names})"
         raise DataInvalid(
-            f"unknown kind of data {name!r}",
-            [Finding(code="unknown-kind", message=f"choose one of: {', '.join(KINDS)}")],
+            message, [Finding(code="unknown-table", message=message, field_name=table)]
         ) from None
-
-
-def propose_mapping(kind: ImportKind, header: list[str]) -> dict[str, str]:
-    """Match the file's column names to the kind's columns by name and known synonyms."""
-    by_name = {normalise(name): name for name in header}
-    mapping: dict[str, str] = {}
-    used: set[str] = set()
-    for column in kind.columns:
-        for candidate in (column.name, *column.synonyms):
-            found = by_name.get(normalise(candidate))
-            if found and found not in used:
-                mapping[column.name] = found
-                used.add(found)
-                break
-    if "personnummer" in mapping and "reference" in mapping:
-        del mapping["reference"]
-    return mapping
-
-
-def _mapping_findings(
-    kind: ImportKind, header: list[str], mapping: dict[str, str], file_name: str
-) -> list[Finding]:
-    findings = []
-    available = ", ".join(header)
-    seen: dict[str, str] = {}
-    for target, source in mapping.items():
-        if target not in {column.name for column in kind.columns}:
-            findings.append(
-                Finding(code="unknown-target", message=f"{target!r} is not a column of "
-                        f"{kind.name}", file=file_name)
-            )
-        elif source not in header:
-            findings.append(
-                Finding(code="unknown-column", message=f"the file has no column {source!r} "
-                        f"(it has: {available})", file=file_name, row=1, field_name=source)
-            )
-        elif source in seen:
-            findings.append(
-                Finding(code="column-used-twice", message=f"the column {source!r} is mapped to "
-                        f"both {seen[source]!r} and {target!r}", file=file_name, row=1,
-                        field_name=source)
-            )
-        else:
-            seen[source] = target
-    for column in kind.columns:
-        if column.required and column.name not in mapping:
-            findings.append(
-                Finding(code="missing-column", message=f"the required column {column.name!r} "
-                        f"({column.label}) is missing; the file has: {available}",
-                        file=file_name, row=1, field_name=column.name)
-            )
-    if kind.person:
-        persons = [name for name in ("personnummer", "reference") if name in mapping]
-        if not persons:
-            findings.append(
-                Finding(code="missing-column", message="a column with the personal identity "
-                        "number ('personnummer') or a participant reference ('reference') is "
-                        f"required; the file has: {available}", file=file_name, row=1,
-                        field_name="personnummer")
-            )
-        elif len(persons) == 2:
-            findings.append(
-                Finding(code="ambiguous-person", message="map either 'personnummer' or "
-                        "'reference', not both", file=file_name, row=1)
-            )
-    return findings
+    return ImportTarget(
+        contract, version, document, declared, import_columns(document.data, declared)
+    )
 
 
 def _store_upload(contract: Contract, uploaded: Any) -> tuple[Path, str, int]:
@@ -153,10 +155,14 @@ def _store_upload(contract: Contract, uploaded: Any) -> tuple[Path, str, int]:
     return final, digest.hexdigest(), size
 
 
-def _already_imported(contract: Contract, kind: str, sha256: str) -> ImportBatch | None:
-    return ImportBatch.objects.filter(
-        contract=contract, kind=kind, file_sha256=sha256, status=BatchStatus.COMMITTED
-    ).select_related("created_by").first()
+def _already_imported(contract: Contract, table: str, sha256: str) -> ImportBatch | None:
+    return (
+        ImportBatch.objects.filter(
+            contract=contract, table=table, file_sha256=sha256, status=BatchStatus.COMMITTED
+        )
+        .select_related("created_by")
+        .first()
+    )
 
 
 def _already_imported_error(batch: ImportBatch, file_name: str) -> DataInvalid:
@@ -174,19 +180,21 @@ def _already_imported_error(batch: ImportBatch, file_name: str) -> DataInvalid:
 def import_upload(
     *,
     contract: Contract,
-    kind: str,
+    table: str,
     uploaded: Any,
     actor: AbstractBaseUser,
     encoding: str = "utf-8",
 ) -> ImportBatch:
-    """Store an uploaded file, read its header and propose a column mapping.
+    """Store an uploaded file for the declared table ``table``, read its header and propose
+    a column mapping.
 
-    ``uploaded`` is a Django UploadedFile (``name``, ``size``, ``chunks()``).
-    Raises DataInvalid for a file that is too large, unreadable, empty or already
-    imported; nothing is kept then.
+    ``uploaded`` is a Django UploadedFile (``name``, ``size``, ``chunks()``). Raises
+    DataInvalid for an undeclared table, a file that is too large, unreadable, empty or
+    already imported; nothing is kept then. PermissionDenied unless one of the actor's
+    roles in the contract is among the table's declared ``import:`` roles.
     """
-    import_kind = _kind(kind)
-    require(actor, import_kind.action, contract)
+    target = import_target(contract, table)
+    require_import(actor, contract, target.table)
     file_name = Path(uploaded.name).name
     if encoding not in ENCODINGS:
         raise DataInvalid(
@@ -204,24 +212,24 @@ def import_upload(
             [Finding(code="file-too-large", message=message, file=file_name)],
         )
     path, sha256, size = _store_upload(contract, uploaded)
-    previous = _already_imported(contract, kind, sha256)
+    previous = _already_imported(contract, table, sha256)
     if previous is not None:
         raise _already_imported_error(previous, file_name)
-    table = open_table(path, file_name=file_name, encoding=encoding)
-    mapping = propose_mapping(import_kind, table.header)
-    complete = not _mapping_findings(import_kind, table.header, mapping, file_name)
+    opened = open_table(path, file_name=file_name, encoding=encoding)
+    mapping = propose_mapping(target.columns, opened.header)
+    complete = not mapping_findings(target.columns, opened.header, mapping, file_name)
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             contract=contract,
-            kind=kind,
+            table=table,
             file_name=file_name,
             file_path=str(path),
             file_sha256=sha256,
             file_size=size,
             encoding=encoding,
-            columns=table.header,
+            columns=opened.header,
             mapping=mapping,
-            row_count=table.row_count,
+            row_count=opened.row_count,
             status=BatchStatus.READY if complete else BatchStatus.MAPPING,
             created_by=actor,
         )
@@ -230,10 +238,10 @@ def import_upload(
             action="import.uploaded",
             contract=contract,
             batch=batch.pk,
-            kind=kind,
+            table=table,
             file=file_name,
             sha256=sha256,
-            rows=table.row_count,
+            rows=opened.row_count,
         )
     return batch
 
@@ -246,16 +254,16 @@ def import_set_mapping(
     *, batch: ImportBatch, mapping: dict[str, str], actor: AbstractBaseUser
 ) -> ImportBatch:
     """Set the column mapping (target column → file column); raises DataInvalid if incomplete."""
-    kind = _kind(batch.kind)
-    require(actor, kind.action, batch.contract)
+    target = import_target(batch.contract, batch.table)
+    require_import(actor, batch.contract, target.table)
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
     if batch.status not in _EDITABLE:
         raise DataInvalid(
             "the mapping cannot change now",
             [Finding(code="wrong-state", message=f"the import is {batch.get_status_display()}")],
         )
-    cleaned = {target: source for target, source in mapping.items() if source}
-    findings = _mapping_findings(kind, batch.columns, cleaned, batch.file_name)
+    cleaned = {str(t): str(s) for t, s in mapping.items() if s}
+    findings = mapping_findings(target.columns, batch.columns, cleaned, batch.file_name)
     if findings:
         raise DataInvalid(f"{batch.file_name}: the column mapping is incomplete", findings)
     batch.mapping = cleaned
@@ -263,284 +271,488 @@ def import_set_mapping(
     batch.findings, batch.finding_count = [], 0
     batch.save(update_fields=["mapping", "status", "findings", "finding_count"])
     audit_record(
-        actor=actor, action="import.mapped", contract=batch.contract, batch=batch.pk,
+        actor=actor,
+        action="import.mapped",
+        contract=batch.contract,
+        batch=batch.pk,
         mapping=cleaned,
     )
     return batch
 
 
+# --- step 1: cells -----------------------------------------------------------------------
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class _Cells:
+    """Converts one column's cells, remembering each distinct cell's result (files repeat
+    the same months, categories and people over and over)."""
+
+    LIMIT = 200_000
+
+    def __init__(self, convert: Callable[[Any], Any]):
+        self.convert = convert
+        self.memo: dict[tuple[type, Any], Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        key = (type(value), value)
+        try:
+            found = self.memo[key]
+        except KeyError:
+            try:
+                found = self.convert(value)
+            except (CellError, InvalidIdentityNumber) as error:
+                found = error
+            except TypeError:  # an unhashable cell never happens with CSV or calamine
+                found = CellError(f"{value!r} cannot be read")
+            if len(self.memo) > self.LIMIT:
+                self.memo.clear()
+            self.memo[key] = found
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+
+def _person(kind: str, key: bytes) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value).strip() if value is not None else ""
+        if kind == "personnummer":
+            return pseudonym_for_personnummer(text, key=key)
+        return pseudonym_for_reference(text, key=key)
+
+    return convert
+
+
 @dataclass
-class RowOutcome:
-    """One processed row: its values (person as pseudonym) or its problems."""
+class Processed:
+    """What the two steps made of a file: the rows to write, what stays unchanged and every
+    problem (the first ``MAX_STORED_FINDINGS`` kept, all counted)."""
 
-    number: int
-    values: dict[str, Any] = field(default_factory=dict)
+    rows: pa.Table | None = None  # the rows to write (canonical schema)
+    version: ContractVersion | None = None  # whose declaration the rows were read under
+    new_rows: int = 0
+    unchanged: int = 0
     findings: list[Finding] = field(default_factory=list)
-    unchanged: bool = False
-    # A known participant whose file row adds the end date they did not have.
-    left_on_added: bool = False
+    finding_count: int = 0
+    # For the preview: per file row, its converted values (identity as pseudonym) or None,
+    # its problems, and whether it is unchanged.
+    numbers: list[int] = field(default_factory=list)
+    values: dict[int, dict[str, Any]] = field(default_factory=dict)
+    problems: dict[int, list[Finding]] = field(default_factory=dict)
+    unchanged_rows: set[int] = field(default_factory=set)
+
+    def add(self, finding: Finding) -> None:
+        self.finding_count += 1
+        if len(self.findings) < MAX_STORED_FINDINGS:
+            self.findings.append(finding)
+        if finding.row is not None and finding.row in self.values:
+            self.problems.setdefault(finding.row, []).append(finding)
 
 
-class _Processor:
-    """Turns numbered rows into values, checking cells, persons and duplicates."""
+class _Converter:
+    """Step 1: the mapped cells of every row converted, column by column."""
 
-    def __init__(self, batch: ImportBatch, table: Table):
+    def __init__(
+        self,
+        batch: ImportBatch,
+        target: ImportTarget,
+        file: FileTable,
+        processed: Processed,
+        keep_values: bool,
+    ):
         self.batch = batch
-        self.kind = _kind(batch.kind)
-        self.table = table
-        self.key = load_key()
-        index = {name: position for position, name in enumerate(table.header)}
-        self.columns = [
-            (self.kind.column(target), index[source]) for target, source in batch.mapping.items()
-        ]
-        self.seen: dict[tuple[Any, ...], int] = {}
-        self.person_cache: dict[str, str | InvalidIdentityNumber] = {}
-        participants = Participant.objects.filter(contract=batch.contract)
-        if batch.kind == "participants":
-            self.existing = {
-                pseudonym: (included_on, left_on)
-                for pseudonym, included_on, left_on in participants.values_list(
-                    "pseudonym", "included_on", "left_on"
-                )
-            }
-        else:
-            self.participant_ids = dict(participants.values_list("pseudonym", "id"))
+        self.target = target
+        self.file = file
+        self.processed = processed
+        self.keep_values = keep_values
+        index = {name: position for position, name in enumerate(file.header)}
+        key = load_key()
+        # (column written, file column, its position, converter, identity kind or None)
+        self.plan: list[tuple[str, str, int, _Cells, str | None]] = []
+        for name, source in batch.mapping.items():
+            column = target.column(name)
+            if column.identity:
+                convert = _Cells(_person(column.identity, key))
+                self.plan.append((IDENTITY_COLUMN, source, index[source], convert, column.identity))
+            else:
+                declared = column.column
+                assert declared is not None
+                convert = _Cells(self._cell(declared, file.decimal_comma))
+                self.plan.append((declared.name, source, index[source], convert, None))
+        table = target.table
+        self.names = [IDENTITY_COLUMN] if table.per_participant else []
+        self.names += list(table.column_names)
+        self.columns: dict[str, list[Any]] = {name: [] for name in self.names}
+        self.given: dict[str, list[bool]] = (
+            {c.name: [] for c in table.columns} if table.is_participants else {}
+        )
+        self.rows: list[int] = []
+        mapped = {name for name, *_ in self.plan}
+        self.defaults = {c.name: c.default for c in table.columns if c.name not in mapped}
+        self.dates = (table.date, table.end) if table.is_participants else None
+
+    @staticmethod
+    def _cell(column: Column, decimal_comma: bool) -> Callable[[Any], Any]:
+        def convert(value: Any) -> Any:
+            return convert_cell(column, value, decimal_comma=decimal_comma)
+
+        return convert
 
     def _finding(self, number: int, column: str | None, code: str, message: str) -> Finding:
         return Finding(
             code=code, message=message, file=self.batch.file_name, row=number, field_name=column
         )
 
-    def _person(self, column_type: str, value: Any) -> str:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        text = str(value).strip()
-        cached = self.person_cache.get(text)
-        if cached is None:
-            try:
-                if column_type == "personnummer":
-                    cached = pseudonym_for_personnummer(text, key=self.key)
-                else:
-                    cached = pseudonym_for_reference(text, key=self.key)
-            except InvalidIdentityNumber as error:
-                cached = error
-            self.person_cache[text] = cached
-        if isinstance(cached, InvalidIdentityNumber):
-            raise cached
-        return cached
-
-    def process(self, number: int, cells: list[Any]) -> RowOutcome:
-        outcome = RowOutcome(number)
-        values = outcome.values
-        mapping = self.batch.mapping
-        for column, position in self.columns:
-            source = mapping[column.name]
+    def row(self, number: int, cells: list[Any]) -> None:
+        values: dict[str, Any] = dict(self.defaults)
+        given: dict[str, bool] = {}
+        problems: list[Finding] = []
+        for name, source, position, convert, identity in self.plan:
             cell = cells[position]
-            if column.target == "person":
-                try:
-                    values["person"] = self._person(column.type, cell)
-                except InvalidIdentityNumber as error:
-                    what = (
-                        "personal identity number"
-                        if column.type == "personnummer"
-                        else "participant reference"
-                    )
-                    outcome.findings.append(
-                        self._finding(number, source, "invalid-person", f"not a valid {what}: "
-                                      f"{error}")
-                    )
-                continue
             try:
-                values[column.target] = convert(
-                    column, cell, decimal_comma=self.table.decimal_comma
+                values[name] = convert(cell)
+            except InvalidIdentityNumber as error:
+                what = (
+                    "personal identity number"
+                    if identity == "personnummer"
+                    else "participant reference"
+                )
+                problems.append(
+                    self._finding(number, source, "invalid-person", f"not a valid {what}: {error}")
                 )
             except CellError as error:
-                outcome.findings.append(
-                    self._finding(number, source, f"invalid-{column.type}", str(error))
+                kind = self.target.table.column(name).type
+                problems.append(self._finding(number, source, f"invalid-{kind}", str(error)))
+            else:
+                if identity is None:
+                    given[name] = not _empty(cell)
+        if not problems and self.dates is not None:
+            inclusion, end = self.dates
+            if end is not None and values.get(end) is not None and values[end] < values[inclusion]:
+                problems.append(
+                    self._finding(
+                        number,
+                        self.batch.mapping.get(end),
+                        "end-before-inclusion",
+                        f"the end date {values[end]} is before the inclusion date "
+                        f"{values[inclusion]}",
+                    )
                 )
-        if outcome.findings:
-            return outcome
-        key = tuple(values.get(part) for part in self.kind.key)
-        if key in self.seen:
-            person = self.kind.person and "person" in self.kind.key
-            what = "the same person" if person and len(key) == 1 else "the same values"
-            outcome.findings.append(
-                self._finding(number, None, "duplicate-row", f"duplicate: {what} as row "
-                              f"{self.seen[key]} ({', '.join(self.kind.key)})")
-            )
-            return outcome
-        self.seen[key] = number
-        if self.kind.name == "participants":
-            self._participant_check(number, values, outcome)
-        elif self.kind.person:
-            participant_id = self.participant_ids.get(values["person"])
-            if participant_id is None:
-                source = mapping.get("personnummer") or mapping.get("reference")
-                outcome.findings.append(
-                    self._finding(number, source, "unknown-participant", "no participant of "
-                                  "this contract has this identity; import the participants "
-                                  "first")
-                )
-            values["participant_id"] = participant_id
-        return outcome
+        if self.keep_values:
+            self.processed.numbers.append(number)
+            self.processed.values[number] = values
+        if problems:
+            for problem in problems:
+                self.processed.add(problem)
+            return
+        self.rows.append(number)
+        for name in self.names:
+            self.columns[name].append(values.get(name))
+        for name, flags in self.given.items():
+            flags.append(given.get(name, False))
 
-    def _participant_check(self, number: int, values: dict[str, Any], outcome: RowOutcome) -> None:
-        """A participant row against itself and against the participant already stored."""
-        mapping = self.batch.mapping
-        left_on = values.get("left_on")
-        if left_on is not None and left_on < values["included_on"]:
-            outcome.findings.append(
-                self._finding(
-                    number, mapping.get("left_on"), "left-before-inclusion",
-                    f"the end date {left_on} is before the inclusion date "
-                    f"{values['included_on']}",
-                )
-            )
+    def table(self) -> pa.Table:
+        """The converted rows in canonical form, with the file row number and (for the
+        participants) whether each cell was given."""
+        schema = canonical_schema(self.target.table)
+        arrays = [pa.array(self.columns[f.name], f.type) for f in schema]
+        data = pa.Table.from_arrays(arrays, schema=schema)
+        data = data.append_column(_ROW, pa.array(self.rows, pa.int64()))
+        for name, flags in self.given.items():
+            data = data.append_column(f"{_GIVEN}{name}", pa.array(flags, pa.bool_()))
+        return data
+
+
+# --- step 2: rows against the file and the stored rows ------------------------------------
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _key_columns(table: Table) -> list[str]:
+    """The columns that make a row unique: the participant for the participants; the
+    participant and the declared key for a participant's table; the declared key of a
+    series; every column where no key is declared."""
+    if table.is_participants:
+        return [IDENTITY_COLUMN]
+    key = list(table.key) if table.key else list(table.column_names)
+    return [IDENTITY_COLUMN, *key] if table.per_participant else key
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+class _Rows:
+    """Step 2, vectorised: duplicates in the file, unknown participants, stored keys."""
+
+    def __init__(
+        self, batch: ImportBatch, target: ImportTarget, stored: StoredTables, processed: Processed
+    ):
+        self.batch = batch
+        self.target = target
+        self.stored = stored
+        self.processed = processed
+        self.mapping = batch.mapping
+        identity = next((n for n in self.mapping if target.column(n).identity), None)
+        self.identity_source = self.mapping.get(identity) if identity else None
+        self.fills = 0  # participants rows that only fill empty columns of known people
+
+    def _finding(self, number: int, column: str | None, code: str, message: str) -> Finding:
+        return Finding(
+            code=code, message=message, file=self.batch.file_name, row=number, field_name=column
+        )
+
+    def _source(self, name: str) -> str | None:
+        if name == IDENTITY_COLUMN:
+            return self.identity_source
+        return self.mapping.get(name)
+
+    def check(self, data: pa.Table) -> None:
+        from utfall.analytics import duckdb_cursor
+
+        table = self.target.table
+        keys = _key_columns(table)
+        refused: set[int] = set()
+        cursor = duckdb_cursor()
+        try:
+            cursor.register("batch", data)
+            refused |= self._duplicates(cursor, keys)
+            if table.per_participant and not table.is_participants:
+                refused |= self._unknown_participants(data)
+            stored = self._stored()
+            if stored is not None:
+                cursor.register("stored", stored)
+                unchanged, conflicts = self._against_stored(cursor, keys)
+                refused |= conflicts
+            else:
+                unchanged = set()
+        finally:
+            cursor.close()
+        self.processed.unchanged = len(unchanged - refused)
+        self.processed.unchanged_rows = unchanged - refused
+        if self.processed.finding_count:
             return
-        known = self.existing.get(values["person"])
-        if known is None:
-            return
-        known_included, known_left = known
-        if known_included != values["included_on"]:
-            outcome.findings.append(
-                self._finding(
-                    number, mapping.get("included_on"), "participant-conflict",
-                    f"this person is already a participant, included on {known_included}; "
-                    f"the file says {values['included_on']}",
-                )
-            )
-        elif left_on is None or left_on == known_left:
-            outcome.unchanged = True
-        elif known_left is not None:
-            outcome.findings.append(
-                self._finding(
-                    number, mapping.get("left_on"), "participant-conflict",
-                    f"this participant already left on {known_left}; the file says {left_on}",
-                )
-            )
+        rows = data.column(_ROW)
+        keep = pc.invert(pc.is_in(rows, value_set=pa.array(sorted(unchanged), pa.int64())))
+        written = data.filter(keep)
+        self.processed.new_rows = written.num_rows - self.fills
+        self.processed.rows = written.select(canonical_schema(table).names)
+
+    def _duplicates(self, cursor: Any, keys: list[str]) -> set[int]:
+        table = self.target.table
+        joined = ", ".join(_quoted(k) for k in keys)
+        found = cursor.execute(
+            f"SELECT list({_ROW} ORDER BY {_ROW}) FROM batch GROUP BY {joined} HAVING count(*) > 1"
+        ).fetchall()
+        refused = set()
+        if table.is_participants:
+            what = "the same person"
         else:
-            outcome.left_on_added = True
+            shown = [k for k in keys if k != IDENTITY_COLUMN]
+            what = ("the same person and " if table.per_participant else "the same ") + (
+                f"{', '.join(shown)}" if table.key else "values in every column"
+            )
+        for (numbers,) in found:
+            for number in numbers[1:]:
+                refused.add(number)
+                self.processed.add(
+                    self._finding(
+                        number, None, "duplicate-row", f"duplicate: {what} as row {numbers[0]}"
+                    )
+                )
+        return refused
+
+    def _unknown_participants(self, data: pa.Table) -> set[int]:
+        try:
+            known = self.stored.table("participants").column(IDENTITY_COLUMN)
+        except TableMissing:
+            known = pa.array([], pa.string())
+        unknown = pc.invert(pc.is_in(data.column(IDENTITY_COLUMN), value_set=known))
+        rows = data.column(_ROW).filter(unknown).to_pylist()
+        unit = self.target.document.data.participants
+        who = unit.unit.en if unit is not None and unit.unit is not None else "participant"
+        for number in rows:
+            self.processed.add(
+                self._finding(
+                    number,
+                    self.identity_source,
+                    "unknown-participant",
+                    f"no {who} of this contract has this identity; import the participants first",
+                )
+            )
+        return set(rows)
+
+    def _stored(self) -> pa.Table | None:
+        try:
+            return self.stored.with_batches(self.target.table.name)
+        except TableMissing:
+            return None
+
+    def _against_stored(self, cursor: Any, keys: list[str]) -> tuple[set[int], set[int]]:
+        table = self.target.table
+        columns = [c.name for c in table.columns]
+        on = " AND ".join(f"b.{_quoted(k)} IS NOT DISTINCT FROM s.{_quoted(k)}" for k in keys)
+        compare = [c for c in columns if c not in keys]
+        select = ", ".join(
+            [f"b.{_ROW}", f"s.{BATCH_COLUMN}"]
+            + [
+                f"b.{_quoted(c)} AS {_quoted('b_' + c)}, s.{_quoted(c)} AS {_quoted('s_' + c)}"
+                for c in compare
+            ]
+            + (
+                [f"b.{_quoted(_GIVEN + c)} AS {_quoted('g_' + c)}" for c in compare]
+                if table.is_participants
+                else []
+            )
+        )
+        if not compare:
+            matched = cursor.execute(
+                f"SELECT b.{_ROW}, s.{BATCH_COLUMN} FROM batch b JOIN stored s ON {on}"
+            ).fetchall()
+            return {row[0] for row in matched}, set()
+        differs = " OR ".join(f"b.{_quoted(c)} IS DISTINCT FROM s.{_quoted(c)}" for c in compare)
+        total = cursor.execute(f"SELECT count(*) FROM batch b JOIN stored s ON {on}").fetchone()[0]
+        unchanged_rows = cursor.execute(
+            f"SELECT b.{_ROW} FROM batch b JOIN stored s ON {on} WHERE NOT ({differs})"
+        ).fetchall()
+        unchanged = {row[0] for row in unchanged_rows}
+        conflicts: set[int] = set()
+        if total == len(unchanged):
+            return unchanged, conflicts
+        different = cursor.execute(
+            f"SELECT {select} FROM batch b JOIN stored s ON {on} WHERE {differs} ORDER BY b.{_ROW}"
+        ).fetchall()
+        names = [
+            "row",
+            "batch",
+            *[f"{p}_{c}" for c in compare for p in "bs"],
+            *([f"g_{c}" for c in compare] if table.is_participants else []),
+        ]
+        batches = {}
+        for record in different:
+            row = dict(zip(names, record, strict=True))
+            number = row["row"]
+            batch = row["batch"]
+            if batch not in batches:
+                batches[batch] = self._describe_batch(batch)
+            if table.is_participants:
+                clash = [
+                    c
+                    for c in compare
+                    if row[f"g_{c}"]
+                    and row[f"s_{c}"] is not None
+                    and row[f"b_{c}"] != row[f"s_{c}"]
+                ]
+                fills = [
+                    c
+                    for c in compare
+                    if row[f"g_{c}"] and row[f"s_{c}"] is None and row[f"b_{c}"] is not None
+                ]
+                if not clash:
+                    if fills:
+                        self.fills += 1
+                    else:
+                        unchanged.add(number)
+                    continue
+                conflicts.add(number)
+                for name in clash:
+                    label = table.column(name).label.en
+                    self.processed.add(
+                        self._finding(
+                            number,
+                            self._source(name),
+                            "participant-conflict",
+                            f"this person is already a participant ({batches[batch]}) with "
+                            f"{label} {_shown(row[f's_{name}'])}; the file says "
+                            f"{_shown(row[f'b_{name}'])}",
+                        )
+                    )
+                continue
+            conflicts.add(number)
+            clash = [c for c in compare if row[f"b_{c}"] != row[f"s_{c}"]]
+            first = clash[0]
+            detail = "; ".join(
+                f"{c}: stored {_shown(row[f's_{c}'])}, the file {_shown(row[f'b_{c}'])}"
+                for c in clash
+            )
+            self.processed.add(
+                self._finding(
+                    number,
+                    self._source(first),
+                    "stored-row-differs",
+                    f"a row with the same {', '.join(k for k in keys if k != IDENTITY_COLUMN) or 'key'}"
+                    f" was imported already ({batches[batch]}) with other values ({detail}); "
+                    "a stored row is never changed",
+                )
+            )
+        return unchanged, conflicts
+
+    @staticmethod
+    def _describe_batch(batch_id: int) -> str:
+        batch = ImportBatch.objects.filter(pk=batch_id).first()
+        if batch is None:
+            return f"import #{batch_id}"
+        when = timezone.localtime(batch.finished_at or batch.created_at).strftime("%Y-%m-%d")
+        return f"import #{batch.pk}, {batch.file_name}, {when}"
 
 
-def process_rows(batch: ImportBatch, *, limit: int | None = None) -> Iterator[RowOutcome]:
-    """Process the batch's file row by row (a limit stops early, for previews)."""
-    table = open_table(Path(batch.file_path), file_name=batch.file_name, encoding=batch.encoding)
-    processor = _Processor(batch, table)
-    for count, (number, cells) in enumerate(table.rows, start=1):
-        yield processor.process(number, cells)
-        if limit is not None and count >= limit:
-            return
+def process_batch(
+    batch: ImportBatch,
+    *,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Processed:
+    """Both steps over the batch's file (the first ``limit`` rows for a preview)."""
+    target = import_target(batch.contract, batch.table)
+    missing = mapping_findings(target.columns, batch.columns, batch.mapping, batch.file_name)
+    if missing:
+        raise DataInvalid(f"{batch.file_name}: the column mapping is incomplete", missing)
+    file = open_table(Path(batch.file_path), file_name=batch.file_name, encoding=batch.encoding)
+    processed = Processed(version=target.version)
+    converter = _Converter(batch, target, file, processed, keep_values=limit is not None)
+    every = max(1000, batch.row_count // 100)
+    done = 0
+    for done, (number, cells) in enumerate(file.rows, start=1):
+        converter.row(number, cells)
+        if progress is not None and done % every == 0:
+            progress(done)
+        if limit is not None and done >= limit:
+            break
+    if progress is not None:
+        progress(done)
+    data = converter.table()
+    _Rows(batch, target, StoredTables(batch.contract), processed).check(data)
+    processed.findings.sort(key=lambda f: (f.row or 0, f.field_name or ""))
+    return processed
 
 
-def _new_participant(batch: ImportBatch, values: dict[str, Any]) -> Participant:
-    return Participant(
-        contract_id=batch.contract_id,
-        pseudonym=values["person"],
-        included_on=values["included_on"],
-        left_on=values.get("left_on"),
-        group=values.get("group") or "treatment",
-        cohort=values.get("cohort") or "",
-        batch=batch,
-    )
-
-
-_RECORD_FIELDS = (
-    "contract", "batch", "kind", "participant", "date", "category", "point", "quantity", "amount",
-)
-
-
-def _record_row(batch: ImportBatch, values: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        batch.contract_id,
-        batch.pk,
-        batch.kind,
-        values.get("participant_id"),
-        values["date"],
-        values.get("category") or "",
-        values.get("point"),
-        values.get("quantity"),
-        values.get("amount"),
-    )
-
-
-def _insert_records(rows: list[tuple[Any, ...]]) -> None:
-    """Insert record rows with one parameterised executemany.
-
-    bulk_create costs about 100 µs a row in model and field preparation, far too
-    much for a million rows; the values here are already typed and exact (amounts
-    have at most 2 decimals, quantities 4; checked by the converters), so they go
-    to the database driver directly.
-    """
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(DataRecord._meta.get_field(name).column) for name in _RECORD_FIELDS)
-    placeholders = ", ".join(["%s"] * len(_RECORD_FIELDS))
-    sql = f"INSERT INTO {quote(DataRecord._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+# --- running and committing ---------------------------------------------------------------
 
 
 class _Abort(Exception):
     """Rolls the commit transaction back."""
 
 
-def _report_progress(batch: ImportBatch, done: int) -> None:
-    cache.set(
-        progress_key(batch.pk),
-        {"operation": batch.operation, "done": done, "total": batch.row_count},
-        timeout=24 * 3600,
-    )
+def _reporter(batch: ImportBatch) -> Callable[[int], None]:
+    def report(done: int) -> None:
+        cache.set(
+            progress_key(batch.pk),
+            {"operation": batch.operation, "done": done, "total": batch.row_count},
+            timeout=24 * 3600,
+        )
 
-
-def _run_rows(batch: ImportBatch, rows: Iterable[RowOutcome], write: bool) -> tuple[
-    list[Finding], int, int, int
-]:
-    findings: list[Finding] = []
-    finding_count = written = unchanged = 0
-    buffer: list[Any] = []
-    end_dates: dict[str, Any] = {}  # known participants' end dates a participants file adds
-    participants = batch.kind == "participants"
-    size = int(settings.UTFALL_IMPORT_BATCH_SIZE)
-    every = max(1000, batch.row_count // 100)
-    done = 0
-    for done, outcome in enumerate(rows, start=1):
-        if outcome.findings:
-            finding_count += len(outcome.findings)
-            room = MAX_STORED_FINDINGS - len(findings)
-            findings.extend(outcome.findings[: max(room, 0)])
-            buffer.clear()
-        elif outcome.unchanged:
-            unchanged += 1
-        elif write and not finding_count:
-            if outcome.left_on_added:
-                end_dates[outcome.values["person"]] = outcome.values["left_on"]
-            elif participants:
-                buffer.append(_new_participant(batch, outcome.values))
-            else:
-                buffer.append(_record_row(batch, outcome.values))
-            if len(buffer) >= size:
-                written += _flush(buffer, participants)
-        if done % every == 0:
-            _report_progress(batch, done)
-    if write and not finding_count and buffer:
-        written += _flush(buffer, participants)
-    if write and not finding_count:
-        for pseudonym, left_on in end_dates.items():
-            Participant.objects.filter(
-                contract_id=batch.contract_id, pseudonym=pseudonym, left_on__isnull=True
-            ).update(left_on=left_on)
-        written += len(end_dates)
-    _report_progress(batch, done)
-    return findings, finding_count, written, unchanged
-
-
-def _flush(buffer: list[Any], participants: bool) -> int:
-    count = len(buffer)
-    if participants:
-        Participant.objects.bulk_create(buffer)
-    else:
-        _insert_records(buffer)
-    buffer.clear()
-    return count
+    return report
 
 
 def _finish(batch: ImportBatch, **fields: Any) -> None:
@@ -548,6 +760,24 @@ def _finish(batch: ImportBatch, **fields: Any) -> None:
     ImportBatch.objects.filter(pk=batch.pk).update(**fields)
     for name, value in fields.items():
         setattr(batch, name, value)
+
+
+def _write(batch: ImportBatch, processed: Processed) -> TableSegment | None:
+    """The batch's new rows as one segment of its table (none when every row is unchanged)."""
+    rows = processed.rows
+    if rows is None or rows.num_rows == 0:
+        return None
+    assert processed.version is not None
+    return TableSegment.objects.create(
+        contract=batch.contract,
+        batch=batch,
+        table=batch.table,
+        version=processed.version,
+        row_count=rows.num_rows,
+        new_rows=processed.new_rows,
+        sha256=table_digest(rows),
+        data=segment_encode(rows),
+    )
 
 
 def import_run(*, batch_id: int) -> ImportBatch:
@@ -563,50 +793,77 @@ def import_run(*, batch_id: int) -> ImportBatch:
     batch = ImportBatch.objects.select_related("contract", "created_by").get(pk=batch_id)
     if not claimed:
         return batch  # another worker has it, or it ran already
+    report = _reporter(batch)
     try:
         if batch.operation == Operation.VALIDATE:
-            findings, count, _, unchanged = _run_rows(batch, process_rows(batch), write=False)
+            processed = process_batch(batch, progress=report)
+            count = processed.finding_count
             _finish(
                 batch,
                 status=BatchStatus.INVALID if count else BatchStatus.VALID,
-                findings=[f.as_dict() for f in findings],
+                findings=[f.as_dict() for f in processed.findings],
                 finding_count=count,
-                rows_unchanged=unchanged,
+                rows_unchanged=processed.unchanged,
             )
             with transaction.atomic():
                 audit_record(
-                    actor=batch.created_by, action="import.validated", contract=batch.contract,
-                    batch=batch.pk, problems=count,
+                    actor=batch.created_by,
+                    action="import.validated",
+                    contract=batch.contract,
+                    batch=batch.pk,
+                    problems=count,
                 )
             return batch
+        processed = Processed()
         try:
             with transaction.atomic():
-                previous = _already_imported(batch.contract, batch.kind, batch.file_sha256)
+                # Commits to one contract queue up here: the stored keys checked below
+                # cannot change before this one is written.
+                Contract.objects.select_for_update().get(pk=batch.contract_id)
+                previous = _already_imported(batch.contract, batch.table, batch.file_sha256)
                 if previous is not None:
                     raise _already_imported_error(previous, batch.file_name)
-                findings, count, written, unchanged = _run_rows(
-                    batch, process_rows(batch), write=True
-                )
-                if count:
+                processed = process_batch(batch, progress=report)
+                if processed.finding_count:
                     raise _Abort
+                segment = _write(batch, processed)
+                written = segment.row_count if segment is not None else 0
                 _finish(
-                    batch, status=BatchStatus.COMMITTED, rows_written=written,
-                    rows_unchanged=unchanged, findings=[], finding_count=0,
+                    batch,
+                    status=BatchStatus.COMMITTED,
+                    rows_written=written,
+                    rows_unchanged=processed.unchanged,
+                    findings=[],
+                    finding_count=0,
                 )
                 audit_record(
-                    actor=batch.created_by, action="import.committed", contract=batch.contract,
-                    batch=batch.pk, kind=batch.kind, file=batch.file_name,
-                    sha256=batch.file_sha256, rows_written=written, rows_unchanged=unchanged,
+                    actor=batch.created_by,
+                    action="import.committed",
+                    contract=batch.contract,
+                    batch=batch.pk,
+                    table=batch.table,
+                    file=batch.file_name,
+                    sha256=batch.file_sha256,
+                    rows_written=written,
+                    rows_unchanged=processed.unchanged,
+                    rows_sha256=segment.sha256 if segment else None,
                 )
-                ledger_import(batch=batch, actor=batch.created_by)
+                ledger_import(batch=batch, segment=segment, actor=batch.created_by)
         except _Abort:
-            _record_failure(batch, findings, count)
+            _record_failure(batch, processed.findings, processed.finding_count)
         except IntegrityError:
             # The partial unique index: the same file was committed meanwhile.
-            previous = _already_imported(batch.contract, batch.kind, batch.file_sha256)
+            previous = _already_imported(batch.contract, batch.table, batch.file_sha256)
             error = _already_imported_error(previous, batch.file_name) if previous else None
-            found = error.findings if error else [Finding(code="conflict", message="the data "
-                                                          "changed during the import; try again")]
+            found = (
+                error.findings
+                if error
+                else [
+                    Finding(
+                        code="conflict", message="the data changed during the import; try again"
+                    )
+                ]
+            )
             _record_failure(batch, found, len(found))
     except DataInvalid as error:
         _record_failure(batch, error.findings[:MAX_STORED_FINDINGS], len(error.findings))
@@ -614,8 +871,13 @@ def import_run(*, batch_id: int) -> ImportBatch:
         logger.exception("import %s failed", batch.pk)
         _record_failure(
             batch,
-            [Finding(code="internal-error", message="the import stopped on an unexpected error; "
-                     "nothing was written", file=batch.file_name)],
+            [
+                Finding(
+                    code="internal-error",
+                    message="the import stopped on an unexpected error; nothing was written",
+                    file=batch.file_name,
+                )
+            ],
             1,
         )
         raise
@@ -625,33 +887,54 @@ def import_run(*, batch_id: int) -> ImportBatch:
 def _record_failure(batch: ImportBatch, findings: list[Finding], count: int) -> None:
     failed = BatchStatus.FAILED if batch.operation == Operation.COMMIT else BatchStatus.INVALID
     _finish(
-        batch, status=failed, findings=[f.as_dict() for f in findings], finding_count=count,
+        batch,
+        status=failed,
+        findings=[f.as_dict() for f in findings],
+        finding_count=count,
         rows_written=0,
     )
     with transaction.atomic():
         audit_record(
-            actor=batch.created_by, action=f"import.{batch.operation}_failed",
-            contract=batch.contract, batch=batch.pk, problems=count,
+            actor=batch.created_by,
+            action=f"import.{batch.operation}_failed",
+            contract=batch.contract,
+            batch=batch.pk,
+            problems=count,
         )
 
 
-def _start(batch: ImportBatch, actor: AbstractBaseUser, operation: Operation,
-           allowed: tuple[str, ...], background: bool | None) -> ImportBatch:
-    kind = _kind(batch.kind)
-    require(actor, kind.action, batch.contract)
+def _start(
+    batch: ImportBatch,
+    actor: AbstractBaseUser,
+    operation: Operation,
+    allowed: tuple[str, ...],
+    background: bool | None,
+) -> ImportBatch:
+    target = import_target(batch.contract, batch.table)
+    require_import(actor, batch.contract, target.table)
     with transaction.atomic():
         started = ImportBatch.objects.filter(pk=batch.pk, status__in=allowed).update(
-            status=BatchStatus.QUEUED, operation=operation, findings=[], finding_count=0,
+            status=BatchStatus.QUEUED,
+            operation=operation,
+            findings=[],
+            finding_count=0,
         )
         if not started:
             batch.refresh_from_db()
             raise DataInvalid(
                 f"the {operation.label} cannot start now",
-                [Finding(code="wrong-state", message=f"the import is "
-                         f"{batch.get_status_display()}", file=batch.file_name)],
+                [
+                    Finding(
+                        code="wrong-state",
+                        message=f"the import is {batch.get_status_display()}",
+                        file=batch.file_name,
+                    )
+                ],
             )
         audit_record(
-            actor=actor, action=f"import.{operation.value}_started", contract=batch.contract,
+            actor=actor,
+            action=f"import.{operation.value}_started",
+            contract=batch.contract,
             batch=batch.pk,
         )
     batch.refresh_from_db()
@@ -678,7 +961,9 @@ def import_validate(
     ``UTFALL_IMPORT_BACKGROUND_ROWS``; True/False forces the choice.
     """
     return _start(
-        batch, actor, Operation.VALIDATE,
+        batch,
+        actor,
+        Operation.VALIDATE,
         (BatchStatus.READY, BatchStatus.VALID, BatchStatus.INVALID, BatchStatus.FAILED),
         background,
     )
@@ -691,3 +976,44 @@ def import_commit(
     return _start(
         batch, actor, Operation.COMMIT, (BatchStatus.VALID, BatchStatus.FAILED), background
     )
+
+
+def import_file(
+    *,
+    contract: Contract,
+    table: str,
+    name: str,
+    content: bytes,
+    actor: AbstractBaseUser,
+    mapping: dict[str, str] | None = None,
+    background: bool | None = False,
+) -> ImportBatch:
+    """Upload, (map,) validate and commit one file, as a person does on the pages; the
+    demo loader and tests use it. DataInvalid lists the problems of a file that does not
+    validate or commit."""
+    batch = import_upload(
+        contract=contract, table=table, uploaded=SimpleUploadedFile(name, content), actor=actor
+    )
+    if mapping is not None:
+        batch = import_set_mapping(batch=batch, mapping=mapping, actor=actor)
+    elif batch.status == BatchStatus.MAPPING:
+        target = import_target(contract, table)
+        problems = mapping_findings(target.columns, batch.columns, batch.mapping, name)
+        raise DataInvalid(f"{name}: the column mapping is incomplete", problems)
+    for step in (import_validate, import_commit):
+        batch = step(batch=batch, actor=actor, background=background)
+        if batch.status not in (BatchStatus.VALID, BatchStatus.COMMITTED):
+            findings = [
+                Finding(
+                    code=f["code"],
+                    message=f["message"],
+                    file=f.get("file"),
+                    row=f.get("row"),
+                    field_name=f.get("field"),
+                )
+                for f in batch.findings
+            ]
+            raise DataInvalid(
+                f"{name}: {batch.finding_count} problem(s); nothing was written", findings
+            )
+    return batch

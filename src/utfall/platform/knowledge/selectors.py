@@ -1,5 +1,10 @@
 """Reads of the knowledge platform. Only published contracts ever leave here, and results
-only after small-cell suppression."""
+only after small-cell suppression.
+
+The open data is made by the same service as ``utfall knowledge export``
+(:func:`utfall.services.knowledge.knowledge_export`), from the stored contract
+versions and results as objects.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,10 @@ from django.db.models import Q, QuerySet
 from utfall.platform.contracts.selectors import latest_version, parsed_version
 from utfall.platform.knowledge.models import Publication
 from utfall.services.knowledge import (
+    KnowledgeProject,
     PublishedResult,
     ResultRow,
-    knowledge_document,
-    project_from_contract,
+    knowledge_export,
     suppress_results,
 )
 
@@ -121,8 +126,8 @@ def publications_document(
             continue
         lessons = publication.lessons.all()
         projects.append(
-            project_from_contract(
-                parsed_version(version),
+            KnowledgeProject(
+                contract=parsed_version(version),
                 results=_rows(publication),
                 stage=publication.stage,
                 policy_sector=publication.policy_sector or None,
@@ -140,4 +145,4 @@ def publications_document(
                 ],
             )
         )
-    return knowledge_document(projects, published=today)
+    return knowledge_export(projects, published=today)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from utfall.platform.contracts.selectors import contract_render, latest_version
 from utfall.platform.knowledge import selectors
 from utfall.platform.knowledge.models import Publication, Stage
-from utfall.services.knowledge import MIN_CELL, knowledge_csv, knowledge_dumps
+from utfall.services.knowledge import MIN_CELL, knowledge_render
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -82,12 +82,11 @@ def outcomes(request: HttpRequest) -> HttpResponse:
 
 
 def _respond(document: dict, fmt: str, name: str) -> HttpResponse:
-    if fmt == "csv":
-        response = HttpResponse(knowledge_csv(document), content_type="text/csv; charset=utf-8")
-    else:
-        response = HttpResponse(
-            knowledge_dumps(document), content_type="application/json; charset=utf-8"
-        )
+    kind = "text/csv" if fmt == "csv" else "application/json"
+    response = HttpResponse(
+        knowledge_render(document, "csv" if fmt == "csv" else "json"),
+        content_type=f"{kind}; charset=utf-8",
+    )
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 

@@ -30,3 +30,6 @@ UTFALL_PSEUDONYM_KEY_CREATE_MISSING = True
 UTFALL_IMPORT_BATCH_SIZE = 500
 UTFALL_IMPORT_BACKGROUND_ROWS = 1000
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Parallel runs against one PostgreSQL server each need their own test database.
+if os.environ.get("UTFALL_TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["UTFALL_TEST_DATABASE_NAME"]}  # noqa: F405

@@ -76,7 +76,7 @@ class SimulateForm(forms.Form):
     distributions = forms.CharField(
         label=_("Distributions, one per line"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("For example: net_savings_sek=normal(12000000, 4000000)"),
+        help_text=_("One input of the contract per line: NAME=normal(MEAN, SD), for example"),
     )
     size = forms.IntegerField(
         label=_("Scenarios"), min_value=100, max_value=1_000_000, initial=100_000

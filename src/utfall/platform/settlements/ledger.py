@@ -28,6 +28,7 @@ from utfall.platform.settlements.models import LedgerRecord
 
 __all__ = [
     "ledger_append",
+    "ledger_chain",
     "ledger_contract_version",
     "ledger_entries",
     "ledger_head",
@@ -130,22 +131,31 @@ def ledger_contract_version(*, version: Any, actor: AbstractBaseUser | None) -> 
     )
 
 
-def ledger_import(*, batch: Any, actor: AbstractBaseUser | None) -> LedgerRecord:
-    """Record a committed import (the SHA-256 of the file as uploaded)."""
+def ledger_import(
+    *, batch: Any, segment: Any = None, actor: AbstractBaseUser | None
+) -> LedgerRecord:
+    """Record a committed import: the SHA-256 of the file as uploaded, and of the rows it
+    stored (the segment's ``table_digest``; none when every row was already stored)."""
     contract = batch.contract
     return ledger_append(
         kind=KIND_IMPORT,
-        subject=f"import {batch.kind} {batch.file_name}",
+        subject=f"import {batch.table} {batch.file_name}",
         data_sha256=batch.file_sha256,
         actor=actor,
         contract_identifier=contract.identifier,
         attributes={
             "contract": contract.identifier,
-            "what": batch.kind,
+            "what": batch.table,
             "file": batch.file_name,
             "rows": batch.rows_written,
+            "rows_sha256": segment.sha256 if segment is not None else None,
         },
     )
+
+
+def ledger_chain() -> list[LedgerEntry]:
+    """Every entry of the ledger in the core's form, oldest first (what a bundle continues)."""
+    return [record.entry() for record in LedgerRecord.objects.order_by("sequence").iterator()]
 
 
 def ledger_entries(*, contract_identifier: str | None = None) -> list[LedgerRecord]:

@@ -1,33 +1,32 @@
 """Reads: statements, comments, keys, the contract's ledger entries, and the finance view.
 
-The finance figures are computed by ``utfall.services.finance`` from a final
-(or the latest) statement's inputs and the contract's finance plan, with the
-plan's cost reports replaced by the imported ones when there are any.
+The finance figures are computed by ``utfall.services.finance`` on objects: the
+stored finance plan's text parsed against the contract, the settlement of a final
+(or the latest) statement — its recorded inputs settled again, exactly — and, for a
+plan whose cost reports are a declared table, the contract's stored rows
+(``StoredTables``). Before there is a statement the finance view shows what the
+plan alone says: the drawdowns and the flows that need no settlement.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
-from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from utfall.core.contracts.yamlio import read_yaml
 from utfall.errors import UserError
 from utfall.platform.contracts.models import Contract, Settlement, SettlementStatus
-from utfall.platform.imports.models import DataRecord
 from utfall.platform.permissions import Action, require
 from utfall.platform.settlements.models import EvaluatorKey, FinancePlan, LedgerRecord
 
 __all__ = [
     "evaluator_keys",
     "explanation_rows",
+    "finance_break_even_for",
     "finance_plan_latest",
     "finance_report_for",
     "finance_simulation",
@@ -136,76 +135,113 @@ def finance_plan_latest(contract: Contract) -> FinancePlan | None:
     return contract.finance_plans.first()
 
 
-def statement_facts_text(settlement: Settlement) -> str:
-    """Every input of a statement as a facts file (JSON is YAML), to settle again quickly."""
-    return json.dumps(settlement.result["inputs"], ensure_ascii=False, sort_keys=True) + "\n"
-
-
-def _imported_cost_reports(contract: Contract) -> list[dict[str, Any]]:
-    by_date: dict[Any, dict[str, Decimal]] = defaultdict(dict)
-    for date, category, amount in DataRecord.objects.filter(
-        contract=contract, kind="cost_reports"
-    ).values_list("date", "category", "amount"):
-        by_date[date][category] = by_date[date].get(category, Decimal(0)) + (amount or 0)
-    return [
-        {
-            "date": date.isoformat(),
-            "amount_sek": str(sum(parts.values(), Decimal(0))),
-            "by_category": {k: str(v) for k, v in sorted(parts.items())},
-        }
-        for date, parts in sorted(by_date.items())
-    ]
-
-
-def _plan_text(plan: FinancePlan, contract: Contract) -> tuple[str, bool]:
-    """The plan, with the imported cost reports in place of its own if there are any."""
-    reports = _imported_cost_reports(contract)
-    if not reports:
-        return plan.text, False
-    try:
-        data = read_yaml(plan.text, source="finance plan", what="the finance plan").data
-    except ValueError as error:
-        raise UserError(f"the finance plan cannot be read: {error.args[0]}") from None
-    if not isinstance(data, dict):
-        raise UserError("the finance plan is not a mapping")
-    data = {**data, "cost_reports": reports}
-    return json.dumps(data, default=str, ensure_ascii=False), True
-
-
 def _basis(contract: Contract) -> Settlement | None:
     final = contract.settlements.filter(status=SettlementStatus.SIGNED).order_by("-signed_at")
     return final.first() or contract.settlements.order_by("-created_at").first()
 
 
+def statement_facts_text(settlement: Settlement) -> str:
+    """Every input of a statement as a facts file (JSON is YAML), to settle again quickly."""
+    return json.dumps(settlement.result["inputs"], ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def _statement_facts(settlement: Settlement) -> Any:
+    """The statement's inputs as facts, exactly (JSON numbers as decimals)."""
+    from utfall.services.contracts import facts_parse
+
+    return facts_parse(
+        statement_facts_text(settlement), source=f"statement #{settlement.pk}", json_text=True
+    )
+
+
+def _statement_settlement(settlement: Settlement, document: Any) -> Any:
+    """The statement's settlement as an object: its recorded inputs (and what-if values)
+    settled again on its contract version. No evaluation runs — every input is recorded — and
+    the payments must come out as the statement recorded them."""
+    from utfall.services.contracts import contract_settle
+
+    result = settlement.result
+    overrides = {name: result["parameters"][name] for name in result.get("overridden") or ()}
+    settled = contract_settle(
+        document, facts=_statement_facts(settlement), overrides=overrides
+    ).settlement
+    recorded = [(p["id"], Decimal(str(p["amount_sek"]))) for p in result.get("payments", [])]
+    if [(p.id, p.amount) for p in settled.payments] != recorded:
+        raise UserError(
+            f"statement #{settlement.pk}: its payments cannot be reproduced from its inputs"
+        )
+    return settled
+
+
+def _finance_plan(plan: FinancePlan, document: Any) -> Any:
+    """The stored plan's text, parsed against the contract version it is used with."""
+    from utfall.services.finance import finance_plan_parse
+
+    return finance_plan_parse(
+        plan.text, source=f"finance plan {plan.sha256[:12]}", contract=document
+    )
+
+
+def _plan_tables(contract: Contract, loaded: Any, document: Any) -> Any:
+    """The stored tables for a plan whose cost reports are a declared table (None for a plan
+    that lists them); a table without imported rows yet is empty, not an error."""
+    if loaded.reports_table is None:
+        return None
+    from utfall.platform.tables import StoredTables
+    from utfall.services.tables import ArrowTables, canonical_schema
+
+    stored = StoredTables(contract)
+    name = loaded.reports_table.table
+    if stored.has(name):
+        return stored
+    empty = canonical_schema(document.data.table(name)).empty_table()
+    return ArrowTables({name: empty}, origin="no imported rows yet")
+
+
+def _newest_document(contract: Contract) -> Any:
+    from utfall.platform.contracts.selectors import parsed_version
+
+    version = contract.versions.order_by("-number").first()
+    if version is None:
+        raise UserError("the contract has no version")
+    return parsed_version(version)
+
+
 def finance_report_for(*, user: AbstractBaseUser, contract: Contract) -> dict[str, Any] | None:
     """Drawdowns, cash flows, IRR and multiple for the newest final (else newest) statement.
 
-    None when there is no plan or no statement yet.
+    Before there is a statement the drawdowns and the flows the plan alone determines are
+    reported (``settled`` false; the notes say what waits for a settlement). A plan whose
+    cost reports are a declared table draws against the contract's stored rows of it.
+    None when there is no plan.
     """
-    from utfall.services.finance import finance_cashflows
+    from utfall.platform.contracts.selectors import parsed_version
+    from utfall.services.finance import finance_cashflows, finance_drawdowns
 
     require(user, Action.VIEW_SETTLEMENTS, contract)
     plan = finance_plan_latest(contract)
-    settlement = _basis(contract)
-    if plan is None or settlement is None:
+    if plan is None:
         return None
-    plan_text, imported = _plan_text(plan, contract)
-    with tempfile.TemporaryDirectory(prefix="utfall-finance-") as temporary:
-        folder = Path(temporary)
-        contract_path = folder / f"{contract.identifier}.yaml"
-        contract_path.write_text(settlement.version.text, encoding="utf-8")
-        plan_path = folder / "plan.yaml"
-        plan_path.write_text(plan_text, encoding="utf-8")
-        facts_path = folder / "facts.yaml"
-        facts_path.write_text(statement_facts_text(settlement), encoding="utf-8")
-        _settled, report, loaded = finance_cashflows(
-            contract_path=contract_path, plan_path=plan_path, facts_path=facts_path
+    settlement = _basis(contract)
+    document = parsed_version(settlement.version) if settlement else _newest_document(contract)
+    loaded = _finance_plan(plan, document)
+    tables = _plan_tables(contract, loaded, document)
+    if settlement is not None:
+        report = finance_cashflows(
+            _statement_settlement(settlement, document), loaded, tables=tables
         )
+    else:
+        report = finance_drawdowns(document, loaded, tables=tables)
     categories = sorted({c for d in report.drawdowns for c in d.reported_by_category})
+    reports_table = (
+        document.data.table(loaded.reports_table.table) if loaded.reports_table else None
+    )
     return {
         "settlement": settlement,
+        "settled": report.settled,
         "plan": plan,
-        "imported_reports": imported,
+        "imported_reports": reports_table is not None,
+        "reports_table": reports_table,
         "report": report,
         "financier": loaded.financier,
         "commissioner": loaded.commissioner,
@@ -222,6 +258,16 @@ def finance_report_for(*, user: AbstractBaseUser, contract: Contract) -> dict[st
     }
 
 
+def finance_break_even_for(*, user: AbstractBaseUser, contract: Contract) -> Any:
+    """The commissioner's break-even month as the finance view shows it (decision 0258), for
+    the pages that show it beside their own figures (the council). None without a plan or a
+    statement, or when the commissioner does not break even within the plan."""
+    finance = finance_report_for(user=user, contract=contract)
+    if finance is None or not finance["settled"]:
+        return None
+    return finance["report"].break_even
+
+
 def finance_simulation(
     *,
     user: AbstractBaseUser,
@@ -232,31 +278,20 @@ def finance_simulation(
 ) -> Any:
     """Monte Carlo of the payouts (``utfall simulate`` on the platform); fixed inputs from the
     newest statement, the plan's schedule for the IRR when there is a plan."""
+    from utfall.platform.contracts.selectors import parsed_version
     from utfall.services.finance import finance_simulate
 
     require(user, Action.VIEW_SETTLEMENTS, contract)
     settlement = _basis(contract)
-    version = settlement.version if settlement else contract.versions.order_by("-number").first()
-    if version is None:
-        raise UserError("the contract has no version")
+    document = parsed_version(settlement.version) if settlement else _newest_document(contract)
     plan = finance_plan_latest(contract)
-    with tempfile.TemporaryDirectory(prefix="utfall-simulate-") as temporary:
-        folder = Path(temporary)
-        contract_path = folder / f"{contract.identifier}.yaml"
-        contract_path.write_text(version.text, encoding="utf-8")
-        facts_path = None
-        if settlement is not None:
-            facts_path = folder / "facts.yaml"
-            facts_path.write_text(statement_facts_text(settlement), encoding="utf-8")
-        plan_path = None
-        if plan is not None:
-            plan_path = folder / "plan.yaml"
-            plan_path.write_text(_plan_text(plan, contract)[0], encoding="utf-8")
-        return finance_simulate(
-            contract_path=contract_path,
-            distributions=distributions,
-            facts_path=facts_path,
-            size=size,
-            seed=seed,
-            plan_path=plan_path,
-        )
+    loaded = _finance_plan(plan, document) if plan is not None else None
+    return finance_simulate(
+        document,
+        distributions=distributions,
+        facts=_statement_facts(settlement) if settlement is not None else None,
+        size=size,
+        seed=seed,
+        plan=loaded,
+        tables=_plan_tables(contract, loaded, document) if loaded is not None else None,
+    )

@@ -2,10 +2,12 @@
 
 Each function checks the permission rule (``permissions.py``), writes in one
 transaction and records the audit event; sign-off also appends the ledger
-entries and stores the signed bundle. The computing is done by
-``utfall.services`` (bindings, ``contract_settle``, ``bundle_create``) on the
-contract's imported data (:mod:`utfall.platform.settlements.data`): the same
-code as ``utfall settle --data-dir … --sign … --bundle``.
+entries and stores the signed bundle. The computing is the one pipeline of
+``utfall.services``: ``contract_settle`` (and, at sign-off, ``bundle_create``) on
+the contract's stored rows (:class:`utfall.platform.tables.StoredTables`) as of the
+period's end, with the inputs no evaluation gives as the statement's facts. No file
+is written on the way: the same objects ``utfall settle --data-dir … --sign``
+builds from its files.
 
 A final statement never changes: every function here refuses it, the pages
 and the API offer nothing that changes it and the admin shows it read-only. A
@@ -18,9 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from utfall.core.contracts import Contract as CoreContract
 from utfall.core.contracts import parse_contract
-from utfall.core.ledger import canonical_sha256, entry_from_dict, statement_from_dict
+from utfall.core.ledger import canonical_sha256, statement_from_dict
 from utfall.errors import Finding, FindingsError, UserError, UtfallError
 from utfall.platform.audit.services import audit_record
 from utfall.platform.contracts.models import (
@@ -41,12 +41,12 @@ from utfall.platform.contracts.models import (
     SettlementStatus,
 )
 from utfall.platform.permissions import Action, require, roles_of
-from utfall.platform.settlements.data import settlement_workspace
 from utfall.platform.settlements.keys import evaluator_key_ensure, evaluator_key_private
-from utfall.platform.settlements.ledger import ledger_head, ledger_jsonl, ledger_store
+from utfall.platform.settlements.ledger import ledger_chain, ledger_head, ledger_store
 from utfall.platform.settlements.models import FinancePlan, SettlementComment
+from utfall.platform.tables import StoredTables
 from utfall.services.bundles import bundle_create, settlement_document
-from utfall.services.contracts import contract_settle
+from utfall.services.contracts import Facts, contract_settle, facts_parse
 
 __all__ = [
     "finance_plan_upload",
@@ -110,25 +110,34 @@ def _facts_text(settlement: Settlement, document: CoreContract) -> str:
     return "\n".join(lines + values + ([] if settlement.manual_inputs else ["{}"])) + "\n"
 
 
+def _facts(settlement: Settlement, document: CoreContract) -> Facts:
+    """The statement's facts: the entered values, read from the text the bundle records."""
+    return facts_parse(
+        _facts_text(settlement, document),
+        source=f"statement facts ({settlement.contract.identifier})",
+    )
+
+
+def _tables(settlement: Settlement, document: CoreContract) -> StoredTables | None:
+    """The contract's stored rows, when an input is computed from data."""
+    return StoredTables(settlement.contract) if document.bound_evaluations() else None
+
+
 def _compute(settlement: Settlement, document: CoreContract) -> dict[str, Any]:
-    """The settlement document (with its explanation) from the data imported up to the period end."""
-    with settlement_workspace(
-        contract=settlement.contract,
-        document=document,
-        facts_text=_facts_text(settlement, document),
-        until=settlement.period_end,
-    ) as workspace:
-        try:
-            result = contract_settle(
-                contract_path=workspace.contract_path,
-                facts_path=workspace.facts_path,
-                data_dir=workspace.data_dir,
-            )
-        except UserError:
-            raise
-        except UtfallError as error:  # an estimator without a number: the evaluator can act
-            raise UserError(f"the evaluation failed: {error.message}") from None
-        return settlement_document(result, data_dir=workspace.data_dir)
+    """The settlement document (with its explanation) from the rows stored so far, as of the
+    period's end."""
+    try:
+        run = contract_settle(
+            document,
+            facts=_facts(settlement, document),
+            tables=_tables(settlement, document),
+            until=settlement.period_end,
+        )
+    except UserError:
+        raise
+    except UtfallError as error:  # an estimator without a number: the evaluator can act
+        raise UserError(f"the evaluation failed: {error.message}") from None
+    return settlement_document(run.settlement)
 
 
 def _refuse_final(settlement: Settlement) -> None:
@@ -339,30 +348,28 @@ def settlement_sign(
         if settlement.supersedes is not None and settlement.supersedes.statement
         else None
     )
+    facts = _facts(settlement, document)
     for _attempt in range(_SIGN_ATTEMPTS):
-        with tempfile.TemporaryDirectory(prefix="utfall-sign-") as temporary:
-            ledger_file = Path(temporary) / "ledger.jsonl"
-            ledger_file.write_bytes(ledger_jsonl())
-            head = ledger_head()
-            with settlement_workspace(
-                contract=contract,
-                document=document,
-                facts_text=_facts_text(settlement, document),
+        head = ledger_head()
+        try:
+            written = bundle_create(
+                contract=document,
+                contract_file=f"{contract.identifier}.yaml",
+                facts=facts,
+                tables=_tables(settlement, document),
                 until=settlement.period_end,
-            ) as workspace:
-                written = bundle_create(
-                    contract_path=workspace.contract_path,
-                    facts_path=workspace.facts_path,
-                    data_dir=workspace.data_dir,
-                    out_path=Path(temporary) / "bundle.json",
-                    private_key=private_key,
-                    now=timezone.now(),
-                    actor=actor.get_username(),
-                    evaluator=_signer_name(actor, contract),
-                    ledger_path=ledger_file,
-                    supersedes=superseded_statement,
-                )
-            bundle = written.path.read_text(encoding="utf-8")
+                overrides={},
+                private_key=private_key,
+                now=timezone.now(),
+                actor=actor.get_username(),
+                evaluator=_signer_name(actor, contract),
+                ledger=ledger_chain(),
+                supersedes=superseded_statement,
+            )
+        except UserError:
+            raise
+        except UtfallError as error:
+            raise UserError(f"the evaluation failed: {error.message}") from None
         if written.statement.parts["settlement"] != settlement.sha256:
             raise UserError(
                 "the data changed since this statement was computed (a new import?): the "
@@ -374,9 +381,9 @@ def settlement_sign(
             current = ledger_head(lock=True)
             if (current.hash if current else None) != (head.hash if head else None):
                 continue  # someone appended meanwhile: sign again after the new head
-            entries = [entry_from_dict(e.as_dict()) for e in written.entries]
-            if not ledger_store(entries, contract_identifier=contract.identifier):
+            if not ledger_store(list(written.entries), contract_identifier=contract.identifier):
                 continue
+            bundle = written.data.decode("utf-8")
             locked.status = SettlementStatus.SIGNED
             locked.signed_by = actor
             locked.signed_at = timezone.now()

@@ -8,7 +8,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from utfall.platform.contracts.models import Role
-from utfall.platform.imports.kinds import ImportKind
 from utfall.platform.imports.readers import ENCODINGS
 from utfall.platform.organisations.models import Organisation
 
@@ -42,32 +41,36 @@ class PartyForm(forms.Form):
 
 
 class ImportUploadForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind of data"))
+    table = forms.ChoiceField(label=_("Table"))
     file = forms.FileField(label=_("File (CSV or XLSX)"))
     encoding = forms.ChoiceField(
         label=_("Text encoding (CSV)"), choices=list(ENCODINGS.items()), initial="utf-8"
     )
 
-    def __init__(self, *args: Any, kinds: list[ImportKind], **kwargs: Any):
+    def __init__(self, *args: Any, tables: list[Any], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [(kind.name, kind.label) for kind in kinds]
+        self.fields["table"].choices = [(table.name, table.label) for table in tables]
 
 
 class MappingForm(forms.Form):
-    """One select per column of the kind: which column of the file holds it."""
+    """One select per column of the table: which column of the file holds it."""
 
-    def __init__(self, *args: Any, kind: ImportKind, header: list[str], **kwargs: Any):
+    def __init__(
+        self, *args: Any, columns: list[Any], header: list[str], language: str, **kwargs: Any
+    ):
         super().__init__(*args, **kwargs)
         choices = [("", _("— not in the file —")), *[(name, name) for name in header]]
-        for column in kind.columns:
-            label = column.label
+        for column in columns:
+            label = column.label.text(language)
             if column.required:
                 label = f"{label} *"
             self.fields[column.name] = forms.ChoiceField(
-                label=label, choices=choices, required=False
+                label=label,
+                choices=choices,
+                required=False,
+                help_text=column.name,
             )
 
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
-

@@ -19,13 +19,13 @@ from utfall.platform.contracts import services as contract_services
 from utfall.platform.contracts.models import Contract
 from utfall.platform.imports import selectors as import_selectors
 from utfall.platform.imports import services as import_services
-from utfall.platform.imports.kinds import KINDS
 from utfall.platform.imports.models import BatchStatus, ImportBatch
+from utfall.platform.imports.templates import type_text
 from utfall.platform.organisations import selectors as organisation_selectors
 from utfall.platform.organisations import services as organisation_services
 from utfall.platform.organisations.models import ApiToken
-from utfall.platform.participants.selectors import participant_count, participant_list
-from utfall.platform.permissions import RULES, Action, roles_of
+from utfall.platform.participants.selectors import participant_count, participant_page
+from utfall.platform.permissions import RULES, Action, can_import, roles_of
 from utfall.platform.web.forms import (
     ContractUploadForm,
     ContractVersionForm,
@@ -34,6 +34,10 @@ from utfall.platform.web.forms import (
     PartyForm,
     TokenForm,
 )
+
+
+def _language() -> str:
+    return "en" if (get_language() or "sv").startswith("en") else "sv"
 
 
 def _error_context(error: UserError) -> dict[str, Any]:
@@ -143,9 +147,7 @@ def contract_versions(request: HttpRequest, identifier: str) -> HttpResponse:
                 )
                 return redirect("web:contract_versions", identifier=identifier)
     contract.refresh_from_db()
-    context.update(
-        form=form, versions=contract_selectors.contract_versions(contract=contract)
-    )
+    context.update(form=form, versions=contract_selectors.contract_versions(contract=contract))
     return render(request, "web/contract_versions.html", context)
 
 
@@ -192,46 +194,135 @@ def contract_parties(request: HttpRequest, identifier: str) -> HttpResponse:
 
 @login_required
 def participants(request: HttpRequest, identifier: str) -> HttpResponse:
-    """Participants by pseudonym."""
+    """The participants table, as the contract declares it, by pseudonym (paginated)."""
     contract = _contract(request, identifier, Action.VIEW_PARTICIPANTS)
     context = _contract_context(request, contract, "participants")
-    context["participants"] = participant_list(user=request.user, contract=contract)[:1000]
-    context["participant_count"] = participant_count(contract=contract)
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    context["page"] = participant_page(
+        user=request.user, contract=contract, page=number, language=_language()
+    )
     return render(request, "web/participants.html", context)
+
+
+def _described(table: Any, language: str) -> Any:
+    """A declared table with each column's type in words, for the import page."""
+    from utfall.platform.imports.columns import IDENTITY_KINDS, ImportColumn
+
+    rows = []
+    for kind in table.identity:
+        label, _synonyms = IDENTITY_KINDS[kind]
+        rows.append(
+            {
+                "label": label.text(language),
+                "name": kind,
+                "type": type_text(ImportColumn(kind, label, False, (), identity=kind)),
+                "unit": "",
+                "required": None,
+                "choices": "",
+                "bounds": "",
+            }
+        )
+    for column in table.columns:
+        bounds = " ".join(
+            part
+            for part in (
+                f"≥ {column.minimum}" if column.minimum is not None else "",
+                f"≤ {column.maximum}" if column.maximum is not None else "",
+            )
+            if part
+        )
+        kind = str(_type_name(column))
+        rows.append(
+            {
+                "label": column.label,
+                "name": column.name,
+                "type": kind,
+                "unit": column.unit or "",
+                "required": column.required,
+                "choices": ", ".join(label for _value, label in column.choices)
+                if column.type == "choice"
+                else "",
+                "bounds": bounds,
+            }
+        )
+    others = [(kind, IDENTITY_KINDS[kind][0].text(language)) for kind in table.identity[1:]]
+    return {"table": table, "rows": rows, "other_identities": others}
+
+
+def _type_name(column: Any) -> str:
+    from utfall.platform.imports.templates import TYPE_LABELS
+
+    text = str(TYPE_LABELS.get(column.type, column.type))
+    if column.type == "decimal" and column.places is not None:
+        text += " " + _("(at most %(places)s decimals)") % {"places": column.places}
+    return text
 
 
 @login_required
 def imports(request: HttpRequest, identifier: str) -> HttpResponse:
-    """The contract's imports and a form to start one."""
+    """The contract's declared tables (their columns and templates), its imports and a
+    form to start one."""
     contract = _contract(request, identifier, Action.VIEW_IMPORTS)
     context = _contract_context(request, contract, "imports")
-    kinds = import_selectors.import_kinds_for(user=request.user, contract=contract)
-    form = ImportUploadForm(request.POST or None, request.FILES or None, kinds=kinds)
-    if request.method == "POST" and form.is_valid():
-        try:
-            batch = import_services.import_upload(
-                contract=contract,
-                kind=form.cleaned_data["kind"],
-                uploaded=form.cleaned_data["file"],
-                actor=request.user,
-                encoding=form.cleaned_data["encoding"],
-            )
-        except UserError as error:
-            context.update(_error_context(error))
-        else:
-            return redirect("web:import", identifier=identifier, batch_id=batch.pk)
+    language = _language()
+    declared = import_selectors.declared_tables(
+        contract=contract, user=request.user, language=language
+    )
+    allowed = [table for table in declared if table.may_import]
+    form = ImportUploadForm(request.POST or None, request.FILES or None, tables=allowed)
+    if request.method == "POST":
+        if not allowed:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                batch = import_services.import_upload(
+                    contract=contract,
+                    table=form.cleaned_data["table"],
+                    uploaded=form.cleaned_data["file"],
+                    actor=request.user,
+                    encoding=form.cleaned_data["encoding"],
+                )
+            except UserError as error:
+                context.update(_error_context(error))
+            else:
+                return redirect("web:import", identifier=identifier, batch_id=batch.pk)
+    labels = {table.name: table.label for table in declared}
     context.update(
-        form=form if kinds else None,
+        form=form if allowed else None,
+        tables=[_described(table, language) for table in declared],
+        labels=labels,
         batches=import_selectors.import_batch_list(user=request.user, contract=contract)[:200],
     )
     return render(request, "web/imports.html", context)
 
 
+@login_required
+def table_template(request: HttpRequest, identifier: str, table: str, format: str) -> HttpResponse:
+    """The import template of a declared table, in the page's language (CSV or XLSX)."""
+    contract = _contract(request, identifier)
+    if format not in ("csv", "xlsx"):
+        raise Http404
+    try:
+        name, content_type, data = import_selectors.import_template(
+            contract=contract,
+            table=table,
+            format=format,
+            language=_language(),
+            identity=request.GET.get("identity") or None,
+        )
+    except UserError:
+        raise Http404(_("The contract declares no such table.")) from None
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
 def _batch(request: HttpRequest, contract: Contract, batch_id: int) -> ImportBatch:
     try:
-        return import_selectors.import_batch_get(
-            user=request.user, contract=contract, pk=batch_id
-        )
+        return import_selectors.import_batch_get(user=request.user, contract=contract, pk=batch_id)
     except ImportBatch.DoesNotExist:
         raise Http404 from None
 
@@ -241,11 +332,27 @@ def import_detail(request: HttpRequest, identifier: str, batch_id: int) -> HttpR
     """One import: column mapping, preview, validation, commit, progress and problems."""
     contract = _contract(request, identifier, Action.VIEW_IMPORTS)
     batch = _batch(request, contract, batch_id)
-    kind = KINDS[batch.kind]
     context = _contract_context(request, contract, "imports")
-    may_import = kind.action.value in context["allowed"]
-    form = MappingForm(request.POST or None, kind=kind, header=batch.columns,
-                       initial=batch.mapping)
+    language = _language()
+    try:
+        target = import_services.import_target(contract, batch.table)
+    except UserError as error:  # the newest version no longer declares the table
+        context.update(
+            _error_context(error),
+            batch=batch,
+            target=None,
+            may_import=False,
+            progress=import_selectors.import_progress(batch=batch),
+        )
+        return render(request, "web/import_detail.html", context)
+    may_import = can_import(request.user, contract, target.table)
+    form = MappingForm(
+        request.POST or None,
+        columns=target.columns,
+        header=batch.columns,
+        language=language,
+        initial=batch.mapping,
+    )
     if request.method == "POST":
         if not may_import:
             raise PermissionDenied
@@ -267,19 +374,25 @@ def import_detail(request: HttpRequest, identifier: str, batch_id: int) -> HttpR
     preview = None
     if batch.status in (BatchStatus.READY, BatchStatus.VALID, BatchStatus.INVALID):
         try:
-            preview = import_selectors.import_preview(batch=batch)
+            preview = import_selectors.import_preview(batch=batch, language=language)
         except UserError as error:
             context.update(_error_context(error))
+    waiting = (
+        import_selectors.import_mapping_problems(batch=batch, language=language)
+        if batch.status == BatchStatus.MAPPING
+        else []
+    )
     context.update(
         batch=batch,
-        kind=kind,
+        target=target,
+        table_label=target.table.label.text(language),
         form=form,
         preview=preview,
+        waiting=waiting,
         may_import=may_import,
         progress=import_selectors.import_progress(batch=batch),
-        editable=batch.status in (
-            BatchStatus.MAPPING, BatchStatus.READY, BatchStatus.VALID, BatchStatus.INVALID
-        ),
+        editable=batch.status
+        in (BatchStatus.MAPPING, BatchStatus.READY, BatchStatus.VALID, BatchStatus.INVALID),
     )
     return render(request, "web/import_detail.html", context)
 
@@ -291,8 +404,9 @@ def import_progress(request: HttpRequest, identifier: str, batch_id: int) -> Htt
     batch = _batch(request, contract, batch_id)
     progress = import_selectors.import_progress(batch=batch)
     response = render(
-        request, "web/_import_progress.html", {"contract": contract, "batch": batch,
-                                               "progress": progress}
+        request,
+        "web/_import_progress.html",
+        {"contract": contract, "batch": batch, "progress": progress},
     )
     if progress["finished"] and request.headers.get("HX-Request"):
         response["HX-Refresh"] = "true"
@@ -337,4 +451,3 @@ def tokens(request: HttpRequest) -> HttpResponse:
             form = TokenForm()
     context.update(form=form, tokens=organisation_selectors.api_token_list(user=request.user))
     return render(request, "web/tokens.html", context)
-

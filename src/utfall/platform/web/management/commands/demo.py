@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--addrport", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from utfall.platform.demo import load_demo
+        from utfall.platform.demo import WITHOUT_FINANCIER, load_demo
 
         compile_translations()
         call_command("migrate", interactive=False, verbosity=0)
@@ -43,7 +43,7 @@ class Command(BaseCommand):
                 )
             self.stdout.write(line)
         self.stdout.write(
-            "The financier is not a party to sick-leave-ornskoldsvik; "
+            f"The financier is not a party to {', '.join(sorted(WITHOUT_FINANCIER))}; "
             "the evaluator and admin need a TOTP code after the password."
         )
         if options["no_serve"]:
