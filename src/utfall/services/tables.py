@@ -284,17 +284,28 @@ def as_of(
     """The named tables as they were on ``until``: rows dated after it are left out, and a
     participant's end date after it is not known yet."""
     out: dict[str, pa.Table] = {}
+    unchanged: dict[str, str] = {}
+    day = pa.scalar(until, pa.date32())
     for name in names:
         declared = declaration.table(name)
-        table = tables.table(name)
-        dated = table.column(declared.date)
-        table = table.filter(pc.less_equal(dated, pa.scalar(until, pa.date32())))
+        whole = tables.table(name)
+        table = whole.filter(pc.less_equal(whole.column(declared.date), day))
+        if table.num_rows == whole.num_rows:
+            table = whole  # a filter only leaves rows out: none was
         if declared.is_participants and declared.end is not None:
             end = table.column(declared.end)
-            known = pc.if_else(
-                pc.less_equal(end, pa.scalar(until, pa.date32())), end, pa.scalar(None, end.type)
-            )
-            table = table.set_column(table.schema.get_field_index(declared.end), declared.end,
-                                     known)
+            later = pc.greater(end, day)
+            if pc.any(later).as_py():
+                table = table.set_column(
+                    table.schema.get_field_index(declared.end),
+                    declared.end,
+                    pc.if_else(later, pa.scalar(None, end.type), end),
+                )
+        digest = getattr(tables, "digest", None)
+        if table is whole and digest is not None:
+            # Nothing was left out: the provider's digest (kept per data state) holds.
+            unchanged[name] = str(digest(name))
         out[name] = table
-    return ArrowTables(out, origin=f"the data as of {until.isoformat()}")
+    provider = ArrowTables(out, origin=f"the data as of {until.isoformat()}")
+    provider._digests.update(unchanged)
+    return provider

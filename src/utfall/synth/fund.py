@@ -165,8 +165,9 @@ def _write_csv(out: Path, name: str, table: pa.Table, tables: list[TableInfo]) -
         partial.unlink(missing_ok=True)
         raise
     os.replace(partial, path)
-    tables.append(TableInfo(name=name, file=path.name, rows=table.num_rows,
-                            columns=list(table.column_names)))
+    tables.append(
+        TableInfo(name=name, file=path.name, rows=table.num_rows, columns=list(table.column_names))
+    )
 
 
 def _contract_tables(
@@ -191,11 +192,17 @@ def _contract_tables(
         )
         if c == cid
     ]
-    spent = {p: int(v) for c, p, v in zip(costs["constellation_id"], costs["period"],
-                                          costs["cost_sek"], strict=True) if c == cid}
+    spent = {
+        p: int(v)
+        for c, p, v in zip(
+            costs["constellation_id"], costs["period"], costs["cost_sek"], strict=True
+        )
+        if c == cid
+    }
     base = {code: (n, count) for period, code, _, n, count in lines if period == 0}
-    to_date = [sum((spent.get(p, 0) for p in range(1, period + 1)), 0)
-               for period in range(PERIODS + 1)]
+    to_date = [
+        sum((spent.get(p, 0) for p in range(1, period + 1)), 0) for period in range(PERIODS + 1)
+    ]
     payments: list[Decimal] = [Decimal(0)]  # the baseline is not paid on
     for period in range(1, PERIODS):
         value = sum(

@@ -31,6 +31,7 @@ def fund_world(db, make_user):
     from utfall.core.fund import PILOT_BUDGET
     from utfall.platform.contracts.services import contract_create
     from utfall.platform.fund import services
+    from utfall.platform.fund.demo import FUND_CONFIGURATION, indicator_library_seed
     from utfall.platform.organisations.services import organisation_create
 
     w = World()
@@ -62,8 +63,9 @@ def fund_world(db, make_user):
         actor=None,
         contract=w.contract,
         evaluator=w.evaluation_agency,
+        configuration=FUND_CONFIGURATION,
     )
-    w.indicators = {i.code: i for i in services.indicator_library_seed()}
+    w.indicators = {i.code: i for i in indicator_library_seed()}
     w.call = services.call_create(
         fund=w.fund,
         actor=w.admin,

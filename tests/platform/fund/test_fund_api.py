@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from utfall.platform.fund import services
 from utfall.platform.organisations.services import api_token_create
 
 
@@ -30,6 +31,10 @@ def test_an_administrator_reads_the_budget_forecast_and_portfolio(client, select
         (c.amount for c in w.constellation.commitments.all()), Decimal(0)
     )
     assert Decimal(row["paid"]) == 0
+    # What the fund knows about its contract is its configuration, checked at creation.
+    assert detail["contract"] == w.contract.identifier
+    assert detail["configuration"]["payments_table"] == w.fund.payments_table
+    assert set(detail["configuration"]) == set(services.FundConfiguration.names())
 
 
 def test_others_do_not_see_the_fund(client, selected):

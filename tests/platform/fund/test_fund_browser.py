@@ -140,7 +140,10 @@ def test_call_to_payment(browser, live_server, fund_world):
     evaluator.goto(url)
     evaluator.click("[data-testid=evaluate-form] button[type=submit]")
     evaluator.wait_for_selector("[data-testid=statement][data-status=draft]")
-    assert "school_absence_units" in evaluator.inner_text("[data-testid=manual-inputs]")
+    # Computed from the imported report rows by the pipeline, nothing entered by hand.
+    assert "school_absence_units" in evaluator.inner_text("[data-testid=evaluations]")
+    assert "share_change" in evaluator.inner_text("[data-testid=evaluations]")
+    assert evaluator.query_selector("[data-testid=manual-inputs]") is None
     evaluator.click("button[name=action][value=review]")
     evaluator.wait_for_selector("[data-testid=statement][data-status=review]")
     evaluator.fill("#id_totp_code", totp_code(w.evaluator))

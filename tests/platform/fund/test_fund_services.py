@@ -269,16 +269,22 @@ def test_indicator_library_holds_appendix_4_and_reference_outcomes(fund_world):
     indicators = fund_world.indicators
     appendix = [i for i in indicators.values() if "Bilaga 4" in i.source]
     assert len(appendix) == 7
-    assert {i.contract_input for i in appendix} == {
-        "parenting_capacity_units",
-        "language_development_units",
-        "school_absence_units",
-        "upper_secondary_eligibility_units",
-        "work_or_studies_units",
-        "criminal_group_inflow_units",
-        "risk_zone_units",
+    # The contract pays on each appendix-4 indicator: its code is a value of the reports'
+    # indicator column, kept by one evaluation, through one input (decision 0506).
+    terms = services.fund_contract_of(fund_world.fund)
+    assert set(terms.indicator_codes) == {i.code for i in appendix}
+    assert {i.code: terms.indicator_input(i.code) for i in appendix} == {
+        "parenting_capacity": "parenting_capacity_units",
+        "language_grade_1": "language_development_units",
+        "school_absence": "school_absence_units",
+        "upper_secondary_eligibility": "upper_secondary_eligibility_units",
+        "work_or_studies": "work_or_studies_units",
+        "criminal_group_inflow": "criminal_group_inflow_units",
+        "youth_at_risk": "risk_zone_units",
     }
+    # The other reference contracts' outcomes are in the library, followed, not paid.
     assert any("norrkoping" in i.source for i in indicators.values())
+    assert terms.indicator_input("placement_costs") is None
 
 
 def test_a_call_needs_dates_in_order_years_in_the_budget_and_criteria(fund_world):

@@ -83,14 +83,20 @@ def test_a_report_is_paid_only_after_the_evaluators_sign_off(selected):
     report.refresh_from_db()
     assert report.status == ReportStatus.EVALUATED and report.settlement == draft
     assert draft.status == SettlementStatus.DRAFT
-    # Every input is entered with its provenance; the figures are the evaluated report's.
-    inputs = draft.manual_inputs
-    assert inputs["school_absence_units"]["value"] == "20"
-    assert "school_absence: 20 of 200" in inputs["school_absence_units"]["reason"]
-    assert "difference in means" in inputs["school_absence_units"]["reason"]
-    assert inputs["reported_costs_sek"]["value"] == "4000000.00"
-    assert inputs["parenting_capacity_units"]["value"] == "0"
+    # Every input is computed from the stored rows by the one pipeline: nothing is entered.
+    assert draft.manual_inputs == {}
+    inputs = draft.result["inputs"]
+    assert Decimal(inputs["school_absence_units"]) == 20
+    assert Decimal(inputs["reported_costs_sek"]) == 4 * MSEK
+    assert Decimal(inputs["parenting_capacity_units"]) == 0  # not reported: no units
+    assert Decimal(inputs["paid_before_sek"]) == 0
     assert draft.result["outputs"]["rate_card_value_sek"] == "1400000.00"
+    # The report's lines show the statement's figures: share change against the baseline.
+    line = report.lines.get(indicator__code="school_absence")
+    assert line.verified_units == 20
+    assert line.evaluation["method"] == "share_change"
+    assert line.evaluation["baseline_share"] == 0.2 and line.evaluation["share"] == 0.1
+    assert 0 < line.evaluation["ci_low"] < 0.1 < line.evaluation["ci_high"]
     with pytest.raises(UserError, match="already has a statement"):
         services.report_evaluate(report=report, actor=w.evaluator)
     with pytest.raises(UserError, match="only a final statement is paid"):
@@ -197,8 +203,13 @@ def test_a_final_fund_statement_bundle_passes_utfall_verify(selected, client, tm
     result = runner.invoke(app, ["verify", str(bundle), "--ledger", str(tmp_path / "ledger.jsonl")])
     assert result.exit_code == 0, result.output
     document = json.loads(data)
-    facts = document["facts"]["text"]
-    assert "school_absence_units" in facts and "difference in means" in facts
+    # No fact is entered: every input comes from the evaluations over the stored tables,
+    # which the bundle names with the digest of every table they read.
+    methods = {e["evaluation"]: e["method"] for e in document["evaluations"]}
+    assert methods["school_absence"] == "share_change"
+    assert methods["paid_before"] == "aggregate"
+    read = {t["table"] for e in document["evaluations"] for t in e["tables"]}
+    assert read == {"outcome_reports", "cost_reports", "outcome_payments"}
     payments = {p["id"]: p for p in document["statement"]["payments"]}
     assert payments["outcome_payment"]["amount_sek"] == "1400000.00"
     # A changed figure fails verification.

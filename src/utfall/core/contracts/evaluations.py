@@ -191,14 +191,21 @@ _SHARE_CHANGE_COLUMNS = (
 def _check_share_change(options: Mapping[str, Any], table: Any, problem: Any) -> None:
     """A share change reads a series with integer n and count columns and a boolean baseline."""
     if table.per_participant:
-        problem("needs-series", f"share_change reads a series of counts; {table.name} holds a "
-                "participant's rows", "table")
+        problem(
+            "needs-series",
+            f"share_change reads a series of counts; {table.name} holds a participant's rows",
+            "table",
+        )
         return
     for key, default, kind in _SHARE_CHANGE_COLUMNS:
         column = options.get(key, default)
         if not table.has(column) or table.column(column).type != kind:
-            problem("unknown-column", f"options.{key}: {table.name} has no {kind} column "
-                    f"{column!r}", "options", key)
+            problem(
+                "unknown-column",
+                f"options.{key}: {table.name} has no {kind} column {column!r}",
+                "options",
+                key,
+            )
 
 
 def _check_rate_card(

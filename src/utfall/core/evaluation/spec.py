@@ -298,9 +298,7 @@ class _ShareChangeOptions(_Options):
     baseline_column: str = Field(
         default="baseline", description="The boolean column marking the baseline row."
     )
-    places: int = Field(
-        default=4, ge=0, le=12, description="Decimals of the units, rounded down."
-    )
+    places: int = Field(default=4, ge=0, le=12, description="Decimals of the units, rounded down.")
     empty: Literal["zero", "error"] = Field(
         default="error",
         description="No rows, or no row after the baseline yet: 0 units (zero) or refused.",

@@ -19,6 +19,7 @@ from ninja import Router, Schema
 from utfall.core.fund import YearForecast
 from utfall.platform.api_schemas import COMMON, ERRORS
 from utfall.platform.fund import selectors
+from utfall.platform.fund.contract import FundConfiguration
 from utfall.platform.fund.models import Fund
 from utfall.platform.permissions import is_fund_administrator
 
@@ -45,6 +46,9 @@ class PortfolioOut(Schema):
 
 
 class FundDetailOut(FundOut):
+    contract: str | None
+    # Where the fund writes into its contract (decision 0506): tables, columns, the output.
+    configuration: dict[str, str] | None
     as_of: date
     years: list[YearForecast]  # the core's dataclass, field for field
     portfolio: list[PortfolioOut]
@@ -82,8 +86,11 @@ def fund_detail(request: HttpRequest, fund_id: int) -> dict[str, object]:
     if fund is None or not is_fund_administrator(request.user, fund):
         raise ObjectDoesNotExist(f"no fund {fund_id}")
     today = timezone.localdate()
+    configuration = FundConfiguration.of(fund)
     return {
         **_fund(fund),
+        "contract": fund.contract.identifier if fund.contract else None,
+        "configuration": configuration.as_dict() if configuration else None,
         "as_of": today,
         "years": selectors.fund_forecast(fund, today=today),
         "portfolio": [

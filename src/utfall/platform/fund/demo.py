@@ -4,6 +4,10 @@ first six-monthly payment cycle; the reference contracts published on the knowle
 Everything goes through the fund's and the knowledge platform's services, so the demo
 exercises them. Constellations, budgets and indicator reports come from the synthetic fund
 (``utfall synth fund``), with a fixed seed.
+
+The demo is where the reference data live: the indicator library (seed 003 appendix 4,
+then the outcomes of the other reference contracts) and the fund's configuration against
+its reference contract (where it writes the reports, the costs and its payments).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from utfall.platform.fund import services
 from utfall.platform.fund.models import (
     ApplicationStatus,
     Call,
+    Direction,
     Fund,
     Indicator,
 )
@@ -38,11 +43,135 @@ from utfall.platform.settlements.services import (
     settlement_sign,
 )
 
-__all__ = ["FUND_NAME", "load_fund_demo"]
+__all__ = [
+    "FUND_CONFIGURATION",
+    "FUND_NAME",
+    "INDICATOR_LIBRARY",
+    "indicator_library_seed",
+    "load_fund_demo",
+]
 
 FUND_NAME = "Nationell utfallsfinansiering – pilot 2023–2028 (demo)"
 ADMINISTRATOR = "Delegationen för nationell utfallsfinansiering (demo)"
 FUND_CONTRACT = "national-fund-constellation"
+# Where the fund writes into its reference contract (examples/contracts/<FUND_CONTRACT>.yaml).
+FUND_CONFIGURATION = services.FundConfiguration(
+    reports_table="outcome_reports",
+    indicator_column="indicator",
+    n_column="n",
+    count_column="count",
+    baseline_column="baseline",
+    costs_table="cost_reports",
+    costs_column="costs_to_date",
+    payments_table="outcome_payments",
+    payment_column="amount",
+    value_output="rate_card_value_sek",
+)
+APPENDIX_4_SOURCE = "Seed 003, Bilaga 4 (Case: Förebygga ungdomskriminalitet)"
+# Seed 003, appendix 4 (Bilaga 4): indicators for preventing youth crime, first in the library;
+# the codes are the values of the reference contract's indicator column.
+APPENDIX_4 = (
+    services.IndicatorEntry(
+        "parenting_capacity",
+        "Ökad föräldraförmåga / Increased parenting capacity",
+        "Good attachment and language development",
+        "families",
+        Direction.HIGHER,
+        APPENDIX_4_SOURCE,
+    ),
+    services.IndicatorEntry(
+        "language_grade_1",
+        "God språkutveckling och uppnått utbildningsspråk (svenska) i första klass / Good "
+        "language development; school-level Swedish in first grade",
+        "Children start school with an adequate school language",
+        "children",
+        Direction.HIGHER,
+        APPENDIX_4_SOURCE,
+    ),
+    services.IndicatorEntry(
+        "school_absence",
+        "Minskad skolfrånvaro / Reduced school absence",
+        "Pupils attend school; absence is noticed early",
+        "pupils",
+        Direction.LOWER,
+        APPENDIX_4_SOURCE,
+    ),
+    services.IndicatorEntry(
+        "upper_secondary_eligibility",
+        "Ökad gymnasiebehörighet (område eller riskgrupp) / Increased eligibility for "
+        "upper-secondary school",
+        "All pupils are eligible for an upper-secondary programme",
+        "pupils",
+        Direction.HIGHER,
+        APPENDIX_4_SOURCE,
+    ),
+    services.IndicatorEntry(
+        "work_or_studies",
+        "Ökad andel i arbete/sysselsättning/studier / Increased share in work, employment or "
+        "studies",
+        "Young adults can support themselves",
+        "young people",
+        Direction.HIGHER,
+        APPENDIX_4_SOURCE,
+    ),
+    services.IndicatorEntry(
+        "criminal_group_inflow",
+        "Minskat inflöde till kriminella grupperingar / Reduced inflow into criminal groups",
+        "Fewer young people are drawn into crime",
+        "young people",
+        Direction.LOWER,
+        APPENDIX_4_SOURCE,
+    ),
+    services.IndicatorEntry(
+        "youth_at_risk",
+        "Minskad andel unga och unga vuxna i riskzonen för kriminalitet / Reduced share of "
+        "young people at risk of crime (acting-out behaviour, substance abuse)",
+        "Fewer young people and young adults at risk of crime",
+        "young people",
+        Direction.LOWER,
+        APPENDIX_4_SOURCE,
+    ),
+)
+# Outcomes of the other reference contracts, reusable by constellations (followed: the fund's
+# contract does not pay on them).
+REFERENCE_OUTCOMES = (
+    services.IndicatorEntry(
+        "placement_costs",
+        "Lägre kostnader för placeringar och öppenvård / Lower costs of placements and "
+        "outpatient care than historically expected",
+        "Placed children return home and stay home",
+        "SEK",
+        Direction.LOWER,
+        "Reference contract norrkoping-placed-children (seeds 000–002)",
+    ),
+    services.IndicatorEntry(
+        "school_results_placed",
+        "Förbättrade skolresultat för placerade barn / Better school results of placed "
+        "children (merit points, passed subjects)",
+        "Placed children succeed in school",
+        "pupils",
+        Direction.HIGHER,
+        "Reference contract norrkoping-placed-children (seeds 000–002)",
+    ),
+    services.IndicatorEntry(
+        "short_term_sick_leave",
+        "Minskad korttidssjukfrånvaro (dag 1–14), trendjusterad / Reduced short-term sick "
+        "leave, trend-adjusted",
+        "Employees stay healthy at work",
+        "days",
+        Direction.LOWER,
+        "Reference contract sick-leave-botkyrka (seed 004)",
+    ),
+    services.IndicatorEntry(
+        "collective_process_outcomes",
+        "Processutfall i kollektiv påverkan / Process outcomes of collective impact",
+        "Actors in the district work towards a shared goal",
+        "milestones",
+        Direction.HIGHER,
+        "Reference contract hasselby-vallingby-collective-impact (seed 003)",
+    ),
+)
+INDICATOR_LIBRARY = APPENDIX_4 + REFERENCE_OUTCOMES
 SEED = 2023
 PLACES = ("Norrby", "Söderås", "Västerån", "Österbro", "Mellanvik", "Sjöstad")
 KIND_OF = {"municipality": "municipality", "region": "region", "agency": "agency"}
@@ -115,6 +244,12 @@ PUBLISHED = {
         "utfallspott. / Collective impact with a joint outcome pot.",
     ),
 }
+
+
+def indicator_library_seed() -> list[Indicator]:
+    """The demo's indicator library (idempotent): seed 003 appendix 4, then the reference
+    contracts' outcomes."""
+    return services.indicator_library_update(entries=INDICATOR_LIBRARY)
 
 
 def _organisation(name: str) -> Organisation:
@@ -202,16 +337,18 @@ def load_fund_demo(
     sign_code = totp_code or (lambda _user: _current_totp_code(secret, used))
     commissioner = _user("commissioner")
     _publish(commissioner, log)
-    services.indicator_library_seed()
+    indicator_library_seed()
     if Fund.objects.filter(name=FUND_NAME).exists():
         return logins
+    contract = Contract.objects.filter(identifier=FUND_CONTRACT).first()
     fund = services.fund_create(
         name=FUND_NAME,
         administrator=administrator,
         budget=PILOT_BUDGET,
         actor=None,
-        contract=Contract.objects.filter(identifier=FUND_CONTRACT).first(),
+        contract=contract,
         evaluator=evaluation_agency,
+        configuration=FUND_CONFIGURATION if contract is not None else None,
     )
     services.phases_set(fund=fund, start=date(2023, 1, 1), actor=admin)
     call = services.call_create(

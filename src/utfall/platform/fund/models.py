@@ -52,6 +52,54 @@ class Fund(models.Model):
         verbose_name=_("evaluator"),
         help_text=_("Evaluates the reports and signs the statements off (the evaluator party)."),
     )
+    # What the fund knows about its contract (decision 0506): the declared tables it writes
+    # the reports, the costs and its own payments to, their columns, and the output whose
+    # signed value goes into the budget rule. Checked against the declaration when set.
+    reports_table = models.CharField(
+        _("table of the outcome reports"),
+        max_length=100,
+        blank=True,
+        help_text=_("The contract's series the six-monthly reports and the baseline go to."),
+    )
+    indicator_column = models.CharField(
+        _("indicator column"),
+        max_length=100,
+        blank=True,
+        help_text=_("Its choice column naming the indicator (the library's code)."),
+    )
+    n_column = models.CharField(_("column of the individuals (n)"), max_length=100, blank=True)
+    count_column = models.CharField(
+        _("column of those meeting the indicator"), max_length=100, blank=True
+    )
+    baseline_column = models.CharField(
+        _("baseline column"),
+        max_length=100,
+        blank=True,
+        help_text=_("Its boolean column marking the baseline."),
+    )
+    costs_table = models.CharField(
+        _("table of the cost reports"),
+        max_length=100,
+        blank=True,
+        help_text=_("The contract's series the costs to date go to, with every report."),
+    )
+    costs_column = models.CharField(_("column of the costs to date"), max_length=100, blank=True)
+    payments_table = models.CharField(
+        _("table of the outcome payments"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "The contract's series the fund's own payments go to, dated with the end of the "
+            "period of the report paid."
+        ),
+    )
+    payment_column = models.CharField(_("column of the amount paid"), max_length=100, blank=True)
+    value_output = models.CharField(
+        _("output of the outcome value"),
+        max_length=100,
+        blank=True,
+        help_text=_("The contract's money output whose signed value the budget rule limits."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -115,12 +163,6 @@ class Indicator(models.Model):
     unit = models.CharField(_("unit"), max_length=60, blank=True)
     direction = models.CharField(max_length=20, choices=Direction.choices, default=Direction.HIGHER)
     source = models.CharField(_("source"), max_length=300, blank=True)
-    contract_input = models.CharField(
-        _("input of the fund's contract"),
-        max_length=120,
-        blank=True,
-        help_text=_("The input of the fund's rate-card contract this indicator pays on."),
-    )
 
     class Meta:
         ordering = ("code",)

@@ -5,6 +5,12 @@ audit event in it; decisions are also written as :class:`Decision` records.
 The money rule is the core's (:mod:`utfall.core.fund`): a payment is the
 smallest of what the outcomes earned, 50 % of the constellation's reported
 costs and what is left of the year's budget, and the record says which bound.
+
+Reports, costs and payments are rows of the constellation's contract (imported with
+:func:`utfall.platform.imports.services.import_file`: validated, audited, in the
+ledger); every figure of a statement comes from the one pipeline on those stored rows
+(``settlement_start``). What the fund knows about its contract is its configuration
+(:mod:`utfall.platform.fund.contract`, decision 0506).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import calendar
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -44,6 +51,13 @@ from utfall.platform.contracts.services import (
     contract_party_set,
     contract_put_in_force,
 )
+from utfall.platform.fund.contract import (
+    FundConfiguration,
+    FundContract,
+    FundInvalid,
+    fund_contract,
+    rows_csv,
+)
 from utfall.platform.fund.models import (
     Application,
     ApplicationOutcome,
@@ -70,6 +84,7 @@ from utfall.platform.fund.models import (
     Screening,
 )
 from utfall.platform.fund.selectors import fund_state
+from utfall.platform.imports.services import import_file
 from utfall.platform.organisations.models import Organisation
 from utfall.platform.permissions import (
     Action,
@@ -84,13 +99,17 @@ __all__ = [
     "MEMBER_KINDS",
     "PHASES",
     "ApplicationInvalid",
+    "FundConfiguration",
+    "FundInvalid",
+    "IndicatorEntry",
     "application_screen",
     "application_submit",
     "call_close",
     "call_create",
     "constellation_terminate",
+    "fund_contract_of",
     "fund_create",
-    "indicator_library_seed",
+    "indicator_library_update",
     "phases_set",
     "report_evaluate",
     "report_pay",
@@ -174,107 +193,18 @@ PHASES: tuple[tuple[str, int, tuple[str, ...], tuple[str, ...]], ...] = (
     ),
 )
 
-# Seed 003, appendix 4 (Bilaga 4): indicators for preventing youth crime. The last column
-# names the input of the reference contract national-fund-constellation that pays on it.
-APPENDIX_4 = (
-    (
-        "parenting_capacity",
-        "Ökad föräldraförmåga / Increased parenting capacity",
-        "Good attachment and language development",
-        "families",
-        Direction.HIGHER,
-        "parenting_capacity_units",
-    ),
-    (
-        "language_grade_1",
-        "God språkutveckling och uppnått utbildningsspråk (svenska) i första klass / Good language "
-        "development; school-level Swedish in first grade",
-        "Children start school with an adequate school language",
-        "children",
-        Direction.HIGHER,
-        "language_development_units",
-    ),
-    (
-        "school_absence",
-        "Minskad skolfrånvaro / Reduced school absence",
-        "Pupils attend school; absence is noticed early",
-        "pupils",
-        Direction.LOWER,
-        "school_absence_units",
-    ),
-    (
-        "upper_secondary_eligibility",
-        "Ökad gymnasiebehörighet (område eller riskgrupp) / Increased eligibility for "
-        "upper-secondary school",
-        "All pupils are eligible for an upper-secondary programme",
-        "pupils",
-        Direction.HIGHER,
-        "upper_secondary_eligibility_units",
-    ),
-    (
-        "work_or_studies",
-        "Ökad andel i arbete/sysselsättning/studier / Increased share in work, employment or studies",
-        "Young adults can support themselves",
-        "young people",
-        Direction.HIGHER,
-        "work_or_studies_units",
-    ),
-    (
-        "criminal_group_inflow",
-        "Minskat inflöde till kriminella grupperingar / Reduced inflow into criminal groups",
-        "Fewer young people are drawn into crime",
-        "young people",
-        Direction.LOWER,
-        "criminal_group_inflow_units",
-    ),
-    (
-        "youth_at_risk",
-        "Minskad andel unga och unga vuxna i riskzonen för kriminalitet / Reduced share of young "
-        "people at risk of crime (acting-out behaviour, substance abuse)",
-        "Fewer young people and young adults at risk of crime",
-        "young people",
-        Direction.LOWER,
-        "risk_zone_units",
-    ),
-)
-# Outcomes of the other reference contracts, reusable by constellations.
-REFERENCE_OUTCOMES = (
-    (
-        "placement_costs",
-        "Lägre kostnader för placeringar och öppenvård / Lower costs of "
-        "placements and outpatient care than historically expected",
-        "Placed children return home and stay home",
-        "SEK",
-        Direction.LOWER,
-        "examples/contracts/norrkoping-placed-children.yaml",
-    ),
-    (
-        "school_results_placed",
-        "Förbättrade skolresultat för placerade barn / Better school "
-        "results of placed children (merit points, passed subjects)",
-        "Placed children succeed in school",
-        "pupils",
-        Direction.HIGHER,
-        "examples/contracts/norrkoping-placed-children.yaml",
-    ),
-    (
-        "short_term_sick_leave",
-        "Minskad korttidssjukfrånvaro (dag 1–14), trendjusterad / Reduced "
-        "short-term sick leave, trend-adjusted",
-        "Employees stay healthy at work",
-        "days",
-        Direction.LOWER,
-        "examples/contracts/sick-leave-botkyrka.yaml",
-    ),
-    (
-        "collective_process_outcomes",
-        "Processutfall i kollektiv påverkan / Process outcomes of collective impact",
-        "Actors in the district work towards a shared goal",
-        "milestones",
-        Direction.HIGHER,
-        "examples/contracts/hasselby-vallingby-collective-impact.yaml",
-    ),
-)
+
+@dataclass(frozen=True)
+class IndicatorEntry:
+    """An entry of the indicator library (the demo loads seed 003 appendix 4 and the reference
+    contracts' outcomes; a fund may add its own)."""
+
+    code: str
+    name: str
+    desired_change: str
+    unit: str
+    direction: str
+    source: str
 
 
 def _require_admin(actor: AbstractBaseUser | None, fund: Fund) -> None:
@@ -299,11 +229,18 @@ def fund_create(
     contract: Contract | None = None,
     evaluator: Organisation | None = None,
     max_share_of_costs: Decimal = Decimal("0.50"),
+    configuration: FundConfiguration | None = None,
 ) -> Fund:
     """Create a fund with its budget lines (e.g. :data:`utfall.core.fund.PILOT_BUDGET`);
-    ``evaluator`` is the organisation that evaluates reports and signs statements off."""
+    ``evaluator`` is the organisation that evaluates reports and signs statements off.
+
+    With a ``contract`` (the outcome contract every constellation is paid under), the
+    ``configuration`` says where in it the fund writes the reports, the costs and its
+    payments; :class:`FundInvalid` lists every way it does not fit the declaration."""
     if actor is not None and not actor.is_staff:
         raise PermissionDenied("only a platform administrator creates a fund")
+    if contract is not None:
+        _contract_checked(contract, configuration)
     fund = Fund.objects.create(
         name=name,
         administrator=administrator,
@@ -311,6 +248,7 @@ def fund_create(
         outcome_payment_ceiling=budget.outcome_payment_ceiling,
         contract=contract,
         evaluator=evaluator,
+        **(configuration.as_dict() if configuration is not None else {}),
     )
     BudgetLine.objects.bulk_create(
         BudgetLine(fund=fund, year=line.year, category=line.category, amount=line.amount)
@@ -345,34 +283,38 @@ def phases_set(*, fund: Fund, start: date, actor: AbstractBaseUser | None) -> li
     return phases
 
 
+def _contract_checked(contract: Contract, configuration: FundConfiguration | None) -> FundContract:
+    """The configuration resolved against the contract's newest version (FundInvalid)."""
+    version = latest_version(contract)
+    if version is None:
+        raise UserError("the fund's contract has no version")
+    return fund_contract(parsed_version(version), configuration)
+
+
+def fund_contract_of(fund: Fund, contract: Contract | None = None) -> FundContract:
+    """The fund's configuration resolved against ``contract`` (a constellation's instance;
+    the fund's own contract by default)."""
+    contract = contract or fund.contract
+    if contract is None:
+        raise UserError("the fund has no contract to pay outcomes under")
+    return _contract_checked(contract, FundConfiguration.of(fund))
+
+
 @transaction.atomic
-def indicator_library_seed() -> list[Indicator]:
-    """The indicator library: seed 003 appendix 4 first, then the reference contracts'
-    outcomes. Idempotent (existing codes are updated)."""
+def indicator_library_update(*, entries: Sequence[IndicatorEntry]) -> list[Indicator]:
+    """Add entries to the indicator library, or update those with the same code."""
     indicators = []
-    for code, name, change, unit, direction, contract_input in APPENDIX_4:
+    for entry in entries:
+        if entry.direction not in Direction.values:
+            raise UserError(f"{entry.code}: the direction is one of {', '.join(Direction.values)}")
         indicator, _ = Indicator.objects.update_or_create(
-            code=code,
+            code=entry.code,
             defaults={
-                "name": name,
-                "desired_change": change,
-                "unit": unit,
-                "direction": direction,
-                "contract_input": contract_input,
-                "source": "Seed 003, Bilaga 4 (Case: Förebygga ungdomskriminalitet)",
-            },
-        )
-        indicators.append(indicator)
-    for code, name, change, unit, direction, source in REFERENCE_OUTCOMES:
-        indicator, _ = Indicator.objects.update_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "desired_change": change,
-                "unit": unit,
-                "direction": direction,
-                "source": source,
-                "contract_input": "",
+                "name": entry.name,
+                "desired_change": entry.desired_change,
+                "unit": entry.unit,
+                "direction": entry.direction,
+                "source": entry.source,
             },
         )
         indicators.append(indicator)
@@ -753,6 +695,7 @@ def selection_decide(
             "the fund needs its rate-card contract and an evaluator before selecting: each "
             "selected constellation is paid under an instance of the contract"
         )
+    fund_contract_of(fund)  # the configuration still fits the contract's newest version
     qualified = {a.pk: a for a in call.applications.filter(status=ApplicationStatus.SCREENED_IN)}
     unknown = [i for i in application_ids if i not in qualified]
     if unknown:
@@ -884,6 +827,9 @@ def report_submit(
         raise PermissionDenied("only the constellation or the fund administrator reports")
     if constellation.status != ConstellationStatus.ACTIVE:
         raise UserError("a terminated constellation no longer reports")
+    if constellation.contract is None:
+        raise UserError("the constellation has no contract to report under")
+    terms = fund_contract_of(fund, constellation.contract)
     findings = []
     if period_end < period_start:
         findings.append(
@@ -923,6 +869,16 @@ def report_submit(
                 "costs",
                 "costs to date cannot fall below the last report's",
                 field_name="reported_costs_to_date",
+            )
+        )
+    if not is_baseline and period_end in _payment_days(constellation, terms):
+        findings.append(
+            Finding(
+                "period",
+                f"the contract's payments table has a row dated {period_end} already (opened "
+                "at selection): a paid report's payment is dated with its period end, so end "
+                "the period on another day",
+                field_name="period_end",
             )
         )
     expected = {o.indicator_id for o in constellation.application.outcomes.all()}
@@ -967,6 +923,7 @@ def report_submit(
     )
     for indicator, n, count in given.values():
         OutcomeReportLine.objects.create(report=report, indicator=indicator, n=n, count=count)
+    _report_rows(report, terms, given.values(), actor)
     audit_record(
         actor=actor,
         action="fund_report_submitted",
@@ -977,42 +934,93 @@ def report_submit(
     return report
 
 
-def _evaluate_line(
-    baseline: OutcomeReportLine, line: OutcomeReportLine
-) -> tuple[Decimal, dict[str, Any]]:
-    """Verified units of outcome: the change in the share meeting the indicator against the
-    baseline (difference in means of the evaluation engine, with its 95 % interval), in the
-    indicator's good direction, times the target group now; never below 0."""
-    import pandas as pd
-
-    from utfall.core.evaluation import difference_in_means
-
-    values = [1] * line.count + [0] * (line.n - line.count)
-    values += [1] * baseline.count + [0] * (baseline.n - baseline.count)
-    frame = pd.DataFrame({"y": values, "d": [1] * line.n + [0] * baseline.n})
-    sign = 1 if line.indicator.direction == Direction.HIGHER else -1
-    try:
-        estimate = difference_in_means(frame, outcome="y", treatment="d")
-    except UserError as error:
-        return Decimal(0), {"method": "difference_in_means", "error": str(error)}
-    change = sign * estimate.estimate
-    # The interval in the good direction (a lower-is-better indicator flips its ends).
-    bounds = (
-        None
-        if estimate.ci_low is None or estimate.ci_high is None
-        else (sign * estimate.ci_low, sign * estimate.ci_high)
+def _rows_import(
+    constellation: Constellation,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    actor: AbstractBaseUser,
+    day: date,
+) -> None:
+    """Rows of a declared table of the constellation's contract, imported as any file is
+    (validated, audited, in the ledger); nothing is written when a row is refused."""
+    assert constellation.contract is not None
+    import_file(
+        contract=constellation.contract,
+        table=table,
+        name=f"{constellation.code.lower()}-{table}-{day.isoformat()}.csv",
+        content=rows_csv(columns, rows),
+        actor=actor,
     )
-    units = Decimal(str(round(max(change, 0.0) * line.n, 4)))
-    return units, {
-        "method": "difference_in_means",
-        "baseline_share": round(baseline.count / baseline.n, 4),
-        "share": round(line.count / line.n, 4),
-        "change_in_good_direction": round(change, 4),
-        "ci_low": None if bounds is None else round(min(bounds), 4),
-        "ci_high": None if bounds is None else round(max(bounds), 4),
-        "p_value": None if estimate.p_value is None else round(estimate.p_value, 4),
-        "verified_units": str(units),
-    }
+
+
+def _report_rows(
+    report: OutcomeReport,
+    terms: FundContract,
+    lines: Any,
+    actor: AbstractBaseUser,
+) -> None:
+    """A report as rows of the contract: one per indicator the contract declares (others are
+    followed, not paid), and the costs to date; all dated with the period's end."""
+    c = terms.configuration
+    declared = terms.document.data
+    end = report.period_end
+    codes = set(terms.indicator_codes)
+    rows = [
+        [end, indicator.code, n, count, report.is_baseline]
+        for indicator, n, count in lines
+        if indicator.code in codes
+    ]
+    if rows:
+        columns = [
+            declared.table(c.reports_table).date,
+            c.indicator_column,
+            c.n_column,
+            c.count_column,
+            c.baseline_column,
+        ]
+        _rows_import(report.constellation, c.reports_table, columns, rows, actor, end)
+    _rows_import(
+        report.constellation,
+        c.costs_table,
+        [declared.table(c.costs_table).date, c.costs_column],
+        [[end, report.reported_costs_to_date.quantize(ORE)]],
+        actor,
+        end,
+    )
+
+
+def _payment_days(constellation: Constellation, terms: FundContract) -> set[date]:
+    """The days of the payments stored in the constellation's contract."""
+    from utfall.platform.tables import StoredTables
+    from utfall.services.tables import TableMissing
+
+    c = terms.configuration
+    try:
+        table = StoredTables(constellation.contract).table(c.payments_table)
+    except TableMissing:
+        return set()
+    date_column = terms.document.data.table(c.payments_table).date
+    return set(table.column(date_column).to_pylist())
+
+
+def _payment_row(
+    constellation: Constellation,
+    terms: FundContract,
+    day: date,
+    amount: Decimal,
+    actor: AbstractBaseUser,
+) -> None:
+    """A payment of the fund as a row of the contract's payments table, dated ``day``."""
+    c = terms.configuration
+    _rows_import(
+        constellation,
+        c.payments_table,
+        [terms.document.data.table(c.payments_table).date, c.payment_column],
+        [[day, amount.quantize(ORE)]],
+        actor,
+        day,
+    )
 
 
 def _with_top_level(text: str, key: str, value: str) -> str:
@@ -1065,7 +1073,14 @@ def _constellation_contract(
     contract_party_set(
         contract=contract, organisation=fund.evaluator, role=Role.EVALUATOR, actor=actor
     )
-    return contract_put_in_force(contract=contract, actor=actor)
+    contract = contract_put_in_force(contract=contract, actor=actor)
+    # The pipeline reads every table an evaluation names: the payments table is opened with
+    # nothing paid, dated the day of the decision (decision 0506).
+    constellation.contract = contract
+    _payment_row(
+        constellation, fund_contract_of(fund, contract), timezone.localdate(), Decimal(0), actor
+    )
+    return contract
 
 
 def _ledger_commitment(
@@ -1093,70 +1108,63 @@ def _ledger_commitment(
 ORE = Decimal("0.01")
 
 
-def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"
+def _input_details(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The explanation's details of every input computed from data, by input name."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Mapping[str, Any]) -> None:
+        if node.get("kind") == "input" and node.get("details") and node["name"] not in found:
+            found[node["name"]] = dict(node["details"])
+        for child in node.get("children", []):
+            walk(child)
+
+    for tree in (result.get("explanation") or {}).values():
+        walk(tree)
+    return found
 
 
-def _statement_inputs(
-    report: OutcomeReport,
-    contract: Any,
-    evaluated: Mapping[str, tuple[OutcomeReportLine, Decimal, dict[str, Any]]],
-    paid_before: Decimal,
-) -> dict[str, tuple[str, str]]:
-    """Every input of the rate-card contract as ``(value, provenance)``: the verified units the
-    evaluation engine gave per indicator, the costs to date and what the fund paid before."""
-    constellation = report.constellation
-    period = f"{report.period_start}–{report.period_end}"
-    given: dict[str, tuple[str, str]] = {}
-    for name, term in contract.inputs.items():
-        if term.type == "money":
-            continue
-        if name not in evaluated:
-            given[name] = (
-                "0",
-                f"{constellation.code} does not report an indicator paid on this input; "
-                "no verified outcome units",
+def _rounded(value: Any) -> Any:
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def _lines_evaluated(report: OutcomeReport, statement: Settlement, terms: FundContract) -> None:
+    """Each report line with what the statement computed for its indicator: the verified
+    units and the evaluation's figures (shares, change, interval); a line the contract does
+    not pay on is marked followed."""
+    inputs = statement.result["inputs"]
+    details = _input_details(statement.result)
+    for line in report.lines.select_related("indicator"):
+        name = terms.indicator_input(line.indicator.code)
+        if name is None or name not in inputs:
+            line.verified_units = None
+            line.evaluation = {"followed": True}
+        else:
+            shown = details.get(name, {})
+            interval = next(
+                (v for k, v in shown.items() if k.startswith("ci_") and isinstance(v, list)),
+                None,
             )
-            continue
-        line, units, evaluation = evaluated[name]
-        interval = (
-            f"95 % CI {evaluation['ci_low']} … {evaluation['ci_high']}"
-            if evaluation.get("ci_low") is not None
-            else "no interval"
-        )
-        given[name] = (
-            _number(units),
-            f"Report {constellation.code} {period}, indicator {line.indicator.code}: "
-            f"{line.count} of {line.n} against the baseline share "
-            f"{evaluation.get('baseline_share')}; difference in means, change in the good "
-            f"direction {evaluation.get('change_in_good_direction')} ({interval}) × n {line.n}, "
-            "never below 0 (point estimate, decision 0504)"
-            if "error" not in evaluation
-            else f"Report {constellation.code} {period}, indicator {line.indicator.code}: "
-            f"not estimable ({evaluation['error']}); 0 units",
-        )
-    submitted = report.submitted_at.date().isoformat() if report.submitted_at else "?"
-    given["reported_costs_sek"] = (
-        str(report.reported_costs_to_date.quantize(ORE)),
-        f"Costs to date in report {constellation.code} {period}, submitted {submitted} by "
-        f"{report.submitted_by.get_username()} for {constellation.application.organisation.name}",
-    )
-    paid = list(
-        OutcomePayment.objects.filter(report__constellation=constellation).order_by("paid_at", "pk")
-    )
-    given["paid_before_sek"] = (
-        str(paid_before.quantize(ORE)),
-        f"Outcome payments the fund made to {constellation.code} before this report: "
-        + (", ".join(f"{p.amount} SEK on {p.report.period_start}" for p in paid) or "none"),
-    )
-    return given
+            line.verified_units = Decimal(str(inputs[name]))
+            line.evaluation = {
+                "input": name,
+                "evaluation": shown.get("evaluation"),
+                "method": shown.get("method"),
+                "baseline_share": _rounded(shown.get("baseline_share")),
+                "share": _rounded(shown.get("share")),
+                "change_in_good_direction": _rounded(shown.get("change_in_good_direction")),
+                "ci_low": _rounded(interval[0]) if interval else None,
+                "ci_high": _rounded(interval[1]) if interval else None,
+                "verified_units": str(inputs[name]),
+            }
+        line.save(update_fields=["verified_units", "evaluation"])
 
 
 def report_evaluate(*, report: OutcomeReport, actor: AbstractBaseUser) -> Settlement:
-    """The evaluator evaluates a six-monthly report against the baseline (the evaluation
-    engine) and starts a draft statement on the constellation's contract: every input is
-    entered with its provenance. Review, sign-off (TOTP) and the final statement follow in
-    the settlement workflow; :func:`report_pay` pays only on a final statement."""
+    """The evaluator starts the draft statement of a six-monthly report: the constellation's
+    contract settled by the one pipeline on its stored rows as of the report's period end
+    (every indicator against the baseline, the costs to date, what the fund paid before),
+    with no manual inputs. Review, sign-off (TOTP) and the final statement follow in the
+    settlement workflow; :func:`report_pay` pays only on a final statement."""
     constellation = report.constellation
     contract = constellation.contract
     if contract is None:
@@ -1178,35 +1186,15 @@ def report_evaluate(*, report: OutcomeReport, actor: AbstractBaseUser) -> Settle
     ).exclude(status=ReportStatus.PAID)
     if earlier.exists():
         raise UserError("the earlier reports must be paid first (each settles on figures to date)")
-    version = latest_version(contract)
-    if version is None:
-        raise UserError("the constellation's contract has no version")
-    document = parsed_version(version)
-    baseline = constellation.reports.get(is_baseline=True)
-    base_lines = {line.indicator_id: line for line in baseline.lines.all()}
-    lines = list(report.lines.select_related("indicator"))
-    evaluated: dict[str, tuple[OutcomeReportLine, Decimal, dict[str, Any]]] = {}
-    for line in lines:
-        line.verified_units, line.evaluation = _evaluate_line(base_lines[line.indicator_id], line)
-        if line.indicator.contract_input in document.inputs:
-            evaluated[line.indicator.contract_input] = (
-                line,
-                line.verified_units,
-                line.evaluation,
-            )
-    paid_before = fund_state(constellation.fund).paid(
-        constellation=constellation.code, kind="outcome_payment"
-    )
+    terms = fund_contract_of(constellation.fund, contract)
     with transaction.atomic():
         settlement = settlement_start(
             contract=contract,
             actor=actor,
             period_start=report.period_start,
             period_end=report.period_end,
-            manual_inputs=_statement_inputs(report, document, evaluated, paid_before),
         )
-        for line in lines:
-            line.save(update_fields=["verified_units", "evaluation"])
+        _lines_evaluated(report, settlement, terms)
         report.settlement = settlement
         report.status = ReportStatus.EVALUATED
         report.save(update_fields=["settlement", "status"])
@@ -1257,17 +1245,18 @@ def report_pay(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) -> 
             "only a final statement is paid: the evaluator must sign the statement off "
             f"(it is {statement.get_status_display().lower()})"
         )
+    terms = fund_contract_of(fund, statement.contract)
     inputs, outputs = statement.result["inputs"], statement.result["outputs"]
-    if Decimal(str(inputs["reported_costs_sek"])) != report.reported_costs_to_date:
+    if Decimal(str(inputs[terms.cost_input])) != report.reported_costs_to_date:
         raise UserError("the statement's costs are not the report's; correct the statement")
     state = fund_state(fund)
     paid_before = state.paid(constellation=constellation.code, kind="outcome_payment")
-    if Decimal(str(inputs["paid_before_sek"])) != paid_before:
+    if Decimal(str(inputs[terms.paid_input])) != paid_before:
         raise UserError(
-            f"the statement counts {inputs['paid_before_sek']} SEK paid before, the fund has "
+            f"the statement counts {inputs[terms.paid_input]} SEK paid before, the fund has "
             f"paid {paid_before} SEK: the evaluator corrects the statement"
         )
-    value = Decimal(str(outputs["rate_card_value_sek"]))
+    value = Decimal(str(outputs[terms.configuration.value_output]))
     decision = decide_outcome_payment(
         state,
         constellation=constellation.code,
@@ -1289,6 +1278,7 @@ def report_pay(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) -> 
     )
     report.status = ReportStatus.PAID
     report.save(update_fields=["status"])
+    _payment_row(constellation, terms, report.period_end, decision.payment, actor)
     valuation = {
         "contract": statement.contract.identifier,
         "contract_version": statement.version.number,
@@ -1297,8 +1287,9 @@ def report_pay(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) -> 
         "statement_sha256": statement_sha256,
         "signed_by": statement.signed_by.get_username() if statement.signed_by else "",
         "inputs": {k: str(v) for k, v in inputs.items()},
-        "rate_card_value_sek": str(value),
-        "contract_outcome_payment_sek": str(outputs["outcome_payment_sek"]),
+        "value_output": terms.configuration.value_output,
+        "outcome_value_sek": str(value),
+        "statement_payments": statement.result.get("payments", []),
     }
     Decision.objects.create(
         fund=fund,
@@ -1332,7 +1323,7 @@ def report_pay(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) -> 
         contract_identifier=statement.contract.identifier,
         attributes=record,
     )
-    _publish_results(report, actor)
+    _publish_results(report, terms, actor)
     audit_record(
         actor=actor,
         action="fund_outcome_paid",
@@ -1350,10 +1341,13 @@ def _positive(line: OutcomeReportLine) -> int:
     return line.count if line.indicator.direction == Direction.HIGHER else line.n - line.count
 
 
-def _publish_results(report: OutcomeReport, actor: AbstractBaseUser | None) -> None:
+def _publish_results(
+    report: OutcomeReport, terms: FundContract, actor: AbstractBaseUser | None
+) -> None:
     """Record the report's aggregates on the knowledge platform under the fund's contract
-    (for the indicators the contract pays on): one row per constellation, and the fund's
-    total over every settled report of the same period (group ``all``)."""
+    (for the indicators the contract pays on, under the input paid on each): one row per
+    constellation, and the fund's total over every settled report of the same period
+    (group ``all``)."""
     fund = report.constellation.fund
     if fund.contract is None:
         return
@@ -1362,8 +1356,8 @@ def _publish_results(report: OutcomeReport, actor: AbstractBaseUser | None) -> N
 
     rows = []
     for line in report.lines.select_related("indicator"):
-        metric = line.indicator.contract_input
-        if not metric:
+        metric = terms.indicator_input(line.indicator.code)
+        if metric is None:
             continue
         rows.append(
             ResultRow(

@@ -101,17 +101,39 @@ def explanation_rows(settlement: Settlement) -> list[dict[str, Any]]:
 
 
 def evaluations_of(settlement: Settlement) -> list[dict[str, Any]]:
-    """The evaluated inputs with their estimates and confidence intervals."""
+    """The evaluated inputs with their estimates, intervals and the tables they read (each
+    with its declared label in the active language and its SHA-256)."""
+    from django.utils.translation import get_language
+
+    from utfall.platform.contracts.selectors import parsed_version
+
+    document = parsed_version(settlement.version)
+    english = (get_language() or "sv").startswith("en")
     found: dict[str, dict[str, Any]] = {}
+
+    def label(name: str) -> str:
+        try:
+            return document.data.table(name).label.text("en" if english else "sv")
+        except KeyError:
+            return name
+
+    def evaluation_label(name: str) -> str:
+        declared = document.document.evaluations.get(name)
+        if declared is None or declared.label is None:
+            return name
+        return declared.label.en if english else declared.label.sv
 
     def walk(node: Mapping[str, Any]) -> None:
         details = node.get("details") or {}
         if node["kind"] == "input" and "method" in details and node["name"] not in found:
             ci_name = next((k for k in details if k.startswith("ci_")), "")
+            evaluation = details.get("evaluation")
             found[node["name"]] = {
                 "name": node["name"],
                 "value": node["value"],
                 "origin": node.get("origin") or "",
+                "evaluation": evaluation,
+                "evaluation_label": evaluation_label(evaluation) if evaluation else None,
                 "method": details.get("method"),
                 "estimate": details.get("estimate"),
                 "std_error": details.get("std_error"),
@@ -119,8 +141,12 @@ def evaluations_of(settlement: Settlement) -> list[dict[str, Any]]:
                 "ci": details.get(ci_name),
                 "n_treated": details.get("n_treated"),
                 "n_control": details.get("n_control"),
-                "data": details.get("data"),
-                "data_sha256": details.get("data_sha256"),
+                "n_obs": details.get("n_obs"),
+                "tables": [
+                    {"name": name, "label": label(name), "sha256": digest}
+                    for name, digest in (details.get("tables") or {}).items()
+                ],
+                "as_of": details.get("data_as_of"),
             }
         for child in node.get("children", []):
             walk(child)
