@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -88,6 +88,17 @@ def _synth(
     console = Console(stderr=True)
     expected_rows = (size or 0) * ROWS_PER_UNIT.get(scenario, 1)
     show_bar = expected_rows >= PROGRESS_MIN_ROWS and not as_json
+    def run(progress: Any) -> dict[str, Any]:
+        return generate(
+            scenario,
+            out,
+            seed=seed,
+            size=size,
+            csv=csv,
+            progress=progress,
+            contract_tables=contract_tables,
+        )
+
     if show_bar:
         bar = Progress(
             TextColumn("{task.description}"),
@@ -98,25 +109,9 @@ def _synth(
             console=console,
         )
         with bar:
-            manifest = generate(
-                scenario,
-                out,
-                seed=seed,
-                size=size,
-                csv=csv,
-                progress=_RichProgress(bar),
-                contract_tables=contract_tables,
-            )
+            manifest = run(_RichProgress(bar))
     else:
-        manifest = generate(
-            scenario,
-            out,
-            seed=seed,
-            size=size,
-            csv=csv,
-            progress=NullProgress(),
-            contract_tables=contract_tables,
-        )
+        manifest = run(NullProgress())
 
     if as_json:
         typer.echo(json.dumps(manifest, indent=2, sort_keys=True))

@@ -139,17 +139,10 @@ def run_aggregate(spec: EvaluationSpec, tables: TableProvider, context: Any) -> 
 
 
 def _estimate(spec: EvaluationSpec, number: float, value: Any, rows: int, statistic: str) -> Estimate:
-    return Estimate(
-        method="aggregate",
-        estimate=number,
-        std_error=None,
-        ci_low=None,
-        ci_high=None,
-        p_value=None,
-        n_treated=None,
-        n_control=None,
-        n_obs=rows,
-        ci_method="none",
+    return Estimate.exact(
+        "aggregate",
+        number,
+        rows,
         outcome=spec.outcome,
         estimand=statistic,
         extras={"value": value, "rows": rows},

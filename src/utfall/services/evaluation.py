@@ -162,50 +162,39 @@ def _lazy(spec: EvaluationSpec, tables: TableProvider, context: EvaluationContex
     return _frame(spec, tables, context)
 
 
-def _run_rate_card(
-    spec: EvaluationSpec, tables: TableProvider, context: EvaluationContext
-) -> Estimate:
-    from utfall.services.rate_card import run_rate_card
-
-    if context.declaration is None:
-        raise SpecInvalid(
-            f"{spec.where_of('method')}: method: rate_card evaluates a contract's declared "
-            "participants and events; run it through the contract"
-        )
-    return run_rate_card(spec, tables, context)
-
-
-def _run_aggregate(
-    spec: EvaluationSpec, tables: TableProvider, context: EvaluationContext
-) -> Estimate:
-    from utfall.services.aggregate import run_aggregate
-
-    return run_aggregate(spec, tables, context)
-
-
-def _run_share_change(
-    spec: EvaluationSpec, tables: TableProvider, context: EvaluationContext
-) -> Estimate:
-    from utfall.services.share_change import run_share_change
-
-    if context.declaration is None:
-        raise SpecInvalid(
-            f"{spec.where_of('method')}: method: share_change compares the rows of a "
-            "contract's declared series; run it through the contract"
-        )
-    return run_share_change(spec, tables, context)
-
-
 Adapter = Callable[[EvaluationSpec, TableProvider, EvaluationContext], Estimate]
+
+
+def _table_method(module: str, *, contract_only: str | None = None) -> Adapter:
+    """A method that reads the declared tables itself (it counts or pays exactly): its
+    ``run_<method>`` in ``utfall.services.<module>``. ``contract_only`` says what it needs
+    that only a contract's declaration gives."""
+
+    def run(spec: EvaluationSpec, tables: TableProvider, context: EvaluationContext) -> Estimate:
+        if contract_only and context.declaration is None:
+            raise SpecInvalid(
+                f"{spec.where_of('method')}: method: {spec.method} {contract_only}; run it "
+                "through the contract"
+            )
+        runner = getattr(import_module(f"utfall.services.{module}"), f"run_{module}")
+        result: Estimate = runner(spec, tables, context)
+        return result
+
+    return run
+
 
 #: method name → how it is run.
 METHODS: dict[str, Adapter] = {
     **{name: _run_generic for name, rule in METHOD_RULES.items() if rule.estimator},
     "trend_adjusted": _run_trend_adjusted,
     "historical_reference": _run_historical_reference,
-    "rate_card": _run_rate_card,
-    "aggregate": _run_aggregate,
-    "share_change": _run_share_change,
+    "rate_card": _table_method(
+        "rate_card", contract_only="evaluates a contract's declared participants and events"
+    ),
+    "aggregate": _table_method("aggregate"),
+    "share_change": _table_method(
+        "share_change", contract_only="compares the rows of a contract's declared series"
+    ),
 }
 
 

@@ -297,17 +297,11 @@ def _estimate(part: Mapping[str, Any], terms: RateCardTerms, label: str | None =
         "events": part["events"],
         "uncounted": dict(part["uncounted"]),
     }
-    return Estimate(
-        method="rate_card",
-        estimate=float(Decimal(total) / 100),
-        std_error=None,
-        ci_low=None,
-        ci_high=None,
-        p_value=None,
+    return Estimate.exact(
+        "rate_card",
+        float(Decimal(total) / 100),
+        part["events"],
         n_treated=part["participants_included"],
-        n_control=None,
-        n_obs=part["events"],
-        ci_method="none",
         label=label,
         outcome=terms.outcome_column,
         estimand="outcome payments (SEK)",

@@ -255,17 +255,10 @@ def _difference_in_means(
 
 
 def _nothing(spec: EvaluationSpec, direction: str, note: str) -> Estimate:
-    return Estimate(
-        method="share_change",
-        estimate=0.0,
-        std_error=None,
-        ci_low=None,
-        ci_high=None,
-        p_value=None,
-        n_treated=None,
-        n_control=None,
-        n_obs=0,
-        ci_method="none",
+    return Estimate.exact(
+        "share_change",
+        0.0,
+        0,
         level=spec.ci.level,
         outcome=None,
         estimand="change in the share meeting the indicator, in its good direction",

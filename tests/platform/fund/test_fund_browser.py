@@ -142,7 +142,7 @@ def test_call_to_payment(browser, live_server, fund_world):
     evaluator.wait_for_selector("[data-testid=statement][data-status=draft]")
     # Computed from the imported report rows by the pipeline, nothing entered by hand.
     assert "school_absence_units" in evaluator.inner_text("[data-testid=evaluations]")
-    assert "share_change" in evaluator.inner_text("[data-testid=evaluations]")
+    assert "Skolfrånvaro mot baslinjen" in evaluator.inner_text("[data-testid=evaluations]")
     assert evaluator.query_selector("[data-testid=manual-inputs]") is None
     evaluator.click("button[name=action][value=review]")
     evaluator.wait_for_selector("[data-testid=statement][data-status=review]")

@@ -46,7 +46,10 @@ def test_evaluator_settles_signs_and_exports(page, live_server, tmp_path):
     page.fill("#id_period_end", "2021-12-31")
     page.click("button[name=start]")
     page.wait_for_selector("[data-testid=explanation]", timeout=60_000)
-    assert "historical_reference" in page.inner_text("[data-testid=evaluations]")
+    shown = page.inner_text("[data-testid=evaluations]")
+    # Each evaluation by its declared label, and the tables it read by theirs.
+    assert "Kostnader mot historiskt förväntade" in shown
+    assert "Kostnader för placeringar och öppenvård" in shown
     page.screenshot(path=str(SHOTS / "settlement-draft.png"), full_page=True)
 
     page.click("button[name=action][value=review]")

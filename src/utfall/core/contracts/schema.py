@@ -195,7 +195,20 @@ class ColumnDocument(_Strict):
         return self
 
 
-class ParticipantsDocument(_Strict):
+class _TableBody(_Strict):
+    """What every declared table has: its label, its columns and who imports it."""
+
+    label: LabelDocument
+    description: str | None = None
+    import_roles: list[ImportRole] = Field(
+        default_factory=_commissioner,
+        alias="import",
+        description="Roles that may import this table.",
+    )
+    columns: dict[str, ColumnDocument] = Field(min_length=1)
+
+
+class ParticipantsDocument(_TableBody):
     """The participants table: one row per person, identified by a pseudonym.
 
     A file identifies each person by a personal identity number (personnummer,
@@ -203,9 +216,7 @@ class ParticipantsDocument(_Strict):
     source system; the remaining columns are declared like any table's.
     """
 
-    label: LabelDocument
     unit: LabelDocument = Field(description="What one participant is called, e.g. child.")
-    description: str | None = None
     identity: list[Identity] = Field(
         default_factory=_both_identities,
         min_length=1,
@@ -231,23 +242,15 @@ class ParticipantsDocument(_Strict):
         default_factory=list,
         description="Columns that split results into subgroups (council, knowledge export).",
     )
-    import_roles: list[ImportRole] = Field(
-        default_factory=_commissioner,
-        alias="import",
-        description="Roles that may import this table.",
-    )
-    columns: dict[str, ColumnDocument] = Field(min_length=1)
 
 
-class TableDocument(_Strict):
+class TableDocument(_TableBody):
     """A declared table: per-participant records, events or measurements, or a series."""
 
     kind: TableKind = Field(
         description="records, events and measurements belong to a participant; "
         "a series is an aggregate (e.g. a price or trend index)."
     )
-    label: LabelDocument
-    description: str | None = None
     date: str = Field(
         pattern=NAME_PATTERN,
         description="The date column that places a row in time (data 'as of' a day).",
@@ -256,12 +259,6 @@ class TableDocument(_Strict):
         default_factory=list,
         description="Columns that make a row unique (with the participant, for their tables).",
     )
-    import_roles: list[ImportRole] = Field(
-        default_factory=_commissioner,
-        alias="import",
-        description="Roles that may import this table.",
-    )
-    columns: dict[str, ColumnDocument] = Field(min_length=1)
 
 
 class DataDocument(_Strict):

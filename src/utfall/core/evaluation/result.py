@@ -53,6 +53,24 @@ class Estimate:
     extras: dict[str, Any] = field(default_factory=dict)
     subgroups: tuple[Estimate, ...] = ()
 
+    @classmethod
+    def exact(cls, method: str, estimate: float, n_obs: int, **fields: Any) -> Estimate:
+        """A figure counted or summed, not estimated: no standard error, interval or
+        p-value (an aggregate, a rate card's count, a share's change to date)."""
+        return cls(
+            method=method,
+            estimate=estimate,
+            std_error=None,
+            ci_low=None,
+            ci_high=None,
+            p_value=None,
+            n_treated=fields.pop("n_treated", None),
+            n_control=fields.pop("n_control", None),
+            n_obs=n_obs,
+            ci_method="none",
+            **fields,
+        )
+
     def take(self, name: str) -> Any:
         """A named figure: ``estimate``, ``std_error``, … or an extra."""
         if name in {
