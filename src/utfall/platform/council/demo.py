@@ -29,9 +29,12 @@ def _quarter_end(day: dt.date) -> dt.date:
 
 
 def _span(contract: Contract) -> tuple[dt.date, dt.date] | None:
-    """The first inclusion and the last day with data of the contract's stored rows."""
+    """When the council meets: from the start of the contract's own period (the latest
+    period to start: a reference period or a comparison cohort lies before it) or the first
+    inclusion, whichever is later, to the last day with data of the stored rows."""
     import pyarrow.compute as pc
 
+    from utfall.platform.contracts.selectors import latest_version, parsed_version
     from utfall.platform.tables import StoredTables
 
     tables = StoredTables(contract)
@@ -40,6 +43,9 @@ def _span(contract: Contract) -> tuple[dt.date, dt.date] | None:
     declared = tables.declaration.participants
     assert declared is not None
     first = pc.min(tables.table("participants").column(declared.date)).as_py()
+    starts = [period.start for period in parsed_version(latest_version(contract)).periods.values()]
+    if starts:
+        first = max(first, max(starts))
     last = first
     for name in tables.names():
         value = pc.max(tables.table(name).column(tables.declaration.table(name).date)).as_py()
