@@ -42,9 +42,10 @@ import pandas as pd
 import pyarrow as pa
 
 from benchmarks._common import DEFAULT_WORK, best_of, print_header
+from utfall.adapters.files import read_arrow
 from utfall.analytics import connect, employee_scores, monthly_totals, read_table
 from utfall.core.evaluation.trend_adjusted import SickLeaveMonths, bootstrap_means, score_weights
-from utfall.services.evaluation_scale import run_trend_adjusted
+from utfall.services import evaluation_scale
 from utfall.synth import generate
 
 NAME = "trend_adjusted"
@@ -62,7 +63,7 @@ def ensure_data(rows: int, seed: int = 2016) -> Path:
         meta = json.loads(manifest.read_text())
         if meta.get("size") == employees and meta.get("seed") == seed:
             return out
-    generate("sick-leave", out, seed=seed, size=employees)
+    generate("sick-leave", out, seed=seed, size=employees, contract_tables=False)
     return out
 
 
@@ -80,6 +81,18 @@ def _spec(data: Path, *, ci: str, reps: int = 999) -> SimpleNamespace:
         ci=SimpleNamespace(method=ci, level=0.95, reps=reps),
         seed=1,
         options={"trend_index": "slt_index.parquet", "day_value": DAY_VALUE},
+    )
+
+
+def run_trend_adjusted(spec: SimpleNamespace, **options: Any) -> Any:
+    """utfall's trend-adjusted estimate for a stand-alone spec over the analysis file: the
+    rows as a lazy Ibis table (the file is not read into memory), the index as Arrow."""
+    return evaluation_scale.run_trend_adjusted(
+        spec,
+        data=lambda connection: read_table(connection, spec.data),
+        trend_index=read_arrow(spec.data.parent / spec.options["trend_index"]),
+        where=str(spec.data),
+        **options,
     )
 
 
