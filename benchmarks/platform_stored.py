@@ -149,7 +149,7 @@ def _rate_card(contracts: dict[str, Any], rounds: int) -> dict[str, Any]:
             for index, segment in enumerate(segments.values_list("data", flat=True)):
                 cursor.register(f"s{index}", stored.segment_decode(segment))
             union = " UNION ALL ".join(
-                f"SELECT participant, \"{outcome}\", \"{date}\" FROM s{i}"
+                f'SELECT participant, "{outcome}", "{date}" FROM s{i}'
                 for i in range(segments.count())
             )
             return cursor.execute(

@@ -32,8 +32,19 @@ def test_norrkoping_from_synthetic_data(utfall, root, norrkoping):
     contract = root / "examples" / "contracts" / "norrkoping-placed-children.yaml"
     settled = _json(utfall("settle", contract, "--data-dir", norrkoping, "--json", "--explain"))
     evaluated = _json(
-        utfall("evaluate", contract, "--data-dir", norrkoping, "-e", "costs", "-e", "school",
-               "-e", "drawn", "--json")
+        utfall(
+            "evaluate",
+            contract,
+            "--data-dir",
+            norrkoping,
+            "-e",
+            "costs",
+            "-e",
+            "school",
+            "-e",
+            "drawn",
+            "--json",
+        )
     )
     inputs = settled["inputs"]
     saving = Decimal(repr(evaluated["costs"]["extras"]["cumulative_saving"])).quantize(
@@ -44,7 +55,9 @@ def test_norrkoping_from_synthetic_data(utfall, root, norrkoping):
     # The amount drawn is the exact sum of the imported cost reports.
     reports = (norrkoping / "cost_reports.csv").read_text(encoding="utf-8").splitlines()[1:]
     drawn = sum(Decimal(line.rsplit(",", 1)[1]) for line in reports)
-    assert Decimal(inputs["invested_sek"]) == drawn == Decimal(evaluated["drawn"]["extras"]["value"])
+    assert (
+        Decimal(inputs["invested_sek"]) == drawn == Decimal(evaluated["drawn"]["extras"]["value"])
+    )
 
     # Reading B (the default) by hand, on the figures from data.
     invested = min(drawn, Decimal(10_000_000))
@@ -117,9 +130,7 @@ def test_sick_leave_from_synthetic_data(utfall, root, tmp_path):
         employees = Decimal(inputs["employees"])
         expected_saving = max(Decimal(outputs["reduction_days"]) * day_value * employees, 0)
         assert abs(Decimal(outputs["saving_sek"]) - expected_saving) <= Decimal("0.005")
-        assert Decimal(outputs["activity_pay_sek"]) == Decimal(20_000_000) * Decimal(
-            activity_share
-        )
+        assert Decimal(outputs["activity_pay_sek"]) == Decimal(20_000_000) * Decimal(activity_share)
 
 
 def test_collective_impact_from_synthetic_data(utfall, root, tmp_path):
@@ -141,16 +152,22 @@ def test_sick_leave_as_of_a_day_inside_the_period_counts_the_rest_as_no_change(
     out = tmp_path / "sick-leave"
     assert utfall("synth", "sick-leave", "--out", out, "--size", "500").returncode == 0
     contract = root / "examples" / "contracts" / "sick-leave-botkyrka.yaml"
-    early = _json(utfall("settle", contract, "--data-dir", out, "--as-of", "2019-06-30",
-                         "--json", "--explain"))
+    early = _json(
+        utfall(
+            "settle", contract, "--data-dir", out, "--as-of", "2019-06-30", "--json", "--explain"
+        )
+    )
     inputs = early["inputs"]
     assert len(inputs["observed_days_per_employee"]) == 36
     # Months 7–36 are not reached yet: observed as expected, the index as the reference's.
     for month in range(6, 36):
-        assert inputs["observed_days_per_employee"][month] == (
-            inputs["reference_days_per_employee"][month]
+        assert (
+            inputs["observed_days_per_employee"][month]
+            == (inputs["reference_days_per_employee"][month])
         )
         assert inputs["slt"][month] == inputs["slt_reference"][month]
     full = _json(utfall("settle", contract, "--data-dir", out, "--json"))
-    assert inputs["observed_days_per_employee"][:6] == full["inputs"]["observed_days_per_employee"][:6]
+    assert (
+        inputs["observed_days_per_employee"][:6] == full["inputs"]["observed_days_per_employee"][:6]
+    )
     assert Decimal(early["outputs"]["saving_sek"]) < Decimal(full["outputs"]["saving_sek"])

@@ -133,8 +133,14 @@ def tables(contract):
         pa.table(
             {
                 "participant": ["p1", "p1", "p1", "p2", "p3", "p3"],
-                "date": ["2020-01-20", "2020-03-05", "2020-03-09", "2021-01-10", "2020-01-02",
-                         "2021-03-01"],
+                "date": [
+                    "2020-01-20",
+                    "2020-03-05",
+                    "2020-03-09",
+                    "2021-01-10",
+                    "2020-01-02",
+                    "2021-03-01",
+                ],
                 "kind": ["care", "care", "travel", "care", "care", "travel"],
                 "amount": ["10.50", "4.00", "1.25", "7.00", "3.00", "2.00"],
             }
@@ -200,8 +206,11 @@ def test_the_digest_is_the_rows_not_their_order(tables):
     costs = tables.table("costs")
     shuffled = costs.take([5, 3, 1, 0, 2, 4])
     assert table_digest(shuffled) == table_digest(costs)
-    changed = costs.set_column(3, "amount", pa.array([Decimal("10.51"), *costs["amount"].to_pylist()[1:]],
-                                                     pa.decimal128(18, 2)))
+    changed = costs.set_column(
+        3,
+        "amount",
+        pa.array([Decimal("10.51"), *costs["amount"].to_pylist()[1:]], pa.decimal128(18, 2)),
+    )
     assert table_digest(changed) != table_digest(costs)
 
 
@@ -228,7 +237,9 @@ def test_per_month_fills_the_months_between_with_zero(contract, tables):
     p1 = [r for r in frame.to_pylist() if r["participant"] == "p1"]
     # 2020-01: 10.50; 2020-02: nothing (0); 2020-03: 4.00 + 1.25.
     assert [(r["month"].isoformat(), r["amount"]) for r in p1] == [
-        ("2020-01-01", 10.5), ("2020-02-01", 0.0), ("2020-03-01", 5.25)
+        ("2020-01-01", 10.5),
+        ("2020-02-01", 0.0),
+        ("2020-03-01", 5.25),
     ]
     assert [r["months_since_inclusion"] for r in p1] == [0, 1, 2]
 
@@ -238,27 +249,43 @@ def test_membership_over_periods_counts_from_inclusion_to_leaving(contract, tabl
         contract.evaluations["by_period"], tables, contract.data, contract.periods
     )
     months = {
-        person: [(r["period"], r["period_month"]) for r in frame.to_pylist()
-                 if r["participant"] == person]
+        person: [
+            (r["period"], r["period_month"])
+            for r in frame.to_pylist()
+            if r["participant"] == person
+        ]
         for person in ("p1", "p2", "p3")
     }
-    everything = [("reference", 1), ("reference", 2), ("reference", 3),
-                  ("contract", 1), ("contract", 2), ("contract", 3)]
+    everything = [
+        ("reference", 1),
+        ("reference", 2),
+        ("reference", 3),
+        ("contract", 1),
+        ("contract", 2),
+        ("contract", 3),
+    ]
     assert months["p1"] == everything
     assert months["p3"] == everything
     # p2: included in February 2020, left in February 2021.
     assert months["p2"] == [("reference", 2), ("reference", 3), ("contract", 1), ("contract", 2)]
     until = evaluation_frame(
-        contract.evaluations["by_period"], tables, contract.data, contract.periods,
+        contract.evaluations["by_period"],
+        tables,
+        contract.data,
+        contract.periods,
         until=_d("2021-01-31"),
     )
     assert max(r["period_month"] for r in until.to_pylist() if r["period"] == "contract") == 1
 
 
 def test_a_series_is_numbered_within_the_periods(contract, tables):
-    frame = series_frame("index", tables, contract.data, contract.periods, ["reference", "contract"])
+    frame = series_frame(
+        "index", tables, contract.data, contract.periods, ["reference", "contract"]
+    )
     assert [(r["period"], r["period_month"], r["value"]) for r in frame.to_pylist()] == [
-        ("reference", 1, 1.0), ("reference", 2, 2.0), ("contract", 1, 3.0)
+        ("reference", 1, 1.0),
+        ("reference", 2, 2.0),
+        ("contract", 1, 3.0),
     ]
 
 

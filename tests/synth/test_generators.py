@@ -61,7 +61,11 @@ def test_manifest_lists_every_table_with_its_rows(norrkoping):
     analysis = {"children", "costs", "school", "dimensions", "price_index"}
     # The declared tables of the Norrköping contract, as CSV (price_index is shared).
     declared = {
-        "participants", "cost_records", "placement_days", "school_results", "social_scores",
+        "participants",
+        "cost_records",
+        "placement_days",
+        "school_results",
+        "social_scores",
         "cost_reports",
     }
     assert set(manifest["tables"]) == analysis | declared

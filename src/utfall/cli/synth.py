@@ -88,6 +88,7 @@ def _synth(
     console = Console(stderr=True)
     expected_rows = (size or 0) * ROWS_PER_UNIT.get(scenario, 1)
     show_bar = expected_rows >= PROGRESS_MIN_ROWS and not as_json
+
     def run(progress: Any) -> dict[str, Any]:
         return generate(
             scenario,

@@ -51,7 +51,9 @@ class Synthetic:
 
 
 SYNTHETIC: dict[str, Synthetic] = {
-    "norrkoping-placed-children": Synthetic("norrkoping", finance_plan="norrkoping-plan-from-data.yaml"),
+    "norrkoping-placed-children": Synthetic(
+        "norrkoping", finance_plan="norrkoping-plan-from-data.yaml"
+    ),
     # Each sick-leave municipality gets its own synthetic workforce (another seed).
     "sick-leave-botkyrka": Synthetic("sick-leave", 300),
     "sick-leave-ornskoldsvik": Synthetic("sick-leave", 240, 2017),

@@ -42,8 +42,9 @@ def _number(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def _statistic(rows: list[dict[str, Any]], spec: EvaluationSpec, options: dict[str, Any],
-               date: str | None) -> Decimal:
+def _statistic(
+    rows: list[dict[str, Any]], spec: EvaluationSpec, options: dict[str, Any], date: str | None
+) -> Decimal:
     statistic = options.get("statistic", "sum")
     if statistic == "count":
         return Decimal(len(rows))
@@ -59,12 +60,17 @@ def _statistic(rows: list[dict[str, Any]], spec: EvaluationSpec, options: dict[s
         latest = max(rows, key=lambda r: r[date])
         return _number(latest[outcome])
     denominator = str(options["denominator"])
-    below = sum((_number(r[denominator]) for r in rows if r.get(denominator) is not None),
-                Decimal(0))
+    below = sum(
+        (_number(r[denominator]) for r in rows if r.get(denominator) is not None), Decimal(0)
+    )
     if below == 0:
         raise DataInvalid(
             f"the sum of {denominator!r} is 0: no ratio",
-            [Finding("zero-denominator", f"the sum of {denominator!r} is 0", field_name=denominator)],
+            [
+                Finding(
+                    "zero-denominator", f"the sum of {denominator!r} is 0", field_name=denominator
+                )
+            ],
         )
     return sum(values, Decimal(0)) / below
 
@@ -89,8 +95,11 @@ def run_aggregate(spec: EvaluationSpec, tables: TableProvider, context: Any) -> 
     date = declaration.table(spec.data).date if declaration is not None else None
     for column, value in spec.where.items():
         wanted = value if isinstance(value, list) else [value]
-        table = table.filter(pc.is_in(table.column(column), value_set=pc.cast(
-            wanted, table.schema.field(column).type)))
+        table = table.filter(
+            pc.is_in(
+                table.column(column), value_set=pc.cast(wanted, table.schema.field(column).type)
+            )
+        )
     until = getattr(context, "until", None)
     before = options.get("dated") == "before" and until is not None and date is not None
     if before:
@@ -138,7 +147,9 @@ def run_aggregate(spec: EvaluationSpec, tables: TableProvider, context: Any) -> 
     return estimate
 
 
-def _estimate(spec: EvaluationSpec, number: float, value: Any, rows: int, statistic: str) -> Estimate:
+def _estimate(
+    spec: EvaluationSpec, number: float, value: Any, rows: int, statistic: str
+) -> Estimate:
     return Estimate.exact(
         "aggregate",
         number,

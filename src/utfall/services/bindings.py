@@ -120,7 +120,9 @@ def evaluations_run(
     estimates by name and the SHA-256 of every table they read."""
     from utfall.services.evaluation import EvaluationContext, evaluate
 
-    needed = sorted({t for n in names for t in evaluation_tables(contract, contract.evaluations[n])})
+    needed = sorted(
+        {t for n in names for t in evaluation_tables(contract, contract.evaluations[n])}
+    )
     data: Any = tables
     if until is not None:
         data = as_of(tables, contract.data, until, needed)

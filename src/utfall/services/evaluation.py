@@ -49,9 +49,7 @@ def _frame(spec: EvaluationSpec, tables: TableProvider, context: EvaluationConte
         return tables.table(spec.data)
     from utfall.services.frames import evaluation_frame
 
-    return evaluation_frame(
-        spec, tables, context.declaration, context.periods, until=context.until
-    )
+    return evaluation_frame(spec, tables, context.declaration, context.periods, until=context.until)
 
 
 def auxiliary_table(

@@ -295,7 +295,8 @@ def run_trend_adjusted(
         observed = [m for m, c in zip(month_values, contract_rows, strict=True) if c]
         last = max(observed) if observed else None
         unobserved = [
-            m for m, r, c in zip(month_values, reference_rows, contract_rows, strict=True)
+            m
+            for m, r, c in zip(month_values, reference_rows, contract_rows, strict=True)
             if r and not c and (last is None or m > last) and m in reference_index
         ]
         if unobserved:
@@ -308,8 +309,14 @@ def run_trend_adjusted(
         if not month_values:
             raise DataInvalid(
                 f"{where}: no month of the contract period is observed yet",
-                [Finding(code="no_contract_month", message="no month of the contract period "
-                         "has data yet", file=where, field_name=time)],
+                [
+                    Finding(
+                        code="no_contract_month",
+                        message="no month of the contract period has data yet",
+                        file=where,
+                        field_name=time,
+                    )
+                ],
             )
     lacking = [m for m in month_values if m not in index]
     if lacking:
@@ -482,20 +489,12 @@ def run_historical_reference(
     if not costs[outcome].type().is_numeric():
         raise DataInvalid(
             f"{where}: column {outcome!r} is not numeric",
-            [
-                Finding(
-                    code="not_numeric", message="not numeric", file=where, field_name=outcome
-                )
-            ],
+            [Finding(code="not_numeric", message="not numeric", file=where, field_name=outcome)],
         )
     if not costs[time].type().is_integer():
         raise DataInvalid(
             f"{where}: column {time!r} must hold whole months since inclusion",
-            [
-                Finding(
-                    code="not_integer", message="not whole months", file=where, field_name=time
-                )
-            ],
+            [Finding(code="not_integer", message="not whole months", file=where, field_name=time)],
         )
     price_table = None
     calendar = None

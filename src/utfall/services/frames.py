@@ -100,8 +100,9 @@ def evaluation_frame(
     cursor = duckdb_cursor()
     try:
         if not declared.per_participant:
-            return series_frame(spec.data, tables, declaration, periods,
-                                spec.periods, cursor=cursor, where=spec)
+            return series_frame(
+                spec.data, tables, declaration, periods, spec.periods, cursor=cursor, where=spec
+            )
         participants = declaration.participants
         assert participants is not None
         cursor.register("participants", tables.table("participants"))
@@ -245,16 +246,22 @@ def series_frame(
             participant=False,
         )
         if in_periods:
-            keys = list(zip(frame["period"].to_pylist(), frame["period_month"].to_pylist(),
-                            strict=True))
+            keys = list(
+                zip(frame["period"].to_pylist(), frame["period_month"].to_pylist(), strict=True)
+            )
             if len(set(keys)) != len(keys):
                 seen: set[tuple[Any, Any]] = set()
                 twice = next(k for k in keys if k in seen or seen.add(k))  # type: ignore[func-returns-value]
                 raise DataInvalid(
                     f"{tables.describe(name)}: two values for one month",
-                    [Finding("duplicate-month", f"{name} has two rows for month {twice[1]} of "
-                             f"the period {twice[0]}; keep one per month",
-                             file=tables.describe(name))],
+                    [
+                        Finding(
+                            "duplicate-month",
+                            f"{name} has two rows for month {twice[1]} of "
+                            f"the period {twice[0]}; keep one per month",
+                            file=tables.describe(name),
+                        )
+                    ],
                 )
         return _as_floats(frame)
     finally:

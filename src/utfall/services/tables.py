@@ -113,9 +113,9 @@ def arrow_type(column: Column) -> pa.DataType:
 
 def canonical_schema(table: Table) -> pa.Schema:
     """The canonical schema of a declared table (the pseudonym first, if it has one)."""
-    fields = [pa.field(IDENTITY_COLUMN, pa.string(), nullable=False)] if (
-        table.per_participant
-    ) else []
+    fields = (
+        [pa.field(IDENTITY_COLUMN, pa.string(), nullable=False)] if (table.per_participant) else []
+    )
     fields += [pa.field(c.name, arrow_type(c), nullable=not c.required) for c in table.columns]
     return pa.schema(fields)
 
@@ -164,8 +164,10 @@ def _cast(values: pa.ChunkedArray, column: Column) -> pa.ChunkedArray | pa.Array
     if column.type in ("decimal", "money") and pa.types.is_floating(values.type):
         # A float file column: its shortest repr is the number written (as a spreadsheet's).
         return pa.array(
-            [None if v is None else convert_cell(column, v, decimal_comma=False)
-             for v in values.to_pylist()],
+            [
+                None if v is None else convert_cell(column, v, decimal_comma=False)
+                for v in values.to_pylist()
+            ],
             target,
         )
     return pc.cast(values, target)
@@ -181,13 +183,19 @@ def conform(data: pa.Table, declared: Table, *, where: str, row_offset: int = 2)
     """
     findings: list[Finding] = []
     names = set(data.column_names)
-    wanted = (IDENTITY_COLUMN, *declared.column_names) if declared.per_participant else (
-        declared.column_names
+    wanted = (
+        (IDENTITY_COLUMN, *declared.column_names)
+        if declared.per_participant
+        else (declared.column_names)
     )
     for name in sorted(names - set(wanted)):
         findings.append(
-            Finding("unknown-column", f"{declared.name} declares no column {name!r} "
-                    f"(it has: {', '.join(wanted)})", file=where, field_name=name)
+            Finding(
+                "unknown-column",
+                f"{declared.name} declares no column {name!r} (it has: {', '.join(wanted)})",
+                file=where,
+                field_name=name,
+            )
         )
     arrays: list[Any] = []
     schema = canonical_schema(declared)
@@ -197,8 +205,13 @@ def conform(data: pa.Table, declared: Table, *, where: str, row_offset: int = 2)
             column = declared.column(name) if name != IDENTITY_COLUMN else None
             if column is None or column.required:
                 findings.append(
-                    Finding("missing-column", f"the required column {name!r} is missing",
-                            file=where, row=row_offset - 1, field_name=name)
+                    Finding(
+                        "missing-column",
+                        f"the required column {name!r} is missing",
+                        file=where,
+                        row=row_offset - 1,
+                        field_name=name,
+                    )
                 )
                 continue
             arrays.append(pa.array([column.default] * data.num_rows, schema_field.type))
@@ -210,8 +223,14 @@ def conform(data: pa.Table, declared: Table, *, where: str, row_offset: int = 2)
             if pc.any(empty).as_py():
                 rows = pc.indices_nonzero(empty).to_pylist()[:MAX_FINDINGS]
                 findings += [
-                    Finding("missing-participant", "the row names no participant", file=where,
-                            row=r + row_offset, field_name=name) for r in rows
+                    Finding(
+                        "missing-participant",
+                        "the row names no participant",
+                        file=where,
+                        row=r + row_offset,
+                        field_name=name,
+                    )
+                    for r in rows
                 ]
             arrays.append(values)
             continue
@@ -230,8 +249,14 @@ def conform(data: pa.Table, declared: Table, *, where: str, row_offset: int = 2)
         elif column.required and converted.null_count:
             rows = pc.indices_nonzero(pc.is_null(converted)).to_pylist()[:MAX_FINDINGS]
             findings += [
-                Finding("invalid-empty", "the cell is empty", file=where, row=r + row_offset,
-                        field_name=name) for r in rows
+                Finding(
+                    "invalid-empty",
+                    "the cell is empty",
+                    file=where,
+                    row=r + row_offset,
+                    field_name=name,
+                )
+                for r in rows
             ]
             continue
         arrays.append(converted)

@@ -62,9 +62,9 @@ def generate(
     if scenario not in SCENARIOS:
         raise KeyError(scenario)
     out.mkdir(parents=True, exist_ok=True)
-    options: dict[str, Any] = {"contract_tables": contract_tables} if scenario in (
-        CONTRACT_SCENARIOS
-    ) else {}
+    options: dict[str, Any] = (
+        {"contract_tables": contract_tables} if scenario in (CONTRACT_SCENARIOS) else {}
+    )
     body = SCENARIOS[scenario](out, seed=seed, size=size, csv=csv, progress=progress, **options)
     manifest = {
         "format_version": FORMAT_VERSION,

@@ -107,15 +107,24 @@ def test_every_reference_contract_declares_its_tables():
         (("key: [date]", "key: [day]"), "unknown-column", "key"),
         (("inclusion: included_on", "inclusion: group"), "not-a-date", "inclusion"),
         (("treated: treatment", "treated: treated"), "bad-treated", "treated"),
-        (("role: provider, label: Utförare", "role: financier, label: Utförare"),
-         "no-reference-target", "role"),
+        (
+            ("role: provider, label: Utförare", "role: financier, label: Utförare"),
+            "no-reference-target",
+            "role",
+        ),
         (("        cost: {type: money", "        post: {type: money"), "reserved-column", "post"),
         (("table: visits", "table: visit"), "unknown-table", "table"),
         (("outcome: cost", "outcome: costs"), "unknown-column", "outcome"),
         (("evaluate: cost}", "evaluate: costs}"), "unknown-evaluation", "evaluate"),
         (("method: did", "method: regression"), "evaluation", "method"),
-        (("cost: {type: money, label: {sv: Kostnad, en: Cost}, min: 0}",
-          "cost: {type: money, label: {sv: Kostnad, en: Cost}, min: x}"), "bad-bound", "min"),
+        (
+            (
+                "cost: {type: money, label: {sv: Kostnad, en: Cost}, min: 0}",
+                "cost: {type: money, label: {sv: Kostnad, en: Cost}, min: x}",
+            ),
+            "bad-bound",
+            "min",
+        ),
     ],
 )
 def test_a_wrong_declaration_is_refused_with_file_line_and_field(change, code, path):
@@ -137,7 +146,9 @@ def test_cells_convert_by_type_with_swedish_forms():
     cost = visits.column("cost")
     assert convert_cell(cost, "1 234,50", decimal_comma=True) == Decimal("1234.50")
     assert convert_cell(cost, 12.5, decimal_comma=False) == Decimal("12.50")
-    assert convert_cell(visits.column("date"), "2021-03", decimal_comma=False) == dt.date(2021, 3, 1)
+    assert convert_cell(visits.column("date"), "2021-03", decimal_comma=False) == dt.date(
+        2021, 3, 1
+    )
     # A choice accepts its value or either label.
     assert convert_cell(group, "Jämförelse", decimal_comma=False) == "comparison"
     assert convert_cell(group, "", decimal_comma=False) == "treatment"  # the default
@@ -165,11 +176,14 @@ def test_a_new_version_keeps_stored_rows_readable():
         "        note: {type: text, label: Not, required: false}\n        by: {type: reference",
     )
     assert _changes(optional, stored) == []
-    renamed = BASE.replace("        cost: {type: money, label:", "        price: {type: money, "
-                           "renamed_from: cost, label:").replace("outcome: cost", "outcome: price")
+    renamed = BASE.replace(
+        "        cost: {type: money, label:",
+        "        price: {type: money, renamed_from: cost, label:",
+    ).replace("outcome: cost", "outcome: price")
     assert _changes(renamed, stored) == []
-    removed = BASE.replace("        cost: {type: money, label: {sv: Kostnad, en: Cost}, min: 0}\n",
-                           "").replace("    outcome: cost\n", "    outcome: post\n")
+    removed = BASE.replace(
+        "        cost: {type: money, label: {sv: Kostnad, en: Cost}, min: 0}\n", ""
+    ).replace("    outcome: cost\n", "    outcome: post\n")
     assert ("column-removed", "data.tables.visits.columns") in _changes(removed, stored)
     retyped = BASE.replace("cost: {type: money", "cost: {type: text").replace(", min: 0}", "}")
     assert ("column-retyped", "data.tables.visits.columns.cost.type") in _changes(retyped, stored)

@@ -96,7 +96,9 @@ def test_activity_share_follows_seed_003(name: str, activity_share: D, commissio
 @pytest.mark.parametrize("name", MUNICIPALITIES)
 def test_settle_facts_matches_exact_computation(name: str) -> None:
     given_facts = facts(name)
-    assert all(isinstance(v, D) for v in given_facts["observed_days_per_employee"])  # read exactly, no floats
+    assert all(
+        isinstance(v, D) for v in given_facts["observed_days_per_employee"]
+    )  # read exactly, no floats
     result = settle(contract(name), given_facts)
     wanted = expected_settlement(name, given_facts)
     for output, amount in wanted.items():
@@ -156,7 +158,10 @@ def test_saving_is_never_negative_and_never_grows_with_observed_days(
     name: str, base: dict[str, Any], extra: list[D], value: D
 ) -> None:
     more_sick = dict(
-        base, observed_days_per_employee=[a + b for a, b in zip(base["observed_days_per_employee"], extra, strict=True)]
+        base,
+        observed_days_per_employee=[
+            a + b for a, b in zip(base["observed_days_per_employee"], extra, strict=True)
+        ],
     )
     what_if = {"value_per_sick_day_sek": value}
     before = settle(contract(name), base, overrides=what_if).outputs

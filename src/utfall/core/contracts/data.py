@@ -221,9 +221,7 @@ def _column(
 ) -> Column:
     if not NAME.fullmatch(name):
         findings.append(
-            yaml_doc.finding(
-                "bad-name", f"{name!r} is not a valid column name (a-z, 0-9, _)", path
-            )
+            yaml_doc.finding("bad-name", f"{name!r} is not a valid column name (a-z, 0-9, _)", path)
         )
     elif name in DERIVED_COLUMNS and name != "month":
         # ``month`` may name a table's date column: the derived month is that date's month.
@@ -386,11 +384,23 @@ def compile_data(
         path: tuple[Any, ...] = ("data", "participants")
         columns = _columns(doc.columns, path, yaml_doc, findings, parties)
         _date_column(
-            PARTICIPANTS, columns, doc.inclusion, "inclusion", (*path, "inclusion"), yaml_doc,
-            findings, required=True,
+            PARTICIPANTS,
+            columns,
+            doc.inclusion,
+            "inclusion",
+            (*path, "inclusion"),
+            yaml_doc,
+            findings,
+            required=True,
         )
         _date_column(
-            PARTICIPANTS, columns, doc.end, "end", (*path, "end"), yaml_doc, findings,
+            PARTICIPANTS,
+            columns,
+            doc.end,
+            "end",
+            (*path, "end"),
+            yaml_doc,
+            findings,
             required=False,
         )
         if doc.end is not None and any(c.name == doc.end and c.required for c in columns):
@@ -406,7 +416,8 @@ def compile_data(
             if group is None or group.type != "choice":
                 findings.append(
                     yaml_doc.finding(
-                        "bad-group", f"group must name a choice column, not {doc.group!r}",
+                        "bad-group",
+                        f"group must name a choice column, not {doc.group!r}",
                         (*path, "group"),
                     )
                 )
@@ -463,8 +474,16 @@ def compile_data(
                 )
             )
         columns = _columns(table_doc.columns, path, yaml_doc, findings, parties)
-        _date_column(name, columns, table_doc.date, "date", (*path, "date"), yaml_doc, findings,
-                     required=True)
+        _date_column(
+            name,
+            columns,
+            table_doc.date,
+            "date",
+            (*path, "date"),
+            yaml_doc,
+            findings,
+            required=True,
+        )
         if any(c.name == "month" for c in columns) and table_doc.date != "month":
             findings.append(
                 yaml_doc.finding(
@@ -479,7 +498,8 @@ def compile_data(
             if key not in names:
                 findings.append(
                     yaml_doc.finding(
-                        "unknown-column", f"key names {key!r}, which is not a column of {name}",
+                        "unknown-column",
+                        f"key names {key!r}, which is not a column of {name}",
                         (*path, "key", index),
                     )
                 )
@@ -742,9 +762,7 @@ def declaration_changes(
                     )
                 )
                 continue
-            problems += _column_change(
-                column, target, (*path, "columns", target.name), yaml_doc
-            )
+            problems += _column_change(column, target, (*path, "columns", target.name), yaml_doc)
         known = {c.name for c in table.columns}
         for column in successor.columns:
             if column.name in known or column.renamed_from in known:

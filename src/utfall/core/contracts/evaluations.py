@@ -122,11 +122,15 @@ def _check(
             )
     if spec.per == "month":
         if not table.per_participant or table.is_participants:
-            problem("bad-per", "per: month sums a participant's records, events or "
-                    "measurements", "per")
+            problem(
+                "bad-per", "per: month sums a participant's records, events or measurements", "per"
+            )
         elif not spec.outcome or not table.has(spec.outcome):
-            problem("bad-per", f"per: month sums the outcome, a numeric column of {table.name}",
-                    "outcome")
+            problem(
+                "bad-per",
+                f"per: month sums the outcome, a numeric column of {table.name}",
+                "outcome",
+            )
         elif table.column(spec.outcome).type not in NUMERIC:
             problem("bad-per", f"per: month sums {spec.outcome!r}, which is not a number", "per")
     columns = frame_columns(declaration, spec)
@@ -138,13 +142,18 @@ def _check(
     for column in spec.covariates:
         bare = column.strip()
         if bare.isidentifier() and bare not in columns:
-            problem("unknown-column", f"covariate {bare!r} is not a column here ({known})",
-                    "covariates")
+            problem(
+                "unknown-column", f"covariate {bare!r} is not a column here ({known})", "covariates"
+            )
     for column, value in spec.where.items():
         source = table if table.has(column) else None
         if source is None:
-            problem("unknown-column", f"where: {column!r} is not a column of {table.name}",
-                    "where", column)
+            problem(
+                "unknown-column",
+                f"where: {column!r} is not a column of {table.name}",
+                "where",
+                column,
+            )
             continue
         declared = source.column(column)
         values = value if isinstance(value, list) else [value]
@@ -155,7 +164,8 @@ def _check(
                     "unknown-choice",
                     f"where: {column} has no value {wrong[0]!r} "
                     f"({', '.join(declared.choice_values)})",
-                    "where", column,
+                    "where",
+                    column,
                 )
     options = method_options(spec)
     for key in AUXILIARY_OPTIONS:
@@ -166,7 +176,8 @@ def _check(
             problem(
                 "unknown-table",
                 f"options.{key}: {other!r} is not a declared series table",
-                "options", key,
+                "options",
+                key,
             )
     if spec.method == "rate_card":
         _check_rate_card(
@@ -175,8 +186,12 @@ def _check(
     if spec.method == "aggregate" and options.get("by"):
         by = options["by"]
         if by not in columns:
-            problem("unknown-column", f"options.by: {by!r} is not a column here ({known})",
-                    "options", "by")
+            problem(
+                "unknown-column",
+                f"options.by: {by!r} is not a column here ({known})",
+                "options",
+                "by",
+            )
     if spec.method == "share_change":
         _check_share_change(options, table, problem)
 
@@ -225,77 +240,139 @@ def _check_rate_card(
             return
         term = parameters.get(name)
         if term is None or term.type != "money":
-            problem("unknown-parameter", f"{name!r} is not a money parameter of the contract",
-                    "options", *path)
+            problem(
+                "unknown-parameter",
+                f"{name!r} is not a money parameter of the contract",
+                "options",
+                *path,
+            )
         elif term.default is not None and term.default < 0:
-            problem("negative-price", f"the parameter {name!r} prices or caps a rate card; "
-                    "its default may not be negative", "options", *path)
+            problem(
+                "negative-price",
+                f"the parameter {name!r} prices or caps a rate card; "
+                "its default may not be negative",
+                "options",
+                *path,
+            )
 
     if table.is_participants:
-        problem("needs-events", "a rate card reads an events table of the participants, not "
-                "the participants themselves", "table")
+        problem(
+            "needs-events",
+            "a rate card reads an events table of the participants, not "
+            "the participants themselves",
+            "table",
+        )
 
     outcome_column = options.get("outcome_column", "outcome")
     outcomes = options["outcomes"]
     if not table.has(outcome_column) or table.column(outcome_column).type != "choice":
-        problem("unknown-column", f"options.outcome_column: {table.name} has no choice column "
-                f"{outcome_column!r}", "options", "outcome_column")
+        problem(
+            "unknown-column",
+            f"options.outcome_column: {table.name} has no choice column {outcome_column!r}",
+            "options",
+            "outcome_column",
+        )
     else:
         declared = table.column(outcome_column).choice_values
         for outcome in outcomes:
             if outcome not in declared:
-                problem("unknown-outcome", f"{outcome!r} is not a value of {table.name}."
-                        f"{outcome_column} ({', '.join(declared)})", "options", "outcomes",
-                        outcome)
+                problem(
+                    "unknown-outcome",
+                    f"{outcome!r} is not a value of {table.name}."
+                    f"{outcome_column} ({', '.join(declared)})",
+                    "options",
+                    "outcomes",
+                    outcome,
+                )
     evidence = options.get("evidence_column", "evidence")
     if "evidence_column" in options and evidence and not table.has(evidence):
-        problem("unknown-column", f"options.evidence_column: {table.name} has no column "
-                f"{evidence!r}", "options", "evidence_column")
+        problem(
+            "unknown-column",
+            f"options.evidence_column: {table.name} has no column {evidence!r}",
+            "options",
+            "evidence_column",
+        )
     if options.get("require_evidence") and not (evidence and table.has(evidence)):
-        problem("unknown-column", f"options.require_evidence: {table.name} has no evidence "
-                "column (options.evidence_column)", "options", "require_evidence")
+        problem(
+            "unknown-column",
+            f"options.require_evidence: {table.name} has no evidence "
+            "column (options.evidence_column)",
+            "options",
+            "require_evidence",
+        )
     group = options.get("price_group")
     participants = declaration.participants
     group_values: tuple[str, ...] | None = None
     if group is not None and (participants is None or not participants.has(group)):
-        problem("unknown-column", f"options.price_group: the participants have no column "
-                f"{group!r}", "options", "price_group")
+        problem(
+            "unknown-column",
+            f"options.price_group: the participants have no column {group!r}",
+            "options",
+            "price_group",
+        )
     elif group is not None and participants is not None:
         declared_group = participants.column(group)
         if declared_group.type == "choice":
             group_values = declared_group.choice_values
     if subgroup is not None and (participants is None or not participants.has(subgroup)):
-        problem("unknown-column", f"subgroup: a rate card's subgroup is a column of the "
-                f"participants, not {subgroup!r}", "subgroup")
+        problem(
+            "unknown-column",
+            f"subgroup: a rate card's subgroup is a column of the participants, not {subgroup!r}",
+            "subgroup",
+        )
     for name, outcome in outcomes.items():
         money_parameter(outcome.price, "outcomes", name, "price")
         money_parameter(outcome.cap, "outcomes", name, "cap")
         for level, price in outcome.prices_by_group.items():
             money_parameter(price, "outcomes", name, "prices_by_group", level)
             if group is None:
-                problem("no-price-group", "prices by group need options.price_group",
-                        "outcomes", name, "prices_by_group")
+                problem(
+                    "no-price-group",
+                    "prices by group need options.price_group",
+                    "outcomes",
+                    name,
+                    "prices_by_group",
+                )
             elif group_values is not None and level not in group_values:
-                problem("unknown-choice", f"prices_by_group: {group} has no value {level!r} "
-                        f"({', '.join(group_values)})", "outcomes", name, "prices_by_group",
-                        level)
+                problem(
+                    "unknown-choice",
+                    f"prices_by_group: {group} has no value {level!r} ({', '.join(group_values)})",
+                    "outcomes",
+                    name,
+                    "prices_by_group",
+                    level,
+                )
         if outcome.requires is not None and outcome.requires not in outcomes:
-            problem("unknown-outcome", f"requires {outcome.requires!r}, which is not an "
-                    "outcome of this rate card", "outcomes", name, "requires")
+            problem(
+                "unknown-outcome",
+                f"requires {outcome.requires!r}, which is not an outcome of this rate card",
+                "outcomes",
+                name,
+                "requires",
+            )
     money_parameter(options.get("cap_per_participant"), "cap_per_participant")
     money_parameter(options.get("cap_total"), "cap_total")
     period = options.get("period")
     if period is not None and period not in periods:
-        problem("unknown-period", f"options.period: the contract has no period {period!r}",
-                "options", "period")
+        problem(
+            "unknown-period",
+            f"options.period: the contract has no period {period!r}",
+            "options",
+            "period",
+        )
     # Prerequisites must not go round in a circle.
     for name in outcomes:
         seen = {name}
         step = outcomes[name].requires
         while step is not None and step in outcomes:
             if step in seen:
-                problem("requires-cycle", f"{name} requires itself through {step}",
-                        "outcomes", name, "requires")
+                problem(
+                    "requires-cycle",
+                    f"{name} requires itself through {step}",
+                    "outcomes",
+                    name,
+                    "requires",
+                )
                 break
             seen.add(step)
             step = outcomes[step].requires

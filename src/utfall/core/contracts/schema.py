@@ -143,9 +143,7 @@ class ColumnDocument(_Strict):
     description: str | None = None
     unit: str | None = Field(default=None, description="Unit of the values, e.g. SEK or days.")
     required: bool = Field(default=True, description="Whether every row must have a value.")
-    default: Any = Field(
-        default=None, description="Value of an empty cell of an optional column."
-    )
+    default: Any = Field(default=None, description="Value of an empty cell of an optional column.")
     synonyms: list[str] = Field(
         default_factory=list,
         description="Other names a file may give the column (for the automatic mapping).",
