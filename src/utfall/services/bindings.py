@@ -28,7 +28,13 @@ from utfall.core.evaluation.spec import EvaluationSpec
 from utfall.errors import SpecInvalid, UserError
 from utfall.services.tables import TableProvider, as_of, table_digest
 
-__all__ = ["BoundInputs", "evaluation_tables", "evaluations_run", "inputs_evaluate"]
+__all__ = [
+    "BoundInputs",
+    "evaluation_detail",
+    "evaluation_tables",
+    "evaluations_run",
+    "inputs_evaluate",
+]
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,23 @@ def evaluations_run(
 ) -> tuple[dict[str, Estimate], dict[str, str]]:
     """Run the named evaluations of ``contract`` on ``tables`` as of ``until``; the
     estimates by name and the SHA-256 of every table they read."""
-    from utfall.services.evaluation import EvaluationContext, evaluate
+    from utfall.services.evaluation import evaluate
+
+    data, context, needed = _prepared(contract, tables, names, until, parameters)
+    digests = {name: _digest(data, name) for name in needed}
+    estimates = {name: evaluate(contract.evaluations[name], data, context) for name in names}
+    return estimates, digests
+
+
+def _prepared(
+    contract: Contract,
+    tables: TableProvider,
+    names: list[str],
+    until: dt.date | None,
+    parameters: Mapping[str, Any] | None,
+) -> tuple[Any, Any, list[str]]:
+    """The tables as of ``until``, the evaluations' context and the tables they read."""
+    from utfall.services.evaluation import EvaluationContext
 
     needed = sorted(
         {t for n in names for t in evaluation_tables(contract, contract.evaluations[n])}
@@ -134,9 +156,23 @@ def evaluations_run(
         until=until,
         parties=contract.parties,
     )
-    digests = {name: _digest(data, name) for name in needed}
-    estimates = {name: evaluate(contract.evaluations[name], data, context) for name in names}
-    return estimates, digests
+    return data, context, needed
+
+
+def evaluation_detail(
+    contract: Contract,
+    tables: TableProvider,
+    name: str,
+    *,
+    until: dt.date | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The rows behind the figure of the contract's evaluation ``name`` (pseudonyms: for the
+    parties allowed to see individuals), as :func:`evaluations_run` computes the figure."""
+    from utfall.services.evaluation import evaluate_detail
+
+    data, context, _needed = _prepared(contract, tables, [name], until, parameters)
+    return evaluate_detail(contract.evaluations[name], data, context)
 
 
 def _digest(tables: Any, name: str) -> str:

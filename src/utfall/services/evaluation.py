@@ -29,7 +29,7 @@ from utfall.core.evaluation.spec import METHOD_RULES, EvaluationSpec, method_opt
 from utfall.errors import DataInvalid, EvaluationError, SpecInvalid
 from utfall.services.tables import TableProvider
 
-__all__ = ["METHODS", "EvaluationContext", "evaluate"]
+__all__ = ["DETAILS", "METHODS", "EvaluationContext", "evaluate", "evaluate_detail"]
 
 
 @dataclass(frozen=True)
@@ -194,6 +194,26 @@ METHODS: dict[str, Adapter] = {
         "share_change", contract_only="compares the rows of a contract's declared series"
     ),
 }
+
+
+DETAILS: dict[str, str] = {"rate_card": "rate_card:rate_card_detail"}
+"""Methods that can show the rows behind their figure → ``module:function`` under
+utfall.services: the participants a payment counted and the events it did not, each with
+its reason. They hold pseudonyms: only the parties allowed to see individuals get them."""
+
+
+def evaluate_detail(
+    spec: EvaluationSpec, tables: TableProvider, context: EvaluationContext
+) -> dict[str, Any]:
+    """The rows behind ``spec``'s figure, by part (e.g. ``counted``, ``uncounted``), as Arrow
+    tables, under the same rules and data as :func:`evaluate`; SpecInvalid for a method
+    that has none."""
+    target = DETAILS.get(spec.method)
+    if target is None:
+        raise SpecInvalid(f"{spec.where_of('method')}: {spec.method} has no rows to show")
+    module, function = target.split(":")
+    detail = getattr(import_module(f"utfall.services.{module}"), function)(spec, tables, context)
+    return dict(detail._asdict())
 
 
 def _locate(error: DataInvalid, spec: EvaluationSpec, where: str) -> DataInvalid:

@@ -91,7 +91,6 @@ class KeyOut(Schema):
     retired_at: datetime | None
 
 
-
 def _contract(request: HttpRequest, identifier: str, action: Action = Action.VIEW_SETTLEMENTS):
     return contract_selectors.contract_get(user=request.user, identifier=identifier, action=action)
 

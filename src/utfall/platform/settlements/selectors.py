@@ -22,6 +22,7 @@ from utfall.errors import UserError
 from utfall.platform.contracts.models import Contract, Settlement, SettlementStatus
 from utfall.platform.permissions import Action, require
 from utfall.platform.settlements.models import EvaluatorKey, FinancePlan, LedgerRecord
+from utfall.services.evaluation import DETAILS
 
 __all__ = [
     "evaluator_keys",
@@ -33,6 +34,7 @@ __all__ = [
     "settlement_get",
     "settlement_list",
     "statement_facts_text",
+    "statement_rows",
 ]
 
 
@@ -147,6 +149,7 @@ def evaluations_of(settlement: Settlement) -> list[dict[str, Any]]:
                     for name, digest in (details.get("tables") or {}).items()
                 ],
                 "as_of": details.get("data_as_of"),
+                "has_rows": evaluation is not None and details.get("method") in DETAILS,
             }
         for child in node.get("children", []):
             walk(child)
@@ -321,3 +324,84 @@ def finance_simulation(
         plan=loaded,
         tables=_plan_tables(contract, loaded, document) if loaded is not None else None,
     )
+
+
+def _row_labels(document: Any, evaluation: str) -> dict[str, Any]:
+    """Column headings and value labels of a figure's rows, in the active language."""
+    from django.utils.translation import get_language
+    from django.utils.translation import gettext as _
+
+    from utfall.core.evaluation.rate_card import REASON_LABELS
+
+    english = (get_language() or "sv").startswith("en")
+    spec = document.evaluations[evaluation]
+    table = document.data.table(spec.data)
+
+    def declared(name: str) -> tuple[str, dict[str, str]]:
+        column = table.column(name)
+        choices = {c.value: c.label.en if english else c.label.sv for c in column.choices}
+        return (column.label.en if english else column.label.sv), choices
+
+    outcome = str(spec.options.get("outcome_column", "outcome"))
+    evidence = spec.options.get("evidence_column", "evidence")
+    headings: dict[str, tuple[str, dict[str, str]]] = {
+        "participant": (_("Pseudonym"), {}),
+        "outcome": declared(outcome),
+        "achieved_on": declared(table.date),
+        "price_sek": (_("Price (SEK)"), {}),
+        "paid_sek": (_("Paid (SEK)"), {}),
+        "capped_by": (
+            _("Cut by the cap"),
+            {"participant": _("per participant"), "outcome": _("per outcome"), "total": _("total")},
+        ),
+        "reason": (
+            _("Reason"),
+            {code: pair[1] if english else pair[0] for code, pair in REASON_LABELS.items()},
+        ),
+    }
+    if isinstance(evidence, str) and table.has(evidence):
+        headings["evidence"] = declared(evidence)
+    return headings
+
+
+def statement_rows(
+    *, user: AbstractBaseUser, settlement: Settlement, evaluation: str, part: str
+) -> tuple[str, bytes]:
+    """The rows behind one evaluated figure of a statement as CSV (file name, bytes): the
+    participants a payment counted or the events it did not, each with its reason, computed
+    on the stored rows as of the statement's period end. Pseudonyms only, for the parties
+    allowed to see individuals."""
+    import csv
+    import io
+
+    from utfall.platform.contracts.selectors import parsed_version
+    from utfall.platform.tables import StoredTables
+    from utfall.services.bindings import evaluation_detail
+
+    contract = settlement.contract
+    require(user, Action.VIEW_INDIVIDUAL_STATUS, contract)
+    document = parsed_version(settlement.version)
+    spec = document.evaluations.get(evaluation)
+    if spec is None or spec.method not in DETAILS:
+        raise UserError("this figure has no rows to show")
+    detail = evaluation_detail(
+        document, StoredTables(contract), evaluation, until=settlement.period_end
+    )
+    if part not in detail:
+        raise UserError(f"choose one of: {', '.join(detail)}")
+    table = detail[part]
+    headings = _row_labels(document, evaluation)
+    names = [n for n in table.column_names if n in headings]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([headings[n][0] for n in names])
+    columns = [table.column(n).to_pylist() for n in names]
+    for values in zip(*columns, strict=True):
+        writer.writerow(
+            [
+                "" if value is None else headings[name][1].get(str(value), str(value))
+                for name, value in zip(names, values, strict=True)
+            ]
+        )
+    name = f"{contract.identifier}-statement-{settlement.pk}-{evaluation}-{part}.csv"
+    return name, out.getvalue().encode("utf-8-sig")

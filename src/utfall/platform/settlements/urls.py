@@ -16,6 +16,11 @@ urlpatterns = [
         name="action",
     ),
     path(
+        "contracts/<slug:identifier>/settlements/<int:pk>/rows/<slug:evaluation>/<slug:part>.csv",
+        views.statement_rows,
+        name="rows",
+    ),
+    path(
         "contracts/<slug:identifier>/settlements/<int:pk>/bundle.json",
         views.statement_bundle,
         name="bundle",

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from utfall.errors import FindingsError, UtfallError
+from utfall.errors import FindingsError, UserError, UtfallError
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts.models import Settlement, SettlementStatus
 from utfall.platform.permissions import Action, can
@@ -103,6 +103,7 @@ def statement_detail(request: HttpRequest, identifier: str, pk: int) -> HttpResp
         comment_form=CommentForm(),
         sign_form=SignForm(),
         rows=selectors.explanation_rows(statement),
+        can_see_rows=can(request.user, Action.VIEW_INDIVIDUAL_STATUS, contract),
         evaluations=selectors.evaluations_of(statement),
         comments=statement.comments.select_related("author"),
         corrected_by=statement.corrections.filter(status=SettlementStatus.SIGNED).first(),
@@ -141,6 +142,25 @@ def statement_action(request: HttpRequest, identifier: str, pk: int) -> HttpResp
     except UtfallError as error:
         messages.error(request, " ".join([error.message, *[str(d) for d in error.detail]]))
     return redirect("settlements:detail", identifier=identifier, pk=statement.pk)
+
+
+@login_required
+def statement_rows(
+    request: HttpRequest, identifier: str, pk: int, evaluation: str, part: str
+) -> HttpResponse:
+    """The rows behind one evaluated figure (pseudonyms only; the parties allowed to see
+    individuals): the participants counted, or the events not counted with the reason."""
+    contract = _contract(request, identifier, Action.VIEW_SETTLEMENTS)
+    statement = _statement(request, contract, pk)
+    try:
+        name, content = selectors.statement_rows(
+            user=request.user, settlement=statement, evaluation=evaluation, part=part
+        )
+    except UserError as error:
+        raise Http404(error.message) from None
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required
