@@ -56,7 +56,9 @@ def make_user(db):
 
     def make(username: str, *organisations, staff: bool = False):
         user = get_user_model().objects.create_user(
-            username=username, email=f"{username}@example.invalid", password="pw-test-123",
+            username=username,
+            email=f"{username}@example.invalid",
+            password="pw-test-123",
             is_staff=staff,
         )
         for organisation in organisations:
@@ -92,8 +94,12 @@ def world(db, make_user, norrkoping_text):
     for role in Role:
         if role != Role.COMMISSIONER:
             contract_party_set(
-                contract=contract, organisation=organisations[role], role=role,
+                contract=contract,
+                organisation=organisations[role],
+                role=role,
                 actor=users[Role.COMMISSIONER],
+                accepted_by=users[role],
+                approved_by=[users[Role.FINANCIER]],
             )
     outsider_org = organisation_create(name="Org outsider", actor=None)
     outsider = make_user("outsider", outsider_org)

@@ -132,7 +132,8 @@ def xlsx_fill(template: bytes, rows: list[list[str]]) -> bytes:
 
 
 def totp_code(user) -> str:
-    """The user's current TOTP code (the used-code cache is cleared: tests sign often)."""
+    """The user's current TOTP code (the used-code cache and the spent codes are cleared:
+    tests sign often)."""
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import (
         format_hotp_value,
@@ -142,7 +143,10 @@ def totp_code(user) -> str:
     from allauth.mfa.utils import decrypt
     from django.core.cache import cache
 
+    from utfall.platform.organisations.models import SecondFactorCodeUse
+
     cache.clear()
+    SecondFactorCodeUse.objects.filter(user=user).delete()
     authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
     secret = decrypt(authenticator.data["secret"])
     counters = list(yield_hotp_counters_from_time())
@@ -208,3 +212,20 @@ tests:
     inputs: {visits_kept: 2, bonus_sek: 500}
     expect: {outputs: {paid_sek: "2500.00"}}
 """
+
+
+def login_with_second_factor(client, user):
+    """Log the client in as if through allauth with password and TOTP: the session records
+    both steps (the admin asks for the second, decision 0600)."""
+    import time
+
+    client.force_login(user)
+    session = client.session
+    now = time.time()
+    session["account_authentication_methods"] = [
+        {"method": "password", "at": now, "username": user.get_username()},
+        {"method": "mfa", "at": now, "type": "totp"},
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+    return client

@@ -29,6 +29,17 @@ def _keep_the_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
+@schemathesis.check
+def error_shape(ctx, response, case):
+    """Every 4xx answer is the documented ``{message, detail, findings}`` (issue 14)."""
+    if 400 <= response.status_code < 500 and response.status_code != 405:
+        body = response.json()
+        if set(body) != {"message", "detail", "findings"}:
+            raise AssertionError(f"{response.status_code} without the error shape: {body}")
+        if not isinstance(body["message"], str) or not isinstance(body["findings"], list):
+            raise AssertionError(f"{response.status_code} error shape has wrong types: {body}")
+
+
 @pytest.fixture
 def token(world):
     _record, clear = api_token_create(user=world.users[Role.COMMISSIONER], name="fuzz")
@@ -37,9 +48,16 @@ def token(world):
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=6, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
 def test_api_conforms_to_its_schema(case, token):
     # No 5xx, responses match the documented schemas, status codes are documented.
     # Left out: "a schema-valid request is accepted" - random identifiers rightly get 404
@@ -47,4 +65,5 @@ def test_api_conforms_to_its_schema(case, token):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}"},
         excluded_checks=[positive_data_acceptance],
+        additional_checks=[error_shape],
     )

@@ -42,7 +42,7 @@ def test_commissioner_and_financier(page, live_server, make_user, tmp_path):
     investor = organisation_create(name="Investeraren", actor=None)
     other = organisation_create(name="Annan kommun", actor=None)
     make_user("kommun", municipality)
-    make_user("finans", investor)
+    investor_user = make_user("finans", investor)
     other_user = make_user("annan", other)
     # The financier takes part in another contract only.
     botkyrka = contract_create(
@@ -52,7 +52,11 @@ def test_commissioner_and_financier(page, live_server, make_user, tmp_path):
         file_name="sick-leave-botkyrka.yaml",
     )
     contract_party_set(
-        contract=botkyrka, organisation=investor, role=Role.FINANCIER, actor=other_user
+        contract=botkyrka,
+        organisation=investor,
+        role=Role.FINANCIER,
+        actor=other_user,
+        accepted_by=investor_user,
     )
     base = live_server.url
     SHOTS.mkdir(parents=True, exist_ok=True)

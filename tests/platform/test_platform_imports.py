@@ -513,6 +513,7 @@ def unknown(world):
         organisation=world.organisations[Role.PROVIDER],
         role=Role.PROVIDER,
         actor=world.users[Role.COMMISSIONER],
+        accepted_by=world.users[Role.PROVIDER],
     )
     return contract
 

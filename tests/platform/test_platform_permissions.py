@@ -59,7 +59,7 @@ def _attempt(action: str, world, user) -> None:
     elif action == "put_contract_in_force":
         services.contract_put_in_force(contract=contract, actor=user)
     elif action == "manage_parties":
-        services.contract_party_set(
+        services.contract_party_invite(
             contract=contract,
             organisation=organisation_create(name="New org", actor=None),
             role=Role.PROVIDER,
@@ -200,6 +200,8 @@ def test_each_declared_table_is_imported_by_its_declared_roles_only(world):
                 organisation=world.organisations[role],
                 role=role,
                 actor=world.users[Role.COMMISSIONER],
+                accepted_by=world.users[role],
+                approved_by=[world.users[Role.FINANCIER]],
             )
     checked = 0
     for contract in (world.contract, other):

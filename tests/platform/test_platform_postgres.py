@@ -63,7 +63,7 @@ def test_platform_suite_on_postgresql():
         capture_output=True,
         text=True,
         env=env,
-        timeout=600,
+        timeout=1500,
         cwd=HERE.parent.parent,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]

@@ -156,6 +156,7 @@ def test_the_participants_page_shows_the_declared_columns_by_label(client, world
         organisation=world.organisations[Role.PROVIDER],
         role=Role.PROVIDER,
         actor=world.users[Role.COMMISSIONER],
+        accepted_by=world.users[Role.PROVIDER],
     )
     rows = "".join(
         f"H-{i},2024-01-{1 + i % 28:02d},{'north' if i % 3 else ''}\n" for i in range(1, 131)

@@ -350,12 +350,14 @@ def bundle_file_verify(
     ledger_path: Path | str | None = None,
     data_dir: Path | str | None = None,
     recompute: bool = True,
+    log_key: str | None = None,
 ) -> VerificationReport:
     """Check the bundle file at ``path`` (see :func:`utfall.services.bundles.bundle_verify`).
 
     ``ledger_path`` is a JSON Lines ledger the bundle's slice must be part of;
     ``data_dir`` a folder with the tables the bundle records only the digests of
-    (``NAME.csv`` or ``NAME.parquet``, read under the bundle's contract declaration).
+    (``NAME.csv`` or ``NAME.parquet``, read under the bundle's contract declaration);
+    ``log_key`` the transparency log's verifier key the bundle's tree head must be signed with.
     """
     raw = bundle_read(path)
     supplied = None
@@ -374,6 +376,7 @@ def bundle_file_verify(
         ledger=_ledger_copy(ledger_path) if ledger_path is not None else None,
         tables=supplied,
         recompute=recompute,
+        log_key=log_key,
     )
 
 

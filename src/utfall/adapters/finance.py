@@ -54,6 +54,8 @@ def scenarios_read(path: Path | str) -> Scenarios:
             ) from None
         except ValueError as error:
             raise UserError(f"{file}: the scenarios cannot be read: {error.args[0]}") from None
+        except RecursionError:
+            raise UserError(f"{file}: the scenarios cannot be read: nested too deeply") from None
         return scenarios_from_rows(rows, source=source)
     try:
         if suffix == ".parquet":

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "utfall.cli.synth",
     "utfall.cli.keygen",
     "utfall.cli.verify",
+    "utfall.cli.witness",
     "utfall.cli.simulate",
     "utfall.cli.knowledge",
 )

@@ -72,6 +72,14 @@ def verify_command(
             "checked against the digests, then the evaluations are run again.",
         ),
     ] = None,
+    log_key: Annotated[
+        str | None,
+        typer.Option(
+            "--log-key",
+            help="The platform's published log key (NAME+HASH+KEY): the bundle's inclusion "
+            "proof must be in a tree head signed with it.",
+        ),
+    ] = None,
     no_recompute: Annotated[
         bool,
         typer.Option("--no-recompute", help="Check hashes, chain and signature only."),
@@ -92,6 +100,7 @@ def verify_command(
         ledger_path=ledger,
         data_dir=data_dir,
         recompute=not no_recompute,
+        log_key=log_key,
     )
     if extract is not None:
         bundle_extract(bundle, extract)

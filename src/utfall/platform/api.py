@@ -3,8 +3,8 @@
 Token authentication (``Authorization: Bearer utf_…``, tokens made on the
 "API tokens" page). Endpoints only parse, call a service or selector and shape
 the answer; the permission rules are the same as the pages' (permissions.py).
-Errors come back as ``{"message": ..., "detail": [...]}`` (and ``findings`` for
-located problems).
+Every error, 400 to 422 (ninja's own validation errors included), comes back as
+``{"message": ..., "detail": [...], "findings": [...]}``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import File, Form, NinjaAPI, Schema, Status, UploadedFile
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from utfall.errors import FindingsError, UserError
-from utfall.platform.api_schemas import COMMON, ErrorOut
+from utfall.platform.api_schemas import COMMON, ErrorOut, request_finding
 from utfall.platform.audit.selectors import audit_events_for_contract
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts import services as contract_services
@@ -72,6 +72,29 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     # e.g. an unreadable JSON body; same shape as every other error.
     return api.create_response(
         request, {"message": str(error), "detail": [], "findings": []}, status=error.status_code
+    )
+
+
+@api.exception_handler(ValidationError)
+def _invalid_request(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    # A request that does not fit the schema (ninja's 422): the same shape as every other
+    # error, one finding per problem with where it is (``query.size``, ``body.file``).
+    findings = [request_finding(item) for item in error.errors]
+    return api.create_response(
+        request,
+        {
+            "message": f"the request is not valid: {len(findings)} problem(s)",
+            "detail": [str(finding) for finding in findings],
+            "findings": [finding.as_dict() for finding in findings],
+        },
+        status=422,
+    )
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return api.create_response(
+        request, {"message": "not found", "detail": [], "findings": []}, status=404
     )
 
 
@@ -581,3 +604,8 @@ api.add_router("/", council_router)
 from utfall.platform.fund.api import router as fund_router  # noqa: E402
 
 api.add_router("/", fund_router)
+
+# Parties by invitation (utfall.platform.contracts, decision 0601).
+from utfall.platform.contracts.api import router as parties_router  # noqa: E402
+
+api.add_router("/", parties_router)

@@ -189,8 +189,17 @@ def load_demo(*, log: Any = print, with_data: bool = True) -> list[DemoLogin]:
                 role == Role.FINANCIER and identifier in WITHOUT_FINANCIER
             ):
                 continue
+            if contract.parties.filter(organisation=organisation, role=role).exists():
+                continue
+            # Parties join by invitation (decision 0601): the commissioner invites, a
+            # member of the organisation accepts, the financier approves an evaluator.
             contract_services.contract_party_set(
-                contract=contract, organisation=organisation, role=role, actor=commissioner
+                contract=contract,
+                organisation=organisation,
+                role=role,
+                actor=commissioner,
+                accepted_by=users[role],
+                approved_by=[users[Role.FINANCIER]] if role == Role.EVALUATOR else [],
             )
         latest = contract.versions.order_by("-number").first()
         if contract.status == ContractStatus.DRAFT and latest and not latest.tests_failed:

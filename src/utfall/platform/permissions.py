@@ -18,6 +18,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q, QuerySet
 
 from utfall.platform.contracts.models import Contract, ContractParty, Role
 
@@ -29,6 +31,8 @@ __all__ = [
     "can_publish",
     "can_record_results",
     "is_fund_administrator",
+    "membership_lookups",
+    "parties_of",
     "require",
     "require_fund_administrator",
     "require_import",
@@ -87,6 +91,40 @@ RULES: dict[Action, frozenset[Role]] = {
 }
 
 
+def membership_lookups(user: AbstractBaseUser | AnonymousUser, prefix: str) -> dict[str, Any]:
+    """The lookups for "a member of the organisation at ``prefix``" (one join).
+
+    A request authenticated by an API token counts only memberships older than the
+    token (decision 0602): a token issued before its owner joined an organisation, or
+    before that organisation took a role, does not carry the new rights.
+    """
+    lookups: dict[str, Any] = {f"{prefix}memberships__user": user}
+    as_of = getattr(user, "_utfall_roles_as_of", None)
+    if as_of is not None:
+        lookups[f"{prefix}memberships__created_at__lte"] = as_of
+    return lookups
+
+
+def parties_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ContractParty]:
+    """The contract parties the user acts for (as of the token, for an API request)."""
+    if not user.is_authenticated or not user.is_active:
+        return ContractParty.objects.none()
+    parties = ContractParty.objects.filter(**membership_lookups(user, "organisation__"))
+    as_of = getattr(user, "_utfall_roles_as_of", None)
+    if as_of is not None:
+        # Older than the token; or the commissioner role of a contract the user created
+        # (with this token, say), unchanged since: nobody else granted that one.
+        parties = parties.filter(
+            Q(added_at__lte=as_of)
+            | Q(
+                role=Role.COMMISSIONER,
+                contract__created_by=user,
+                added_at=models.F("contract__created_at"),
+            )
+        )
+    return parties
+
+
 def roles_of(user: AbstractBaseUser | AnonymousUser, contract: Contract) -> frozenset[Role]:
     """The roles the user's organisations hold in the contract."""
     if not user.is_authenticated or not user.is_active:
@@ -98,9 +136,7 @@ def roles_of(user: AbstractBaseUser | AnonymousUser, contract: Contract) -> froz
     if contract.pk not in cache:
         cache[contract.pk] = frozenset(
             Role(role)
-            for role in ContractParty.objects.filter(
-                contract=contract, organisation__memberships__user=user
-            ).values_list("role", flat=True)
+            for role in parties_of(user).filter(contract=contract).values_list("role", flat=True)
         )
     return cache[contract.pk]
 
@@ -163,7 +199,7 @@ def is_fund_administrator(user: AbstractBaseUser | AnonymousUser, fund: object =
         return False
     from utfall.platform.fund.models import Fund
 
-    funds = Fund.objects.filter(administrator__memberships__user=user)
+    funds = Fund.objects.filter(**membership_lookups(user, "administrator__"))
     if fund is not None:
         funds = funds.filter(pk=getattr(fund, "pk", None))
     return funds.exists()
@@ -178,7 +214,9 @@ def can_record_results(user: AbstractBaseUser | AnonymousUser, contract: Contrac
         return False
     from utfall.platform.fund.models import Fund
 
-    return Fund.objects.filter(contract=contract, administrator__memberships__user=user).exists()
+    return Fund.objects.filter(
+        contract=contract, **membership_lookups(user, "administrator__")
+    ).exists()
 
 
 def require_fund_administrator(user: AbstractBaseUser | AnonymousUser, fund: object = None) -> None:

@@ -12,3 +12,8 @@ application = get_wsgi_application()
 from utfall.platform.pseudonyms import load_key  # noqa: E402
 
 load_key()
+
+# ...and without the secret that encrypts the evaluators' signing keys (decision 0641).
+from utfall.platform.settlements.keys import signing_key_secret  # noqa: E402
+
+signing_key_secret()

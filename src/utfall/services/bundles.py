@@ -64,6 +64,8 @@ from utfall.core.ledger import (
     verify_chain,
     verify_message,
 )
+from utfall.core.ledger.merkle import MAX_PROOF_LENGTH, entry_leaf, leaf_hash, verify_inclusion
+from utfall.core.ledger.note import checkpoint_parse, note_parse, note_verify, verifier_key_parse
 from utfall.errors import BundleUnreadable, UserError, UtfallError
 from utfall.services.bindings import evaluation_tables
 from utfall.services.contracts import Facts, contract_settle, facts_parse
@@ -80,6 +82,7 @@ from utfall.services.tables import (
 
 __all__ = [
     "BUNDLE_FORMAT",
+    "OPTIONAL_PARTS",
     "PARTS",
     "BundleWritten",
     "Check",
@@ -90,6 +93,7 @@ __all__ = [
     "bundle_render",
     "bundle_tables",
     "bundle_verify",
+    "bundle_with_log_proof",
     "settlement_document",
 ]
 
@@ -102,7 +106,17 @@ PARTS = ("contract", "facts", "overrides", "evaluations", "settlement")
 head; the ``tables`` (canonical CSV, only on request) by the digests the signed
 ``evaluations`` part records, so they can be left out of a bundle without breaking it."""
 
+OPTIONAL_PARTS = ("parties",)
+"""Signed parts a bundle may have: ``parties``, the contract's parties and every change
+of them (invitations, acceptances, approvals; decision 0601). A bundle without it (any
+bundle signed before it existed) verifies as before; one with it commits to it."""
+
 _KEYS = {"format", *PARTS, "tables", "ledger", "statement", "signature"}
+_OPTIONAL_KEYS = {"transparency", *OPTIONAL_PARTS}
+"""Added after signing, and not covered by the evaluator's signature: the transparency
+log's proof that the bundle's settlement entry is in a signed tree head (it is verified
+against the log's own signature). Bundles without it are read as before."""
+_TRANSPARENCY_KEYS = {"checkpoint", "log_key", "leaf_index", "proof"}
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 _TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _MAX_LISTED = 12  # differences listed per part before "… and N more"
@@ -282,6 +296,7 @@ def bundle_create(
     include_data: bool = False,
     ledger: Sequence[LedgerEntry] = (),
     supersedes: str | None = None,
+    parties: Mapping[str, Any] | None = None,
 ) -> BundleWritten:
     """Settle the contract, record it in the ledger, sign the statement; the bundle's bytes.
 
@@ -332,6 +347,8 @@ def bundle_create(
         "evaluations": evaluations,
         "settlement": settlement_part,
     }
+    if parties is not None:
+        parts["parties"] = dict(parties)
 
     previous = ledger[-1] if ledger else None
     entries: list[LedgerEntry] = []
@@ -346,6 +363,7 @@ def bundle_create(
             actor=actor,
             recorded_at=now,
             attributes=attributes,
+            contract=contract.id,
         )
         entries.append(entry)
         previous = entry
@@ -389,7 +407,11 @@ def bundle_create(
         payments=tuple(
             StatementPayment(p.id, p.payer, p.payee, p.label, p.amount) for p in settlement.payments
         ),
-        parts={name: canonical_sha256(parts[name]) for name in PARTS},
+        parts={
+            name: canonical_sha256(parts[name])
+            for name in (*PARTS, *OPTIONAL_PARTS)
+            if name in parts
+        },
         ledger_head=entries[-1].hash,
         evaluator=signer,
         signer_key_sha256=key_fingerprint(raw),
@@ -464,7 +486,7 @@ def bundle_parse(raw: bytes, *, source: str = "the bundle") -> dict[str, Any]:
             f"utfall reads {BUNDLE_FORMAT}: check it with the utfall release that wrote it",
         )
     missing = sorted(_KEYS - set(data))
-    extra = sorted(set(data) - _KEYS)
+    extra = sorted(set(data) - _KEYS - _OPTIONAL_KEYS)
     if missing or extra:
         problems = []
         if missing:
@@ -571,6 +593,23 @@ def _check_shape(source: str, data: dict[str, Any]) -> None:
         "signature",
         "text fields",
     )
+    if "transparency" in data:
+        log = data["transparency"]
+        need(
+            isinstance(log, dict) and set(log) == _TRANSPARENCY_KEYS,
+            "transparency",
+            "{" + ", ".join(sorted(_TRANSPARENCY_KEYS)) + "}",
+        )
+        need(isinstance(log["checkpoint"], str), "transparency.checkpoint", "a signed note")
+        need(isinstance(log["log_key"], str), "transparency.log_key", "a verifier key")
+        need(whole(log["leaf_index"]), "transparency.leaf_index", "a whole number")
+        need(
+            isinstance(log["proof"], list)
+            and len(log["proof"]) <= MAX_PROOF_LENGTH
+            and all(isinstance(h, str) for h in log["proof"]),
+            "transparency.proof",
+            f"a list of at most {MAX_PROOF_LENGTH} base64 hashes",
+        )
 
 
 # ----------------------------------------------------------------------------- verify
@@ -647,6 +686,7 @@ def bundle_verify(
     ledger: LedgerCopy | None = None,
     tables: TablesSupplied | None = None,
     recompute: bool = True,
+    log_key: str | None = None,
 ) -> VerificationReport:
     """Check a bundle offline and report every difference.
 
@@ -658,7 +698,9 @@ def bundle_verify(
     provider, or a function making one for the bundle's data declaration): they
     are taken as of the recorded day and checked against the digests, so the
     evaluations can be re-run. ``recompute=False`` checks only layout, hashes,
-    chain and signature. Raises :class:`BundleUnreadable` for bytes that are not a
+    chain and signature. ``log_key`` is the transparency log's published verifier key
+    (``NAME+HASH+KEY``) the tree head in the bundle must be signed with; without it the
+    key in the bundle is used. Raises :class:`BundleUnreadable` for bytes that are not a
     bundle at all (``source`` names them).
     """
     data = bundle_parse(raw, source=source)
@@ -667,6 +709,7 @@ def bundle_verify(
     embedded = _verify_signature(data, report, public_key)
     statement = _verify_statement(data, report, embedded)
     _verify_ledger(data, report, statement, ledger)
+    _verify_transparency(data, report, log_key)
     contract = _verify_contract(
         data, report, statement, compile_text=recompute or tables is not None
     )
@@ -807,7 +850,11 @@ def _verify_statement(
         f"signed by {statement.evaluator} at {data['statement'].get('signed_at')}",
     )
     part_problems = []
-    for name in PARTS:
+    present = [name for name in OPTIONAL_PARTS if name in data or name in statement.parts]
+    for name in (*PARTS, *present):
+        if name not in data:
+            part_problems.append(f"{name}: the statement signs it but the bundle has none")
+            continue
         try:
             actual = canonical_sha256(data[name])
         except ValueError as error:
@@ -821,10 +868,12 @@ def _verify_statement(
                 f"{name} was changed after signing: its SHA-256 is {actual}, "
                 f"the signed statement records {signed}"
             )
-    extra = sorted(set(statement.parts) - set(PARTS))
+    extra = sorted(set(statement.parts) - set(PARTS) - set(OPTIONAL_PARTS))
     if extra:
         part_problems.append(f"the statement names unknown part(s): {', '.join(extra)}")
-    report.record("parts", part_problems, f"{len(PARTS)} parts match the signed hashes")
+    report.record(
+        "parts", part_problems, f"{len(PARTS) + len(present)} parts match the signed hashes"
+    )
     return statement
 
 
@@ -864,6 +913,76 @@ def _verify_ledger(
             "whole ledger",
             _whole_ledger_problems(ledger, entries),
             f"the slice is part of {ledger.name}, whose whole chain holds",
+        )
+
+
+def bundle_with_log_proof(raw: bytes, proof: Mapping[str, Any]) -> bytes:
+    """The bundle with the transparency log's inclusion proof added (``transparency``:
+    ``checkpoint``, ``log_key``, ``leaf_index``, ``proof``); the signed parts are unchanged."""
+    data = bundle_parse(raw)
+    data["transparency"] = {key: proof[key] for key in sorted(_TRANSPARENCY_KEYS)}
+    rendered = bundle_render(data)
+    bundle_parse(rendered)  # the shape it will be read with
+    return rendered
+
+
+def _verify_transparency(
+    data: dict[str, Any], report: VerificationReport, pinned: str | None
+) -> None:
+    """The settlement entry is a leaf of a tree head the log signed (RFC 9162 inclusion proof,
+    O(log n) hashes)."""
+    log = data.get("transparency")
+    if log is None:
+        report.notes.append(
+            "the bundle carries no transparency-log proof (written before the ledger was a "
+            "transparency log, or outside the platform): its ledger slice is checked as a "
+            "chain only"
+        )
+        if pinned is not None:
+            report.record("transparency log", ["the bundle has no inclusion proof"], "")
+        return
+    problems: list[str] = []
+    try:
+        name, _kind, key = verifier_key_parse(pinned if pinned is not None else log["log_key"])
+        if pinned is not None and pinned.strip() != log["log_key"].strip():
+            problems.append("the tree head in the bundle names another log key than the given one")
+        text, signatures = note_parse(log["checkpoint"])
+        checkpoint = checkpoint_parse(text)
+        proof = [b64decode_strict(h) for h in log["proof"]]
+        last = entry_from_dict(data["ledger"][-1])
+    except (ValueError, TypeError) as error:
+        report.record("transparency log", [f"the proof cannot be read: {error}"], "")
+        return
+    if not note_verify(text, signatures, name=name, public_key=key):
+        problems.append(f"the tree head is not signed by log key {name!r}")
+    if checkpoint.origin != name:
+        problems.append(f"the tree head is of log {checkpoint.origin!r}, the key of {name!r}")
+    if log["leaf_index"] != last.sequence:
+        problems.append(
+            f"the proof is for leaf {log['leaf_index']}, the settlement entry is {last.sequence}"
+        )
+    try:
+        included = verify_inclusion(
+            log["leaf_index"], checkpoint.size, leaf_hash(entry_leaf(last)), proof, checkpoint.root
+        )
+    except ValueError as error:
+        included, problems = False, [*problems, f"the proof cannot be read: {error}"]
+    if not included:
+        problems.append(
+            f"the inclusion proof does not lead from entry {last.sequence} to the root of the "
+            f"signed tree head of size {checkpoint.size}"
+        )
+    report.record(
+        "transparency log",
+        problems,
+        f"entry {last.sequence} is in the tree head of {checkpoint.size} entries signed by "
+        f"{name} ({len(proof)} hashes)",
+    )
+    if not problems and pinned is None:
+        report.notes.append(
+            "the tree head was checked with the log key in the bundle; give --log-key with "
+            "the platform's published log key (or compare it with a witness) to check whose "
+            "log it is"
         )
 
 

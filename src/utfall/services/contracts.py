@@ -66,6 +66,11 @@ def facts_parse(text: str, *, source: str, json_text: bool = False) -> Facts:
                     )
                 ],
             ) from None
+        except RecursionError:
+            raise FactsInvalid(
+                f"{source}: the facts cannot be read",
+                [Finding("json-too-deep", "not readable JSON: nested too deeply", file=source)],
+            ) from None
     else:
         try:
             document = read_yaml(text, source=source, what="the facts file")

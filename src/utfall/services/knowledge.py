@@ -58,6 +58,7 @@ from typing import Any, Literal
 
 from utfall.core.contracts import Contract, describe_formula, format_value
 from utfall.core.contracts.schema import PeriodDocument
+from utfall.core.exports import spreadsheet_mapping
 from utfall.core.privacy import MIN_CELL, complementary_cell, small_cell_reason
 from utfall.errors import DataInvalid, Finding, UserError
 
@@ -1145,6 +1146,8 @@ def knowledge_validate_text(text: str, *, source: str, fmt: Format = "json") -> 
                 column=error.colno,
             )
         ]
+    except RecursionError:
+        return [Finding("json-too-deep", "not readable JSON: nested too deeply", file=source)]
     return knowledge_validate(data, file=source)
 
 
@@ -1213,7 +1216,7 @@ def knowledge_csv(document: Mapping[str, Any]) -> str:
                         ),
                         suppressed="true" if extension["suppressed"] else "false",
                     )
-                writer.writerow(line)
+                writer.writerow(spreadsheet_mapping(line))
     return out.getvalue()
 
 

@@ -8,6 +8,7 @@ Uses Debian's Chromium (scripts/install-chromium.sh); skipped, saying why, witho
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,9 @@ def test_every_role_opens_the_dashboard(browser, live_server, council_world):
         assert page.locator("[data-testid=key-figures]").is_visible()
         individuals = page.locator("[data-testid=table-individuals]").count()
         assert individuals == (0 if role == Role.FINANCIER else 1), role
-        assert all(name not in page.content() for name in (SMALL_LEVEL, *SMALL_LABELS))
+        # ISO dates left out: the financier's reporting date 2016-12-31 holds "6-12".
+        content = re.sub(r"\d{4}-\d{2}-\d{2}", "", page.content())
+        assert all(name not in content for name in (SMALL_LEVEL, *SMALL_LABELS))
         page.screenshot(path=str(SHOTS / f"council-dashboard-{role.value}.png"))
         if role == Role.COMMISSIONER:
             page.goto(f"{live_server.url}/contracts/{contract.identifier}/council/meetings/")

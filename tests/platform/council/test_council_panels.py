@@ -347,6 +347,8 @@ def test_the_platform_shows_the_panels_from_stored_rows(world, client):
             organisation=world.organisations[role],
             role=role,
             actor=world.users[Role.COMMISSIONER],
+            accepted_by=world.users[role],
+            approved_by=[world.users[Role.FINANCIER]],
         )
     import_files(contract, world.users, {name: _csv(rows) for name, rows in _rows().items()})
     client.force_login(world.users[Role.PROVIDER])

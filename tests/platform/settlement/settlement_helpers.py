@@ -98,6 +98,8 @@ def add_parties(world: World) -> None:
                 organisation=world.organisations[role],
                 role=role,
                 actor=world.users[Role.COMMISSIONER],
+                accepted_by=world.users[role],
+                approved_by=[world.users[Role.FINANCIER]],
             )
 
 
@@ -153,7 +155,13 @@ def clean_database() -> None:
     from utfall.platform.contracts.models import Contract, Settlement
     from utfall.platform.imports.models import ImportBatch, TableSegment
     from utfall.platform.organisations.models import ApiToken, Membership, Organisation
-    from utfall.platform.settlements.models import EvaluatorKey, LedgerRecord, SettlementComment
+    from utfall.platform.settlements.models import (
+        EvaluatorKey,
+        LedgerRecord,
+        LogCheckpoint,
+        LogKey,
+        SettlementComment,
+    )
 
     SettlementComment.objects.all().delete()
     Settlement.objects.filter(supersedes__isnull=False).delete()
@@ -165,6 +173,8 @@ def clean_database() -> None:
     ApiToken.objects.all().delete()
     Membership.objects.all().delete()
     LedgerRecord.objects.all().delete()
+    LogCheckpoint.objects.all().delete()  # its cosignatures go with it
+    LogKey.objects.all().delete()
     EvaluatorKey.objects.all().delete()
     Authenticator.objects.all().delete()
     Organisation.objects.all().delete()

@@ -101,6 +101,8 @@ def _fresh_contract(world):
             organisation=world.organisations[role],
             role=role,
             actor=world.users[Role.COMMISSIONER],
+            accepted_by=world.users[role],
+            approved_by=[world.users[Role.FINANCIER]],
         )
     return contract
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from platform_helpers import totp_code
+from platform_helpers import login_with_second_factor, totp_code
 from settlement_helpers import PERIOD
 
 from utfall.platform.contracts.models import Role, Settlement, SettlementStatus
@@ -191,7 +191,7 @@ def test_the_admin_shows_a_final_statement_read_only(final_world, client):
         username="root", password="pw-test-123", is_staff=True, is_superuser=True
     )
     TOTP.activate(admin, generate_totp_secret())
-    c = _client(client, admin)
+    c = login_with_second_factor(client, admin)  # the admin needs both factors (0600)
     final = final_world.final
     before = _frozen(final)
     url = f"/admin/contracts/settlement/{final.pk}/change/"

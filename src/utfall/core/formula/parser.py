@@ -2,6 +2,13 @@
 
 The grammar is the whole language: there is no way to reach attributes,
 imports or Python callables from it, so evaluation never needs ``eval``.
+
+A formula is bounded (docs/contracts.md, "Limits"): at most
+:data:`MAX_FORMULA_LENGTH` characters and :data:`MAX_FORMULA_DEPTH` levels of
+nesting (each operator, call or index is one level; a chain
+``a + b + c`` nests to the left). The tree is walked recursively by the checker,
+the evaluator and the explanation, so the depth is checked before any of them
+runs, and without recursion.
 """
 
 from __future__ import annotations
@@ -16,7 +23,12 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from utfall.core.formula import ast
 from utfall.errors import FormulaError
 
-__all__ = ["FUNCTIONS", "KEYWORDS", "parse"]
+__all__ = ["FUNCTIONS", "KEYWORDS", "MAX_FORMULA_DEPTH", "MAX_FORMULA_LENGTH", "parse"]
+
+MAX_FORMULA_LENGTH = 4_000
+"""The longest formula text, in characters (the reference contracts need 217)."""
+MAX_FORMULA_DEPTH = 100
+"""How deep a formula may nest (the reference contracts need 8)."""
 
 GRAMMAR = r"""
 ?start: expr
@@ -187,10 +199,35 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(names)
 
 
+def _depth(tree: Tree[Any]) -> tuple[int, Any]:
+    """Nesting depth of a Lark tree and its deepest node, found without recursion."""
+    deepest, where = 0, tree
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest, where = depth, node
+        if isinstance(node, Tree):
+            stack.extend((child, depth + 1) for child in node.children if child is not None)
+    return deepest, where
+
+
 def parse(text: str) -> ast.Node:
-    """Parse a formula; raise :class:`FormulaError` pointing at the problem."""
+    """Parse a formula; raise :class:`FormulaError` pointing at the problem.
+
+    A formula over :data:`MAX_FORMULA_LENGTH` or :data:`MAX_FORMULA_DEPTH` is
+    refused with a FormulaError naming the limit.
+    """
     if not text or not text.strip():
         raise FormulaError("the formula is empty", formula=text, line=1, column=1)
+    if len(text) > MAX_FORMULA_LENGTH:
+        raise FormulaError(
+            f"the formula has {len(text):,} characters; the limit is "
+            f"{MAX_FORMULA_LENGTH:,} (MAX_FORMULA_LENGTH)",
+            formula=text[:80] + "…",
+            line=text.count("\n", 0, MAX_FORMULA_LENGTH) + 1,
+            column=MAX_FORMULA_LENGTH - text.rfind("\n", 0, MAX_FORMULA_LENGTH),
+        )
     try:
         tree = _parser().parse(text)
     except UnexpectedCharacters as error:
@@ -229,5 +266,15 @@ def parse(text: str) -> ast.Node:
     if isinstance(tree, Token):
         # A formula that is a single token (a number or a name) is not transformed as a tree.
         tree = Tree("number" if tree.type == "NUMBER" else "name", [tree])
+    depth, where = _depth(tree)
+    if depth > MAX_FORMULA_DEPTH:
+        line, column = (where.line or 1, where.column or 1) if isinstance(where, Token) else (1, 1)
+        raise FormulaError(
+            f"the formula nests {depth} levels deep; the limit is {MAX_FORMULA_DEPTH} "
+            "(MAX_FORMULA_DEPTH): split it into named outputs",
+            formula=text,
+            line=line,
+            column=column,
+        )
     node: ast.Node = _ToAst().transform(tree)
     return node

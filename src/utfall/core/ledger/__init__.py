@@ -6,6 +6,8 @@ Pure: no files, no clock, no randomness. Public surface::
     canonical_sha256(value) -> str
     new_entry(previous, kind=, subject=, data_sha256=, actor=, recorded_at=) -> LedgerEntry
     verify_chain(entries, previous_hash=GENESIS) -> list[ChainProblem]
+    merkle: root_hash, inclusion_proof, consistency_proof, verify_inclusion, …  (RFC 9162)
+    note: Checkpoint, checkpoint_text, note_sign, note_verify, note_cosign, …  (C2SP)
     Statement(...).signing_message() -> bytes
     sign_message(private_key, message) / verify_message(public_raw, message, signature)
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 from utfall.core.ledger.canonical import canonical_json, canonical_sha256
 from utfall.core.ledger.chain import (
+    ENTRY_VERSION,
     GENESIS,
     KIND_CONTRACT_VERSION,
     KIND_FUND_COMMITMENT,
@@ -51,6 +54,7 @@ from utfall.core.ledger.statement import (
 )
 
 __all__ = [
+    "ENTRY_VERSION",
     "GENESIS",
     "KIND_CONTRACT_VERSION",
     "KIND_FUND_COMMITMENT",

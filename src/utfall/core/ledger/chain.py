@@ -10,19 +10,26 @@ included, so changing any entry breaks every link after it.
 The platform stores entries in its database; the CLI keeps them in a JSON
 Lines file; a settlement bundle carries a *slice*. All of them use
 :func:`new_entry` to append and :func:`verify_chain` to check.
+
+Entry format 2 (``"entry_version": 2``) also hashes ``contract``, the identifier
+of the contract the entry is about, so the platform cannot file an entry under
+another contract unnoticed. Entries of format 1 (no ``entry_version`` field,
+written before) keep their fields and still verify under their own rule;
+:func:`new_entry` writes format 2 only.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from utfall.core.ledger.canonical import canonical_json, canonical_sha256
 
 __all__ = [
+    "ENTRY_VERSION",
     "GENESIS",
     "KIND_CONTRACT_VERSION",
     "KIND_FUND_COMMITMENT",
@@ -41,6 +48,9 @@ __all__ = [
 
 GENESIS = "0" * 64
 """The ``previous_hash`` of the first entry of a ledger."""
+
+ENTRY_VERSION = 2
+"""The entry format :func:`new_entry` writes (1: before ``contract`` was hashed)."""
 
 KIND_CONTRACT_VERSION = "contract_version"
 KIND_IMPORT = "import"
@@ -63,6 +73,7 @@ _FIELDS = (
     "previous_hash",
     "attributes",
 )
+_FIELDS_2 = (*_FIELDS, "entry_version", "contract")
 
 
 def format_time(moment: datetime) -> str:
@@ -95,10 +106,13 @@ class LedgerEntry:
     previous_hash: str
     hash: str
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    contract: str = ""
+    entry_version: int = 1
 
     def content(self) -> dict[str, Any]:
-        """Every field but ``hash``: what the hash is computed over."""
-        return {
+        """Every field but ``hash``: what the hash is computed over (``contract`` and
+        ``entry_version`` from format 2 on)."""
+        content: dict[str, Any] = {
             "sequence": self.sequence,
             "kind": self.kind,
             "subject": self.subject,
@@ -108,6 +122,10 @@ class LedgerEntry:
             "previous_hash": self.previous_hash,
             "attributes": dict(self.attributes),
         }
+        if self.entry_version >= 2:
+            content["entry_version"] = self.entry_version
+            content["contract"] = self.contract
+        return content
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (content and hash)."""
@@ -132,11 +150,13 @@ def new_entry(
     actor: str,
     recorded_at: datetime,
     attributes: Mapping[str, Any] | None = None,
+    contract: str = "",
 ) -> LedgerEntry:
-    """The entry that follows ``previous`` (``None`` starts a new ledger).
+    """The entry that follows ``previous`` (``None`` starts a new ledger), in format 2.
 
     ``attributes`` holds small JSON facts about the event (a file name, a
-    contract version); never personal data. Raises ``ValueError`` on a
+    contract version); never personal data. ``contract`` is the identifier of
+    the contract it is about (empty for none); the hash covers it. Raises ``ValueError`` on a
     malformed hash, a naive time, or a time before the previous entry's.
     """
     _check_sha256(data_sha256, "data_sha256")
@@ -151,17 +171,9 @@ def new_entry(
     canonical_json(attributes)  # refuse what cannot be hashed, now rather than later
     sequence = 0 if previous is None else previous.sequence + 1
     previous_hash = GENESIS if previous is None else previous.hash
-    content = {
-        "sequence": sequence,
-        "kind": kind,
-        "subject": subject,
-        "data_sha256": data_sha256,
-        "actor": actor,
-        "recorded_at": format_time(recorded_at),
-        "previous_hash": previous_hash,
-        "attributes": attributes,
-    }
-    return LedgerEntry(
+    if not isinstance(contract, str):
+        raise ValueError("contract must be text")
+    unhashed = LedgerEntry(
         sequence=sequence,
         kind=kind,
         subject=subject,
@@ -169,9 +181,12 @@ def new_entry(
         actor=actor,
         recorded_at=recorded_at,
         previous_hash=previous_hash,
-        hash=canonical_sha256(content),
+        hash="",
         attributes=attributes,
+        contract=contract,
+        entry_version=ENTRY_VERSION,
     )
+    return replace(unhashed, hash=unhashed.computed_hash())
 
 
 def entry_from_dict(data: Mapping[str, Any]) -> LedgerEntry:
@@ -182,7 +197,12 @@ def entry_from_dict(data: Mapping[str, Any]) -> LedgerEntry:
     """
     if not isinstance(data, Mapping):
         raise ValueError("a ledger entry is a JSON object")
-    expected = {*_FIELDS, "hash"}
+    version = data.get("entry_version", 1)
+    if version not in (1, 2) or isinstance(version, bool):
+        raise ValueError(f"entry_version must be 2 (or absent: format 1), got {version!r}")
+    if "entry_version" in data and version == 1:
+        raise ValueError("a format 1 entry has no entry_version field")
+    expected = {*(_FIELDS if version == 1 else _FIELDS_2), "hash"}
     missing = sorted(expected - set(data))
     extra = sorted(set(data) - expected)
     if missing:
@@ -192,7 +212,7 @@ def entry_from_dict(data: Mapping[str, Any]) -> LedgerEntry:
     sequence = data["sequence"]
     if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 0:
         raise ValueError(f"sequence must be a whole number of 0 or more, got {sequence!r}")
-    for name in ("kind", "subject", "actor"):
+    for name in ("kind", "subject", "actor", *(("contract",) if version == 2 else ())):
         if not isinstance(data[name], str):
             raise ValueError(f"{name} must be text, got {data[name]!r}")
     for name in ("data_sha256", "previous_hash", "hash"):
@@ -213,6 +233,8 @@ def entry_from_dict(data: Mapping[str, Any]) -> LedgerEntry:
         previous_hash=data["previous_hash"],
         hash=data["hash"],
         attributes=dict(data["attributes"]),
+        contract=data["contract"] if version == 2 else "",
+        entry_version=version,
     )
 
 

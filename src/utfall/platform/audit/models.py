@@ -31,7 +31,10 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict)
 
     class Meta:
-        ordering = ("-at", "-pk",)
+        ordering = (
+            "-at",
+            "-pk",
+        )
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

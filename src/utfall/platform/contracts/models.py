@@ -61,7 +61,10 @@ class ContractVersion(models.Model):
     test_results = models.JSONField(default=list)
 
     class Meta:
-        ordering = ("contract", "number",)
+        ordering = (
+            "contract",
+            "number",
+        )
         constraints = (
             models.UniqueConstraint(fields=["contract", "number"], name="unique_version_number"),
         )
@@ -86,16 +89,71 @@ class ContractParty(models.Model):
         "organisations.Organisation", on_delete=models.PROTECT, related_name="contract_roles"
     )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    # Since when the organisation holds its current role (set again when the role
+    # changes): an API token counts only roles older than itself (decision 0602).
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ("contract", "role",)
+        ordering = (
+            "contract",
+            "role",
+        )
         constraints = (
             models.UniqueConstraint(fields=["contract", "organisation"], name="one_role_per_party"),
         )
 
     def __str__(self) -> str:
         return f"{self.organisation} ({self.role})"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for an answer")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ContractInvitation(models.Model):
+    """An organisation invited to take a role in a contract (decision 0601).
+
+    It becomes a party only when one of its members accepts; an evaluator also
+    needs the approval of every commissioner and financier of the contract,
+    recorded in ``approvals`` as ``{"organisation_id", "organisation", "user", "at"}``.
+    """
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="invitations")
+    organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, related_name="contract_invitations"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=InvitationStatus.choices,
+        default=InvitationStatus.PENDING,
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    invited_at = models.DateTimeField(auto_now_add=True)
+    approvals = models.JSONField(default=list, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-invited_at", "-pk")
+        constraints = (
+            models.UniqueConstraint(
+                fields=["contract", "organisation"],
+                condition=models.Q(status="pending"),
+                name="one_pending_invitation_per_party",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.role}) → {self.contract.identifier}"
 
 
 class SettlementStatus(models.TextChoices):

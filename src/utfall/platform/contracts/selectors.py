@@ -7,19 +7,29 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from utfall.core.contracts import describe_formula, format_value, parse_contract
-from utfall.platform.contracts.models import Contract, ContractParty, ContractVersion, Settlement
-from utfall.platform.permissions import Action, require
+from utfall.platform.contracts.models import (
+    Contract,
+    ContractInvitation,
+    ContractParty,
+    ContractVersion,
+    InvitationStatus,
+    Settlement,
+)
+from utfall.platform.permissions import Action, membership_lookups, parties_of, require
 
 __all__ = [
     "ContractView",
     "contract_get",
+    "contract_invitations",
     "contract_list",
     "contract_parties",
+    "contract_party_history",
     "contract_render",
     "contract_versions",
+    "invitations_for_user",
     "latest_version",
     "parsed_version",
     "settlement_list",
@@ -30,11 +40,7 @@ def contract_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Contrac
     """The contracts one of the user's organisations is a party to."""
     if not user.is_authenticated:
         return Contract.objects.none()
-    return Contract.objects.filter(
-        pk__in=ContractParty.objects.filter(organisation__memberships__user=user).values(
-            "contract_id"
-        )
-    ).order_by("title")
+    return Contract.objects.filter(pk__in=parties_of(user).values("contract_id")).order_by("title")
 
 
 def contract_get(
@@ -66,6 +72,55 @@ def contract_versions(*, contract: Contract) -> QuerySet[ContractVersion]:
 def contract_parties(*, contract: Contract) -> QuerySet[ContractParty]:
     """The parties with their organisations."""
     return contract.parties.select_related("organisation").order_by("role", "organisation__name")
+
+
+def contract_invitations(*, contract: Contract) -> QuerySet[ContractInvitation]:
+    """The contract's invitations waiting for an answer or for approvals."""
+    return contract.invitations.filter(status=InvitationStatus.PENDING).select_related(
+        "organisation", "invited_by", "accepted_by"
+    )
+
+
+def invitations_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[ContractInvitation]:
+    """Invitations to the user's organisations that wait for their answer."""
+    if not user.is_authenticated:
+        return ContractInvitation.objects.none()
+    return ContractInvitation.objects.filter(
+        status=InvitationStatus.PENDING,
+        accepted_by__isnull=True,
+        **membership_lookups(user, "organisation__"),
+    ).select_related("contract", "organisation", "invited_by")
+
+
+# The audit actions that change or propose a change of the parties.
+PARTY_ACTIONS = ("contract.created",)
+
+
+def contract_party_history(*, contract: Contract) -> list[dict[str, Any]]:
+    """Every change of the contract's parties, oldest first, as the audit trail has it:
+    who was invited, who accepted and approved, who joined, changed role or left."""
+    from utfall.platform.audit.models import AuditEvent
+
+    events = (
+        AuditEvent.objects.filter(contract=contract)
+        .filter(Q(action__startswith="party.") | Q(action__in=PARTY_ACTIONS))
+        .select_related("actor")
+        .order_by("at", "pk")
+    )
+    history = []
+    for event in events:
+        details = dict(event.details)
+        if event.action == "contract.created":
+            details = {"organisation": details.get("commissioner"), "new_role": "commissioner"}
+        history.append(
+            {
+                "at": event.at.isoformat(),
+                "action": event.action,
+                "by": event.actor.get_username() if event.actor else None,
+                **{key: value for key, value in details.items() if value not in (None, [], "")},
+            }
+        )
+    return history
 
 
 @lru_cache(maxsize=64)

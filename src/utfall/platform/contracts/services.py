@@ -1,5 +1,13 @@
 """Writes for contracts: upload, new versions, entry into force, parties.
 
+Parties join by invitation (decision 0601): ``contract_party_invite`` names an
+organisation and a role, a member of that organisation accepts
+(``contract_invitation_accept``) and only then is it a party. The evaluator is
+appointed by the commissioner(s) and the financier(s) together: each of their
+organisations approves (``contract_invitation_approve``), and the evaluator holds
+no other role on the contract. Every step is an audit event (``party.*``), and the
+history goes into every settlement bundle signed later.
+
 (Settlement statements: ``utfall.platform.settlements.services``.)
 
 Each function checks the permission rule, writes inside one transaction and
@@ -26,22 +34,31 @@ from utfall.errors import ContractInvalid, Finding, UserError
 from utfall.platform.audit.services import audit_record
 from utfall.platform.contracts.models import (
     Contract,
+    ContractInvitation,
     ContractParty,
     ContractStatus,
     ContractVersion,
+    InvitationStatus,
     Role,
 )
-from utfall.platform.organisations.models import Organisation
-from utfall.platform.permissions import Action, forget_roles, require
+from utfall.platform.organisations.models import Membership, Organisation
+from utfall.platform.permissions import Action, forget_roles, require, roles_of
 from utfall.platform.settlements.ledger import ledger_contract_version
 
 __all__ = [
+    "APPOINTING_ROLES",
     "contract_create",
+    "contract_invitation_accept",
+    "contract_invitation_approve",
+    "contract_invitation_decline",
+    "contract_party_add_agreed",
+    "contract_party_invite",
     "contract_party_remove",
     "contract_party_set",
     "contract_put_in_force",
     "contract_version_upload",
     "decode_contract_upload",
+    "missing_approvals",
 ]
 
 
@@ -107,9 +124,12 @@ def contract_create(
         uploaded_by=actor,
         test_results=_test_results(document),
     )
-    ContractParty.objects.create(
+    party = ContractParty.objects.create(
         contract=contract, organisation=organisation, role=Role.COMMISSIONER
     )
+    # The creator's own role dates from the contract: a token that created the contract
+    # may use it (decision 0602); a later change of role sets a new time.
+    ContractParty.objects.filter(pk=party.pk).update(added_at=contract.created_at)
     forget_roles(actor)
     audit_record(
         actor=actor,
@@ -227,40 +247,348 @@ def contract_put_in_force(*, contract: Contract, actor: AbstractBaseUser) -> Con
     return contract
 
 
+# --- Parties: by invitation (decision 0601) ------------------------------------------
+
+# Who appoints the evaluator: every organisation holding one of these roles approves.
+APPOINTING_ROLES = (Role.COMMISSIONER, Role.FINANCIER)
+
+
+def _is_member(user: AbstractBaseUser, organisation: Organisation) -> bool:
+    """A member (through an API token: since before the token was issued, decision 0602)."""
+    memberships = Membership.objects.filter(user=user, organisation=organisation)
+    as_of = getattr(user, "_utfall_roles_as_of", None)
+    if as_of is not None:
+        memberships = memberships.filter(created_at__lte=as_of)
+    return memberships.exists()
+
+
+def _appointing_organisations(contract: Contract) -> list[Organisation]:
+    """The organisations that must approve an evaluator (commissioners and financiers)."""
+    return [
+        party.organisation
+        for party in ContractParty.objects.filter(contract=contract, role__in=APPOINTING_ROLES)
+        .select_related("organisation")
+        .order_by("organisation__name")
+    ]
+
+
+def _refuse_conflicting_role(contract: Contract, organisation: Organisation, role: Role) -> None:
+    """The evaluator holds no other role on the contract, and no party becomes evaluator
+    beside another role of its own."""
+    current = (
+        ContractParty.objects.filter(contract=contract, organisation=organisation)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if current is None or current == role:
+        return
+    if role == Role.EVALUATOR:
+        raise UserError(
+            f"{organisation.name} is the contract's {Role(current).label}: the evaluator "
+            "cannot be a party in another role on the same contract"
+        )
+    if current == Role.EVALUATOR:
+        raise UserError(
+            f"{organisation.name} evaluates this contract: the evaluator cannot take "
+            "another role on the same contract"
+        )
+
+
+def _approve(invitation: ContractInvitation, actor: AbstractBaseUser) -> list[str]:
+    """Record the approval of each appointing organisation the actor is a member of."""
+    approved = {entry["organisation_id"] for entry in invitation.approvals}
+    added = []
+    for organisation in _appointing_organisations(invitation.contract):
+        if organisation.pk in approved or not _is_member(actor, organisation):
+            continue
+        invitation.approvals.append(
+            {
+                "organisation_id": organisation.pk,
+                "organisation": organisation.name,
+                "user": actor.get_username(),
+                "at": timezone.now().isoformat(),
+            }
+        )
+        added.append(organisation.name)
+    return added
+
+
+def missing_approvals(invitation: ContractInvitation) -> list[str]:
+    """The appointing organisations that have not approved an evaluator yet."""
+    if invitation.role != Role.EVALUATOR:
+        return []
+    approved = {entry["organisation_id"] for entry in invitation.approvals}
+    return [
+        organisation.name
+        for organisation in _appointing_organisations(invitation.contract)
+        if organisation.pk not in approved
+    ]
+
+
 @transaction.atomic
-def contract_party_set(
+def contract_party_invite(
     *, contract: Contract, organisation: Organisation, role: Role | str, actor: AbstractBaseUser
-) -> ContractParty:
-    """Give an organisation a role in the contract (or change its role)."""
-    require(actor, Action.MANAGE_PARTIES, contract)
+) -> ContractInvitation:
+    """Invite an organisation to take a role (or a new role) in the contract.
+
+    The commissioner invites; an evaluator is proposed by a commissioner or a
+    financier, whose organisation's approval is recorded with the invitation.
+    """
     role = Role(role)
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    if role == Role.EVALUATOR:
+        if not roles_of(actor, contract) & set(APPOINTING_ROLES):
+            raise PermissionDenied("the evaluator is appointed by the commissioner and financier")
+    else:
+        require(actor, Action.MANAGE_PARTIES, contract)
+    _refuse_conflicting_role(contract, organisation, role)
+    party = ContractParty.objects.filter(contract=contract, organisation=organisation).first()
+    if party is not None and party.role == role:
+        raise UserError(f"{organisation.name} is already the contract's {role.label}")
+    if party is not None and party.role == Role.COMMISSIONER:
+        _ensure_other_commissioner(contract, party)
+    if contract.invitations.filter(
+        organisation=organisation, status=InvitationStatus.PENDING
+    ).exists():
+        raise UserError(
+            f"{organisation.name} has an invitation to this contract waiting for an answer; "
+            "withdraw it first"
+        )
+    invitation = ContractInvitation.objects.create(
+        contract=contract, organisation=organisation, role=role, invited_by=actor
+    )
+    approved = _approve(invitation, actor) if role == Role.EVALUATOR else []
+    invitation.save(update_fields=["approvals"])
+    audit_record(
+        actor=actor,
+        action="party.invited",
+        contract=contract,
+        invitation=invitation.pk,
+        organisation=organisation.name,
+        role=role.value,
+        old_role=party.role if party else None,
+        approved_by=approved,
+    )
+    return invitation
+
+
+def _pending(invitation: ContractInvitation) -> ContractInvitation:
+    locked = (
+        ContractInvitation.objects.select_for_update()
+        .select_related("contract", "organisation")
+        .get(pk=invitation.pk)
+    )
+    if locked.status != InvitationStatus.PENDING:
+        raise UserError(
+            f"this invitation was {locked.get_status_display().lower()} already; "
+            "nothing was changed"
+        )
+    return locked
+
+
+@transaction.atomic
+def contract_invitation_accept(
+    *, invitation: ContractInvitation, actor: AbstractBaseUser
+) -> ContractInvitation:
+    """A member of the invited organisation accepts: it becomes a party once every
+    approval an evaluator needs is there."""
+    invitation = _pending(invitation)
+    if not _is_member(actor, invitation.organisation):
+        raise PermissionDenied(f"only members of {invitation.organisation.name} can accept")
+    if invitation.role == Role.EVALUATOR and roles_of(actor, invitation.contract):
+        # Someone acting for another party would accept their own evaluator.
+        raise PermissionDenied(
+            "you act for another party of this contract: a member of the evaluator who "
+            "is not must accept"
+        )
+    forget_roles(actor)  # the check above must not stay cached: roles change below
+    if invitation.accepted_by_id is not None:
+        raise UserError("the invitation was accepted already; it waits for approvals")
+    invitation.accepted_by = actor
+    invitation.save(update_fields=["accepted_by"])
+    audit_record(
+        actor=actor,
+        action="party.invitation_accepted",
+        contract=invitation.contract,
+        invitation=invitation.pk,
+        organisation=invitation.organisation.name,
+        role=invitation.role,
+    )
+    return _complete_if_agreed(invitation, actor)
+
+
+@transaction.atomic
+def contract_invitation_approve(
+    *, invitation: ContractInvitation, actor: AbstractBaseUser
+) -> ContractInvitation:
+    """A commissioner's or financier's member approves the appointment of an evaluator."""
+    invitation = _pending(invitation)
+    if invitation.role != Role.EVALUATOR:
+        raise UserError("only the appointment of an evaluator needs approvals")
+    approved = _approve(invitation, actor)
+    if not approved:
+        raise PermissionDenied(
+            "only members of the contract's commissioner or financier approve an evaluator, "
+            "once per organisation"
+        )
+    invitation.save(update_fields=["approvals"])
+    audit_record(
+        actor=actor,
+        action="party.appointment_approved",
+        contract=invitation.contract,
+        invitation=invitation.pk,
+        organisation=invitation.organisation.name,
+        role=invitation.role,
+        approved_by=approved,
+    )
+    return _complete_if_agreed(invitation, actor)
+
+
+@transaction.atomic
+def contract_invitation_decline(
+    *, invitation: ContractInvitation, actor: AbstractBaseUser
+) -> ContractInvitation:
+    """The invited organisation declines, or a party that may invite withdraws it."""
+    invitation = _pending(invitation)
+    contract = invitation.contract
+    if _is_member(actor, invitation.organisation):
+        status, action = InvitationStatus.DECLINED, "party.invitation_declined"
+    elif roles_of(actor, contract) & (
+        set(APPOINTING_ROLES) if invitation.role == Role.EVALUATOR else {Role.COMMISSIONER}
+    ):
+        status, action = InvitationStatus.WITHDRAWN, "party.invitation_withdrawn"
+    else:
+        raise PermissionDenied("not your invitation to decline or withdraw")
+    invitation.status = status
+    invitation.decided_at = timezone.now()
+    invitation.save(update_fields=["status", "decided_at"])
+    audit_record(
+        actor=actor,
+        action=action,
+        contract=contract,
+        invitation=invitation.pk,
+        organisation=invitation.organisation.name,
+        role=invitation.role,
+    )
+    return invitation
+
+
+def _complete_if_agreed(
+    invitation: ContractInvitation, actor: AbstractBaseUser
+) -> ContractInvitation:
+    """Write the party once the organisation accepted and every approval is in."""
+    if invitation.accepted_by_id is None or missing_approvals(invitation):
+        return invitation
+    contract, organisation = invitation.contract, invitation.organisation
+    role = Role(invitation.role)
+    # Parties may have changed since the invitation: the rules hold at the moment of joining.
+    _refuse_conflicting_role(contract, organisation, role)
+    party = _party_write(contract, organisation, role)
+    invitation.status = InvitationStatus.ACCEPTED
+    invitation.decided_at = timezone.now()
+    invitation.save(update_fields=["status", "decided_at"])
+    forget_roles(actor)
+    audit_record(
+        actor=actor,
+        action="party.role_set",
+        contract=contract,
+        invitation=invitation.pk,
+        organisation=organisation.name,
+        old_role=party.old_role,
+        new_role=role.value,
+        invited_by=invitation.invited_by.get_username(),
+        accepted_by=invitation.accepted_by.get_username() if invitation.accepted_by else None,
+        approved_by=[entry["organisation"] for entry in invitation.approvals],
+    )
+    return invitation
+
+
+class _Written:
+    def __init__(self, party: ContractParty, old_role: str | None):
+        self.party, self.old_role = party, old_role
+
+
+def _party_write(contract: Contract, organisation: Organisation, role: Role) -> _Written:
     party = (
         ContractParty.objects.select_for_update()
         .filter(contract=contract, organisation=organisation)
         .first()
     )
-    old_role = party.role if party else None
-    if party is not None and old_role == Role.COMMISSIONER and role != Role.COMMISSIONER:
-        _ensure_other_commissioner(contract, party)
     if party is None:
-        party = ContractParty.objects.create(
-            contract=contract, organisation=organisation, role=role
+        return _Written(
+            ContractParty.objects.create(contract=contract, organisation=organisation, role=role),
+            None,
         )
-    elif old_role != role:
-        party.role = role
-        party.save(update_fields=["role"])
-    else:
-        return party
+    old_role = party.role
+    if old_role == Role.COMMISSIONER and role != Role.COMMISSIONER:
+        _ensure_other_commissioner(contract, party)
+    party.role = role
+    # The role is new from now: tokens issued before do not carry it (decision 0602).
+    party.added_at = timezone.now()
+    party.save(update_fields=["role", "added_at"])
+    return _Written(party, old_role)
+
+
+@transaction.atomic
+def contract_party_set(
+    *,
+    contract: Contract,
+    organisation: Organisation,
+    role: Role | str,
+    actor: AbstractBaseUser,
+    accepted_by: AbstractBaseUser,
+    approved_by: tuple[AbstractBaseUser, ...] | list[AbstractBaseUser] = (),
+) -> ContractParty:
+    """Invite, accept and (for an evaluator) approve in one go, each step by its own
+    person and under its own rule: for the demo, the fund and set-ups where every
+    party agrees at once. Returns the party."""
+    invitation = contract_party_invite(
+        contract=contract, organisation=organisation, role=role, actor=actor
+    )
+    invitation = contract_invitation_accept(invitation=invitation, actor=accepted_by)
+    for approver in approved_by:
+        if invitation.status == InvitationStatus.PENDING:
+            invitation = contract_invitation_approve(invitation=invitation, actor=approver)
+    for person in (actor, accepted_by, *approved_by):
+        forget_roles(person)
+    if invitation.status != InvitationStatus.ACCEPTED:
+        raise UserError(
+            f"{organisation.name} is not a party yet: approvals are missing from "
+            + ", ".join(missing_approvals(invitation))
+        )
+    return ContractParty.objects.get(contract=contract, organisation=organisation)
+
+
+@transaction.atomic
+def contract_party_add_agreed(
+    *,
+    contract: Contract,
+    organisation: Organisation,
+    role: Role | str,
+    actor: AbstractBaseUser,
+    basis: str,
+) -> ContractParty:
+    """Add a party whose consent was given in another audited procedure, named in
+    ``basis`` (the outcomes fund: the lead organisation applied to the call; the
+    fund's evaluator agreed to evaluate the fund). The commissioner adds it, the
+    conflicting-role rule holds, and the event is audited with its basis."""
+    role = Role(role)
+    require(actor, Action.MANAGE_PARTIES, contract)
+    if not basis.strip():
+        raise UserError("name the procedure in which the organisation agreed")
+    _refuse_conflicting_role(contract, organisation, role)
+    written = _party_write(contract, organisation, role)
     forget_roles(actor)
     audit_record(
         actor=actor,
         action="party.role_set",
         contract=contract,
         organisation=organisation.name,
-        old_role=old_role,
+        old_role=written.old_role,
         new_role=role.value,
+        basis=basis.strip(),
     )
-    return party
+    return written.party
 
 
 def _ensure_other_commissioner(contract: Contract, party: ContractParty) -> None:
@@ -275,8 +603,10 @@ def _ensure_other_commissioner(contract: Contract, party: ContractParty) -> None
 def contract_party_remove(
     *, contract: Contract, organisation: Organisation, actor: AbstractBaseUser
 ) -> None:
-    """Remove an organisation from the contract."""
-    require(actor, Action.MANAGE_PARTIES, contract)
+    """Remove an organisation from the contract (the commissioner; or the organisation
+    itself leaves)."""
+    if not _is_member(actor, organisation):
+        require(actor, Action.MANAGE_PARTIES, contract)
     party = ContractParty.objects.filter(contract=contract, organisation=organisation).first()
     if party is None:
         return

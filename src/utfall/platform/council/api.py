@@ -11,8 +11,9 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
+from ninja.errors import HttpError
 
-from utfall.platform.api_schemas import ERRORS
+from utfall.platform.api_schemas import ERRORS, ErrorOut
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.council import selectors
 
@@ -34,13 +35,25 @@ def _decision(decision: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/contracts/{identifier}/council/dashboard", response={200: dict[str, Any], **ERRORS})
+@router.get(
+    "/contracts/{identifier}/council/dashboard",
+    response={200: dict[str, Any], **ERRORS, 503: ErrorOut},
+)
 def council_dashboard(
     request: HttpRequest, identifier: str, as_of: dt.date | None = None
 ) -> dict[str, Any]:
-    """The contract's council dashboard for ``as_of`` (default: the last month with data)."""
+    """The contract's council dashboard for ``as_of`` (default: the last month with data).
+
+    A role that sees aggregates only gets the release of the reporting date on or before
+    ``as_of`` (its ``as_of`` says which; ``reporting_dates`` lists them all); a day before
+    the first is answered 404."""
     contract = contract_selectors.contract_get(user=request.user, identifier=identifier)
-    return selectors.dashboard_for(user=request.user, contract=contract, as_of=as_of)
+    try:
+        return selectors.dashboard_for(user=request.user, contract=contract, as_of=as_of)
+    except selectors.NoReportingDate as error:
+        raise HttpError(404, error.message) from None
+    except selectors.DashboardBusy as error:
+        raise HttpError(503, error.message) from None
 
 
 @router.get(

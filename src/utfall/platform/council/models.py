@@ -79,3 +79,33 @@ class CouncilDecision(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class CouncilRelease(models.Model):
+    """The dashboard as published to roles that see aggregates only, on one reporting date
+    and one state of the data (decision 0610).
+
+    Stored once and never changed: every later release is compared with ``cells`` (the
+    counts of people behind each figure it shows) so that no two releases differ by a
+    figure describing 1–4 people. ``key`` is the dashboard's cache key (data state and day).
+    """
+
+    contract = models.ForeignKey(
+        "contracts.Contract", on_delete=models.CASCADE, related_name="council_releases"
+    )
+    as_of = models.DateField(_("reporting date"))
+    key = models.CharField(max_length=100)
+    dashboard = models.JSONField()
+    cells = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("contract", "pk")
+        constraints = (
+            models.UniqueConstraint(fields=("contract", "key"), name="council_release_once"),
+        )
+        verbose_name = _("council release")
+        verbose_name_plural = _("council releases")
+
+    def __str__(self) -> str:
+        return f"{self.contract.identifier} {self.as_of:%Y-%m-%d}"

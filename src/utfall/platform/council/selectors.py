@@ -9,6 +9,20 @@ caches the result by data state — the stored rows and newest version
 (``StoredTables.state_key()``), the day, the statement and the plan — so a repeated
 request recomputes nothing, and removes what the user's role may not see (the
 individual status list, :attr:`Action.VIEW_INDIVIDUAL_STATUS`).
+
+A role that sees aggregates only (without that action, the financier) is shown
+**releases** instead (decision 0610): the dashboard on the council's reporting dates only
+(any other day is snapped to the reporting date before it), each stored once as a
+:class:`~utfall.platform.council.models.CouncilRelease` and suppressed against every
+release stored before it (:mod:`utfall.services.council.releases`), so no difference of
+two releases describes 1–4 people. A meeting's frozen snapshot is shown to such a role as
+the release of the meeting's reporting date.
+
+What one request can trigger is bounded (decision 0611): at most one dashboard of a
+contract is computed at a time (a lock in the shared cache); a request that finds another
+computation under way waits up to :data:`COMPUTE_WAIT_SECONDS` for it and is then told to
+try again (:class:`DashboardBusy`, HTTP 503 with ``Retry-After``). Aggregate-only roles can
+only cause the computation of a reporting date, once per state of the data.
 """
 
 from __future__ import annotations
@@ -16,23 +30,36 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from utfall.errors import UserError
 from utfall.platform.contracts.models import Contract, Settlement
 from utfall.platform.contracts.selectors import latest_version, parsed_version
-from utfall.platform.council.models import CouncilDecision, CouncilMeeting, DecisionStatus
+from utfall.platform.council.models import (
+    CouncilDecision,
+    CouncilMeeting,
+    CouncilRelease,
+    DecisionStatus,
+)
 from utfall.platform.permissions import Action, can, require
 from utfall.services.contracts import Facts
-from utfall.services.council import dashboard_build
+from utfall.services.council import dashboard_build, releases
 
 __all__ = [
+    "COMPUTE_WAIT_SECONDS",
+    "DashboardBusy",
+    "NoReportingDate",
+    "aggregate_only",
     "dashboard_compute",
     "dashboard_for",
     "dashboard_key",
@@ -41,11 +68,36 @@ __all__ = [
     "meeting_get",
     "meeting_list",
     "open_decisions",
+    "release_get",
+    "reporting_date",
+    "reporting_dates",
     "viewer_copy",
 ]
 
 CACHE_SECONDS = 24 * 3600
 _MEMO_ENTRIES = 32
+COMPUTE_WAIT_SECONDS = 20.0
+"""How long a request waits for another computation of the same contract's dashboard."""
+COMPUTE_LOCK_SECONDS = 300
+"""The lock of a computation expires after this long (a process killed while holding it)."""
+RETRY_AFTER_SECONDS = 30
+"""What a refused request is told to wait before trying again."""
+
+
+class DashboardBusy(UserError):
+    """Another dashboard of the contract is being computed: try again shortly."""
+
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self, contract: str) -> None:
+        super().__init__(
+            f"another council dashboard of contract {contract} is being computed; "
+            f"try again in {RETRY_AFTER_SECONDS} seconds"
+        )
+
+
+class NoReportingDate(UserError):
+    """The day asked for lies before the council's first reporting date."""
 
 
 class _Memo:
@@ -149,23 +201,35 @@ def dashboard_key(contract: Contract, as_of: dt.date, tables: Any = None) -> str
     return "council-dashboard:" + hashlib.sha256(state.encode()).hexdigest()
 
 
-def _last_day_with_data(contract: Contract) -> dt.date | None:
-    """The latest date in any stored table (each table's declared date column)."""
+def _days_with_data(contract: Contract) -> tuple[dt.date, dt.date] | None:
+    """The earliest and the latest date in any stored table (each table's declared date
+    column); None without rows."""
     tables = _tables(contract)
-    key = "council-last-day:" + tables.state_key()
+    key = "council-days:" + tables.state_key()
     cached = _MEMO.get(key)
     if cached is not None:
         return cached or None
     import pyarrow.compute as pc
 
+    first: dt.date | None = None
     last: dt.date | None = None
     for name in tables.names():
         declared = tables.declaration.table(name)
-        value = pc.max(tables.table(name).column(declared.date)).as_py()
-        if value is not None and (last is None or value > last):
-            last = value
-    _MEMO.put(key, last or False)
-    return last
+        column = tables.table(name).column(declared.date)
+        low, high = pc.min(column).as_py(), pc.max(column).as_py()
+        if low is not None and (first is None or low < first):
+            first = low
+        if high is not None and (last is None or high > last):
+            last = high
+    found = (first, last) if first is not None and last is not None else None
+    _MEMO.put(key, found or False)
+    return found
+
+
+def _last_day_with_data(contract: Contract) -> dt.date | None:
+    """The latest date in any stored table (each table's declared date column)."""
+    days = _days_with_data(contract)
+    return days[1] if days else None
 
 
 def default_as_of(contract: Contract) -> dt.date:
@@ -202,6 +266,37 @@ def dashboard_compute(*, contract: Contract, as_of: dt.date) -> dict[str, Any]:
     if found is not None:
         _MEMO.put(key, found)
         return found
+    with _computing(contract, key) as done:
+        if done is not None:
+            _MEMO.put(key, done)
+            return done
+        return _dashboard_build(contract, version, tables, as_of, key)
+
+
+@contextmanager
+def _computing(contract: Contract, key: str) -> Iterator[dict[str, Any] | None]:
+    """Hold the contract's computation lock (yielding None), or — when another request
+    computed ``key`` while this one waited — yield its result; :class:`DashboardBusy` when
+    the lock stays taken for :data:`COMPUTE_WAIT_SECONDS`."""
+    lock = f"council-computing:{contract.pk}"
+    deadline = time.monotonic() + COMPUTE_WAIT_SECONDS
+    while not cache.add(lock, key, COMPUTE_LOCK_SECONDS):
+        found = cache.get(key)
+        if found is not None:
+            yield found
+            return
+        if time.monotonic() >= deadline:
+            raise DashboardBusy(contract.identifier)
+        time.sleep(0.25)
+    try:
+        yield None
+    finally:
+        cache.delete(lock)
+
+
+def _dashboard_build(
+    contract: Contract, version: Any, tables: Any, as_of: dt.date, key: str
+) -> dict[str, Any]:
     document = parsed_version(version)
     facts = _statement_facts(_newest_statement(contract), document)
     plan, plan_note = _finance_plan(contract, document)
@@ -214,25 +309,122 @@ def dashboard_compute(*, contract: Contract, as_of: dt.date) -> dict[str, Any]:
     return dashboard
 
 
+def aggregate_only(user: AbstractBaseUser | AnonymousUser, contract: Contract) -> bool:
+    """Whether the user's role sees aggregates only (not the individual status list): it is
+    shown releases on the reporting dates (decision 0610)."""
+    return not can(user, Action.VIEW_INDIVIDUAL_STATUS, contract)
+
+
+def reporting_dates(contract: Contract) -> list[dt.date]:
+    """The council's reporting dates: the quarter ends from the start of the contract's own
+    period (the latest of its periods to start; without periods, the first day with data)
+    to the end of its last, up to the latest day with data (and today)."""
+    version = latest_version(contract)
+    if version is None:
+        return []
+    periods = list(parsed_version(version).periods.values())
+    days = _days_with_data(contract)
+    if days is None:
+        return []
+    first, last = days
+    return releases.reporting_dates(
+        # The contract's own period is the latest to start: a reference period lies before.
+        # A contract without periods reports from its first data.
+        start=max(p.start for p in periods) if periods else first,
+        end=max(p.end for p in periods) if periods else last,
+        last=min(last, timezone.localdate()),
+    )
+
+
+def reporting_date(contract: Contract, as_of: dt.date | None) -> dt.date | None:
+    """The reporting date shown for ``as_of``: the latest one on or before it (the latest of
+    all without a day); None when there is none yet. :class:`NoReportingDate` when the day
+    lies before the first."""
+    dates = reporting_dates(contract)
+    if not dates:
+        return None
+    if as_of is None:
+        return dates[-1]
+    earlier = [day for day in dates if day <= as_of]
+    if not earlier:
+        raise NoReportingDate(
+            f"there is no reporting date on or before {as_of.isoformat()}: "
+            f"the first is {dates[0].isoformat()}"
+        )
+    return earlier[-1]
+
+
+def release_get(*, contract: Contract, as_of: dt.date) -> dict[str, Any]:
+    """The release of the dashboard on the reporting date ``as_of`` for the data as it is:
+    the stored one, or computed, suppressed against every earlier release and stored. No
+    permission check (callers check)."""
+    key = dashboard_key(contract, as_of)
+    stored = CouncilRelease.objects.filter(contract=contract, key=key).first()
+    if stored is not None:
+        return dict(stored.dashboard)
+    small = releases.suppress_small(dashboard_compute(contract=contract, as_of=as_of))
+    try:
+        with transaction.atomic():
+            # One release of a contract at a time: each is compared with all stored before.
+            Contract.objects.select_for_update().filter(pk=contract.pk).first()
+            stored = CouncilRelease.objects.filter(contract=contract, key=key).first()
+            if stored is not None:
+                return dict(stored.dashboard)
+            earlier = CouncilRelease.objects.filter(contract=contract).values_list(
+                "cells", flat=True
+            )
+            shown, cells = releases.suppress_differences(small, list(earlier))
+            CouncilRelease.objects.create(
+                contract=contract, as_of=as_of, key=key, dashboard=shown, cells=cells
+            )
+    except IntegrityError:  # stored by a concurrent request in between
+        return dict(CouncilRelease.objects.get(contract=contract, key=key).dashboard)
+    return shown
+
+
+def _no_release(contract: Contract) -> dict[str, Any]:
+    return {
+        "contract": contract.identifier,
+        "as_of": None,
+        "notes": [{"code": "no_reporting_date"}],
+        "panels": [],
+    }
+
+
+def _release_for(contract: Contract, as_of: dt.date | None) -> dict[str, Any]:
+    day = reporting_date(contract, as_of)
+    shown = _no_release(contract) if day is None else release_get(contract=contract, as_of=day)
+    shown["reporting_dates"] = [d.isoformat() for d in reporting_dates(contract)]
+    shown["requested_as_of"] = as_of.isoformat() if as_of else None
+    return shown
+
+
 def viewer_copy(
     dashboard: dict[str, Any], *, user: AbstractBaseUser | AnonymousUser, contract: Contract
 ) -> dict[str, Any]:
-    """The dashboard without what the user's role may not see."""
-    shown = dict(dashboard)
-    if not can(user, Action.VIEW_INDIVIDUAL_STATUS, contract):
-        shown.pop("individuals", None)
-    return shown
+    """A dashboard (a meeting's frozen snapshot) as the user's role may see it: without the
+    individual status list, and for a role that sees aggregates only, the release of the
+    reporting date on or before the snapshot's day instead (decision 0610)."""
+    if aggregate_only(user, contract):
+        day = dt.date.fromisoformat(str(dashboard["as_of"])) if dashboard.get("as_of") else None
+        try:
+            return _release_for(contract, day)
+        except NoReportingDate:
+            return {**_no_release(contract), "reporting_dates": []}
+    return dict(dashboard)
 
 
 def dashboard_for(
     *, user: AbstractBaseUser | AnonymousUser, contract: Contract, as_of: dt.date | None = None
 ) -> dict[str, Any]:
-    """The dashboard as this user may see it."""
+    """The dashboard as this user may see it: for a role that sees aggregates only, the
+    release of the reporting date on or before ``as_of`` (:class:`NoReportingDate` before
+    the first)."""
     require(user, Action.VIEW_CONTRACT, contract)
+    if aggregate_only(user, contract):
+        return _release_for(contract, as_of)
     as_of = as_of or default_as_of(contract)
-    return viewer_copy(
-        dashboard_compute(contract=contract, as_of=as_of), user=user, contract=contract
-    )
+    return dict(dashboard_compute(contract=contract, as_of=as_of))
 
 
 def individual_status(

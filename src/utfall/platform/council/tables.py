@@ -19,6 +19,7 @@ from typing import Any
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from utfall.core.exports import spreadsheet_row
 from utfall.services.council.suppression import SUPPRESSED
 
 THIN_SPACE = "\u202f"  # narrow no-break space: Swedish digit grouping
@@ -650,17 +651,22 @@ def dashboard_tables(dashboard: dict[str, Any]) -> list[Table]:
 
 
 def table_csv(table: Table) -> str:
-    """The table as CSV (raw values; a suppressed row carries only the word ``suppressed``)."""
+    """The table as CSV (raw values; a suppressed row carries only the word ``suppressed``;
+    text a spreadsheet would run as a formula is neutralised, decision 0623)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([c.key for c in table.columns] + ["suppressed"])
+    writer.writerow(spreadsheet_row([c.key for c in table.columns] + ["suppressed"]))
     for row in table.rows:
         if row.get(SUPPRESSED):
             writer.writerow(
-                [row.get(c.key, "") if c.key in row else "" for c in table.columns] + ["true"]
+                spreadsheet_row(
+                    [row.get(c.key, "") if c.key in row else "" for c in table.columns] + ["true"]
+                )
             )
         else:
-            writer.writerow([_csv_value(row.get(c.key)) for c in table.columns] + ["false"])
+            writer.writerow(
+                spreadsheet_row([_csv_value(row.get(c.key)) for c in table.columns] + ["false"])
+            )
     return out.getvalue()
 
 

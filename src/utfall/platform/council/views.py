@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -29,7 +30,9 @@ from utfall.platform.council.tables import (
     key_figures,
     table_csv,
 )
+from utfall.platform.params import id_param, language_param
 from utfall.platform.permissions import Action, can
+from utfall.platform.web.middleware import content_security_policy_for_document
 from utfall.platform.web.views import _contract, _contract_context
 
 
@@ -72,45 +75,89 @@ def _page_context(dashboard: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class _Busy(Exception):
+    """Another dashboard of the contract is being computed (answered 503)."""
+
+
 def _dashboard_of(request: HttpRequest, contract: Contract) -> dict[str, Any]:
     meeting_pk = request.GET.get("meeting", "")
-    if meeting_pk.isdigit():
-        meeting = _meeting(request, contract, int(meeting_pk))
-        return selectors.viewer_copy(meeting.snapshot, user=request.user, contract=contract)
-    return selectors.dashboard_for(user=request.user, contract=contract, as_of=_as_of(request))
+    try:
+        if meeting_pk:
+            meeting = _meeting(request, contract, id_param(meeting_pk))
+            return selectors.viewer_copy(meeting.snapshot, user=request.user, contract=contract)
+        return selectors.dashboard_for(user=request.user, contract=contract, as_of=_as_of(request))
+    except selectors.NoReportingDate:
+        raise Http404(_("There is no reporting date on or before this day.")) from None
+    except selectors.DashboardBusy as error:
+        raise _Busy from error
+
+
+def _busy() -> HttpResponse:
+    response = HttpResponse(
+        _("Another dashboard of this contract is being computed; try again in a minute."),
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = str(selectors.RETRY_AFTER_SECONDS)
+    return response
+
+
+def _reporting_context(
+    request: HttpRequest, contract: Contract, data: dict[str, Any]
+) -> dict[str, Any]:
+    """For a role that sees aggregates only: the reporting dates to choose from, and the day
+    asked for when another was shown."""
+    if not selectors.aggregate_only(request.user, contract):
+        return {"reporting_dates": None, "snapped_from": None}
+    requested = data.get("requested_as_of")
+    return {
+        "reporting_dates": data.get("reporting_dates") or [],
+        "snapped_from": requested if requested and requested != data.get("as_of") else None,
+    }
 
 
 @login_required
 def dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
     """The contract's dashboard as the user's role may see it."""
     contract = _contract(request, identifier)
-    data = _dashboard_of(request, contract)
+    try:
+        data = _dashboard_of(request, contract)
+    except _Busy:
+        return _busy()
     context = _contract_context(request, contract, "council")
     context.update(
         **_page_context(data),
-        as_of=data.get("as_of"),
-        csv_query=f"as_of={data.get('as_of', '')}",
+        **_reporting_context(request, contract, data),
+        as_of=data.get("as_of") or "",
+        csv_query=f"as_of={data.get('as_of') or ''}",
         can_record=can(request.user, Action.RECORD_COUNCIL_MEETING, contract),
     )
     return render(request, "council/dashboard.html", context)
 
 
 @login_required
-def dashboard_json(request: HttpRequest, identifier: str) -> JsonResponse:
+def dashboard_json(request: HttpRequest, identifier: str) -> HttpResponse:
     """The dashboard as JSON (the same suppressed data the page shows)."""
     contract = _contract(request, identifier)
-    return JsonResponse(_dashboard_of(request, contract), json_dumps_params={"indent": 1})
+    try:
+        data = _dashboard_of(request, contract)
+    except _Busy:
+        return _busy()
+    return JsonResponse(data, json_dumps_params={"indent": 1})
 
 
 @login_required
 def table_download(request: HttpRequest, identifier: str, table_id: str) -> HttpResponse:
     """One table of the dashboard (or of a meeting's snapshot) as CSV."""
     contract = _contract(request, identifier)
-    data = _dashboard_of(request, contract)
+    try:
+        data = _dashboard_of(request, contract)
+    except _Busy:
+        return _busy()
     for table in dashboard_tables(data):
         if table.id == table_id:
             response = HttpResponse(table_csv(table), content_type="text/csv; charset=utf-8")
-            name = f"{contract.identifier}-{table.id}-{data.get('as_of', '')}.csv"
+            name = f"{contract.identifier}-{table.id}-{data.get('as_of') or ''}.csv"
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
     raise Http404(_("No such table."))
@@ -199,13 +246,17 @@ def meeting_report(request: HttpRequest, identifier: str, pk: int, fmt: str) -> 
     """The quarterly report of a meeting, HTML or PDF, in ``?lang=sv`` or ``en``."""
     contract = _contract(request, identifier)
     record = _meeting(request, contract, pk)
-    language = request.GET.get("lang") or (get_language() or "en")[:2]
+    language = language_param(request.GET.get("lang"), (get_language() or "en")[:2])
     if fmt == "pdf":
         response = HttpResponse(
             report_pdf(record, user=request.user, language=language),
             content_type="application/pdf",
         )
         name = f"{contract.identifier}-council-{record.held_on:%Y-%m-%d}-{language}.pdf"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Content-Disposition"] = content_disposition_header(True, name)
         return response
-    return HttpResponse(report_html(record, user=request.user, language=language))
+    html = report_html(record, user=request.user, language=language)
+    response = HttpResponse(html)
+    # The report carries its own <style> (for the PDF renderer): allowed by hash only.
+    response["Content-Security-Policy"] = content_security_policy_for_document(html)
+    return response

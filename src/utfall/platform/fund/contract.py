@@ -28,6 +28,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from utfall.core.contracts import Contract as CoreContract
+from utfall.core.exports import spreadsheet_row
 from utfall.errors import Finding, FindingsError
 
 __all__ = [
@@ -298,19 +299,20 @@ def fund_contract(document: CoreContract, configuration: FundConfiguration | Non
 
 def rows_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     """A CSV file (UTF-8, header of column names) of rows of plain values: dates in ISO
-    form, booleans true/false, decimals as exact text."""
+    form, booleans true/false, decimals as exact text; text a spreadsheet would run as a
+    formula is neutralised (decision 0623)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow(spreadsheet_row(columns))
     for row in rows:
         writer.writerow(
-            [
+            spreadsheet_row(
                 ("true" if value else "false")
                 if isinstance(value, bool)
                 else value.isoformat()
                 if hasattr(value, "isoformat")
                 else str(value)
                 for value in row
-            ]
+            )
         )
     return out.getvalue().encode("utf-8")

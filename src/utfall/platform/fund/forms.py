@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from utfall.platform.fund.models import Indicator
 from utfall.platform.fund.services import MEMBER_KINDS
+from utfall.platform.links import link_is_safe
 
 OUTCOME_SLOTS = 3
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
@@ -224,6 +225,17 @@ class CallForm(forms.Form):
     documents = forms.CharField(
         label=_("Documents"), widget=TEXTAREA, required=False, help_text=_("One link per line.")
     )
+
+    def clean_documents(self) -> str:
+        text: str = self.cleaned_data["documents"]
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip() and not link_is_safe(line.strip()):
+                raise forms.ValidationError(
+                    _("Line %(line)d is not an http:// or https:// link."),
+                    code="document_link",
+                    params={"line": number},
+                )
+        return text
 
     def clean_criteria(self) -> list[dict[str, Any]]:
         criteria = []

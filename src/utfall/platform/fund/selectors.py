@@ -33,7 +33,7 @@ from utfall.platform.fund.models import (
     Fund,
     OutcomePayment,
 )
-from utfall.platform.permissions import is_fund_administrator
+from utfall.platform.permissions import is_fund_administrator, membership_lookups
 
 __all__ = [
     "PortfolioRow",
@@ -52,14 +52,15 @@ def fund_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Fu
     """The funds the user administers."""
     if not user.is_authenticated:
         return Fund.objects.none()
-    return Fund.objects.filter(administrator__memberships__user=user).distinct()
+    # Through an API token only memberships older than the token count (decision 0602).
+    return Fund.objects.filter(**membership_lookups(user, "administrator__")).distinct()
 
 
 def application_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Application]:
     """The applications of the user's organisations (an applicant's own view)."""
     if not user.is_authenticated:
         return Application.objects.none()
-    return Application.objects.filter(organisation__memberships__user=user).select_related(
+    return Application.objects.filter(**membership_lookups(user, "organisation__")).select_related(
         "call", "screening"
     )
 

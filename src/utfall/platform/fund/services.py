@@ -48,7 +48,7 @@ from utfall.platform.contracts.models import Contract, Role, Settlement, Settlem
 from utfall.platform.contracts.selectors import latest_version, parsed_version
 from utfall.platform.contracts.services import (
     contract_create,
-    contract_party_set,
+    contract_party_add_agreed,
     contract_put_in_force,
 )
 from utfall.platform.fund.contract import (
@@ -85,6 +85,7 @@ from utfall.platform.fund.models import (
 )
 from utfall.platform.fund.selectors import fund_state
 from utfall.platform.imports.services import import_file
+from utfall.platform.links import link_problem
 from utfall.platform.organisations.models import Organisation
 from utfall.platform.permissions import (
     Action,
@@ -362,6 +363,10 @@ def call_create(
         )
     if not criteria:
         findings.append(Finding("criteria", "a call needs criteria", field_name="criteria"))
+    for number, line in enumerate(documents.splitlines(), start=1):
+        problem = link_problem(line.strip()) if line.strip() else None
+        if problem is not None:
+            findings.append(Finding("document_link", problem, row=number, field_name="documents"))
     if findings:
         raise ApplicationInvalid("the call cannot be created", findings)
     call = Call.objects.create(
@@ -1069,9 +1074,19 @@ def _constellation_contract(
     )
     lead = constellation.application.organisation
     if lead.pk != fund.administrator_id:
-        contract_party_set(contract=contract, organisation=lead, role=Role.PROVIDER, actor=actor)
-    contract_party_set(
-        contract=contract, organisation=fund.evaluator, role=Role.EVALUATOR, actor=actor
+        contract_party_add_agreed(
+            contract=contract,
+            organisation=lead,
+            role=Role.PROVIDER,
+            actor=actor,
+            basis=f"application {constellation.application.pk} to the fund's call",
+        )
+    contract_party_add_agreed(
+        contract=contract,
+        organisation=fund.evaluator,
+        role=Role.EVALUATOR,
+        actor=actor,
+        basis=f"evaluator of fund {fund.pk}",
     )
     contract = contract_put_in_force(contract=contract, actor=actor)
     # The pipeline reads every table an evaluation names: the payments table is opened with

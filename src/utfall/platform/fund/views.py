@@ -34,15 +34,25 @@ from utfall.platform.fund.models import (
     ConstellationStatus,
     Fund,
     Indicator,
+    OutcomeReport,
     ReportStatus,
 )
 from utfall.platform.organisations.models import Organisation
+from utfall.platform.params import id_param
 from utfall.platform.permissions import Action, can, is_fund_administrator
 
 
 def _error_context(error: UserError) -> dict[str, Any]:
     findings = [str(f) for f in error.findings] if isinstance(error, FindingsError) else []
     return {"error": error.message, "findings": findings or error.detail}
+
+
+def _report(constellation: Constellation, request: HttpRequest) -> OutcomeReport:
+    """The constellation's report a button posted; 404 for a malformed or unknown id."""
+    report = constellation.reports.filter(pk=id_param(request.POST.get("report_id"))).first()
+    if report is None:
+        raise Http404(_("No such report."))
+    return report
 
 
 def _require_admin(request: HttpRequest, fund: Fund) -> None:
@@ -310,7 +320,7 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
                 messages.success(request, _("The report was submitted."))
                 return redirect("fund:constellation", constellation_id=constellation.pk)
             if "evaluate" in request.POST and evaluator:
-                report = constellation.reports.get(pk=int(request.POST["report_id"]))
+                report = _report(constellation, request)
                 statement = services.report_evaluate(report=report, actor=request.user)
                 messages.success(
                     request,
@@ -320,7 +330,7 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
                     "settlements:detail", identifier=contract.identifier, pk=statement.pk
                 )
             if "pay" in request.POST and admin and settle_form.is_valid():
-                report = constellation.reports.get(pk=int(request.POST["report_id"]))
+                report = _report(constellation, request)
                 payment = services.report_pay(
                     report=report, actor=request.user, year=settle_form.cleaned_data["year"]
                 )

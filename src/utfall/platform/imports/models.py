@@ -33,7 +33,9 @@ class ImportBatch(models.Model):
     # The name of a table the contract declares under ``data:`` (``participants`` …).
     table = models.CharField(_("table"), max_length=63)
     file_name = models.CharField(_("file"), max_length=255)
-    file_path = models.CharField(max_length=500)
+    # The uploaded file while the import can still go on; empty once it is deleted
+    # (committed, refused or expired: decision 0620).
+    file_path = models.CharField(max_length=500, blank=True)
     file_sha256 = models.CharField(max_length=64)
     file_size = models.PositiveBigIntegerField()
     encoding = models.CharField(max_length=20, default="utf-8")
@@ -49,6 +51,13 @@ class ImportBatch(models.Model):
     findings = models.JSONField(default=list)
     finding_count = models.PositiveIntegerField(default=0)
     task_id = models.CharField(max_length=64, blank=True)
+    # The first rows as they will be imported (pseudonyms and masks only), so that the
+    # import page does not read the file again; its "mapping" is the mapping it shows.
+    preview = models.JSONField(default=dict, blank=True)
+    # "host:pid" of the process running the validation or commit, and when it began:
+    # an import whose process died is failed for a retry (decision 0622).
+    runner = models.CharField(max_length=100, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

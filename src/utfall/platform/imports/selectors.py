@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -11,12 +10,17 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from utfall.core.contracts.data import IDENTITY_COLUMN, Column, Table
+from utfall.core.contracts.data import Column, Table
 from utfall.errors import Finding
 from utfall.platform.contracts.models import Contract
 from utfall.platform.imports.columns import IDENTITY_KINDS, mapping_findings
 from utfall.platform.imports.models import BatchStatus, ImportBatch
-from utfall.platform.imports.services import import_target, process_batch, progress_key
+from utfall.platform.imports.services import (
+    import_preview_build,
+    import_recover_stale,
+    import_target,
+    progress_key,
+)
 from utfall.platform.permissions import Action, can_import, require
 from utfall.platform.tables import stored_row_counts
 
@@ -174,8 +178,14 @@ def import_batch_list(*, user: AbstractBaseUser, contract: Contract) -> QuerySet
 
 
 def import_batch_get(*, user: AbstractBaseUser, contract: Contract, pk: int) -> ImportBatch:
-    """One import of the contract (ImportBatch.DoesNotExist if it is not the contract's)."""
-    return import_batch_list(user=user, contract=contract).get(pk=pk)
+    """One import of the contract (ImportBatch.DoesNotExist if it is not the contract's).
+
+    A running import whose process has died is failed first, so that whoever looks at it
+    sees it may be started again (decision 0622)."""
+    batch = import_batch_list(user=user, contract=contract).get(pk=pk)
+    if batch.status == BatchStatus.RUNNING and import_recover_stale(batch=batch):
+        batch.refresh_from_db()
+    return batch
 
 
 def import_mapping_problems(*, batch: ImportBatch, language: str = "en") -> list[Finding]:
@@ -194,43 +204,21 @@ class Preview:
     rows: list[dict[str, Any]]
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
-
-
 def import_preview(*, batch: ImportBatch, limit: int = 20, language: str = "sv") -> Preview:
-    """The first ``limit`` rows, mapped and checked; persons are shown as pseudonyms only."""
+    """The first ``limit`` rows (at most ``PREVIEW_ROWS``), mapped and checked; persons are
+    shown as pseudonyms only, identity numbers in text masked.
+
+    The preview stored on the batch is shown when it was made under the batch's mapping;
+    otherwise it is made from the file (DataInvalid when the file is no longer kept)."""
     target = import_target(batch.contract, batch.table)
-    processed = process_batch(batch, limit=limit)
+    stored = batch.preview or {}
+    if stored.get("mapping") != batch.mapping:
+        stored = import_preview_build(batch)
     columns = []
     for name, source in batch.mapping.items():
         column = target.column(name)
         columns.append((name, column.label.text(language), source))
-    rows = []
-    for number in processed.numbers:
-        values = processed.values[number]
-        shown = []
-        for name, _label, _source in columns:
-            if target.column(name).identity:
-                person = values.get(IDENTITY_COLUMN)
-                shown.append(person[:12] + "…" if person else "")
-            else:
-                shown.append(_cell(values.get(name)))
-        rows.append(
-            {
-                "number": number,
-                "cells": shown,
-                "problems": [f.message for f in processed.problems.get(number, [])],
-                "unchanged": number in processed.unchanged_rows,
-            }
-        )
-    return Preview(columns=columns, rows=rows)
+    return Preview(columns=columns, rows=list(stored.get("rows", []))[:limit])
 
 
 def import_progress(*, batch: ImportBatch) -> dict[str, Any]:

@@ -21,6 +21,17 @@ cannot both add a key) and writes the new rows as one Parquet segment of the tab
 (``TableSegment``), with the batch's status, the audit row and the ledger entry: all or
 nothing. Files with more than ``UTFALL_IMPORT_BACKGROUND_ROWS`` rows are processed by a
 background task (django-tasks) that reports progress through the cache.
+
+The uploaded file itself is kept only while the import can still go on (decision 0620):
+it is deleted when the import is committed, when the upload, the validation or the
+commit refuses the file, and by ``manage.py imports_purge`` once it is older than
+``UTFALL_IMPORT_KEEP_HOURS``. Every cell outside the identity column is scanned for a
+personnummer or samordningsnummer (``imports.scan``); one refuses the file, naming the
+row and column. The first rows as they will be imported are stored on the batch
+(``ImportBatch.preview``, pseudonyms and masks only), so the import page never reads
+the file again. An import whose process died (``kill -9``) is failed, and may be
+started again, when its page is next viewed, when the worker takes its next task and
+by ``manage.py imports_recover`` (decision 0622).
 """
 
 from __future__ import annotations
@@ -28,6 +39,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +76,7 @@ from utfall.platform.imports.columns import (
 from utfall.platform.imports.models import BatchStatus, ImportBatch, Operation, TableSegment
 from utfall.platform.imports.readers import ENCODINGS, open_table
 from utfall.platform.imports.readers import Table as FileTable
+from utfall.platform.imports.scan import find_identity_number, mask_identity_numbers
 from utfall.platform.permissions import require_import
 from utfall.platform.pseudonyms import (
     InvalidIdentityNumber,
@@ -69,16 +84,20 @@ from utfall.platform.pseudonyms import (
     pseudonym_for_personnummer,
     pseudonym_for_reference,
 )
-from utfall.platform.settlements.ledger import ledger_import
+from utfall.platform.settlements.ledger import LedgerBroken, ledger_import
 from utfall.platform.tables import BATCH_COLUMN, StoredTables, segment_encode
 from utfall.services.tables import TableMissing, canonical_schema, table_digest
 
 __all__ = [
     "MAX_STORED_FINDINGS",
+    "PREVIEW_ROWS",
     "ImportTarget",
     "Processed",
     "import_commit",
     "import_file",
+    "import_files_purge",
+    "import_preview_build",
+    "import_recover_stale",
     "import_run",
     "import_set_mapping",
     "import_target",
@@ -90,6 +109,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 MAX_STORED_FINDINGS = 1000
+PREVIEW_ROWS = 20
 _ROW = "__row"
 _GIVEN = "__given_"
 
@@ -150,7 +170,9 @@ def _store_upload(contract: Contract, uploaded: Any) -> tuple[Path, str, int]:
             size += len(chunk)
             out.write(chunk)
     suffix = Path(uploaded.name).suffix.lower()[:8]
-    final = folder / f"{digest.hexdigest()}{suffix}"
+    # One file per upload: two pending uploads of the same bytes must not share a file
+    # that the first one's commit deletes.
+    final = folder / f"{digest.hexdigest()}-{secrets.token_hex(4)}{suffix}"
     temporary.replace(final)
     return final, digest.hexdigest(), size
 
@@ -212,6 +234,27 @@ def import_upload(
             [Finding(code="file-too-large", message=message, file=file_name)],
         )
     path, sha256, size = _store_upload(contract, uploaded)
+    try:
+        return _upload_stored(
+            target, actor, path, file_name=file_name, sha256=sha256, size=size, encoding=encoding
+        )
+    except BaseException:
+        # A refused upload keeps nothing on disk.
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _upload_stored(
+    target: ImportTarget,
+    actor: AbstractBaseUser,
+    path: Path,
+    *,
+    file_name: str,
+    sha256: str,
+    size: int,
+    encoding: str,
+) -> ImportBatch:
+    contract, table = target.contract, target.table.name
     previous = _already_imported(contract, table, sha256)
     if previous is not None:
         raise _already_imported_error(previous, file_name)
@@ -243,7 +286,82 @@ def import_upload(
             sha256=sha256,
             rows=opened.row_count,
         )
+    if complete:
+        _store_preview(batch)
     return batch
+
+
+def _file_kept(batch: ImportBatch) -> bool:
+    return bool(batch.file_path) and Path(batch.file_path).is_file()
+
+
+def _file_gone_error(batch: ImportBatch) -> DataInvalid:
+    message = (
+        "the uploaded file is no longer kept (it was imported or refused, or waited longer "
+        "than the platform keeps files); upload it again"
+    )
+    return DataInvalid(
+        f"{batch.file_name}: {message}",
+        [Finding(code="file-not-kept", message=message, file=batch.file_name)],
+    )
+
+
+def _discard_file(batch: ImportBatch) -> None:
+    """Delete the batch's uploaded file (its findings, counts and preview stay)."""
+    if batch.file_path:
+        Path(batch.file_path).unlink(missing_ok=True)
+    ImportBatch.objects.filter(pk=batch.pk).update(file_path="")
+    batch.file_path = ""
+
+
+def import_preview_build(batch: ImportBatch) -> dict[str, Any]:
+    """The first ``PREVIEW_ROWS`` rows as they will be imported, in the form stored on the
+    batch: persons as the start of their pseudonym, identity numbers in text masked."""
+    target = import_target(batch.contract, batch.table)
+    processed = process_batch(batch, limit=PREVIEW_ROWS)
+    names = list(batch.mapping)
+    rows = []
+    for number in processed.numbers:
+        values = processed.values[number]
+        shown: list[Any] = []
+        for name in names:
+            if target.column(name).identity:
+                person = values.get(IDENTITY_COLUMN)
+                shown.append(person[:12] + "…" if person else "")
+            else:
+                shown.append(_preview_cell(values.get(name)))
+        rows.append(
+            {
+                "number": number,
+                "cells": shown,
+                "problems": [f.message for f in processed.problems.get(number, [])],
+                "unchanged": number in processed.unchanged_rows,
+            }
+        )
+    return {"mapping": dict(batch.mapping), "rows": rows}
+
+
+def _preview_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return mask_identity_numbers(value)
+    if isinstance(value, int | float):
+        return value
+    return str(value)  # Decimal: exactly as converted
+
+
+def _store_preview(batch: ImportBatch) -> None:
+    try:
+        preview = import_preview_build(batch)
+    except DataInvalid:
+        preview = {}
+    ImportBatch.objects.filter(pk=batch.pk).update(preview=preview)
+    batch.preview = preview
 
 
 _EDITABLE = (BatchStatus.MAPPING, BatchStatus.READY, BatchStatus.VALID, BatchStatus.INVALID)
@@ -262,6 +380,8 @@ def import_set_mapping(
             "the mapping cannot change now",
             [Finding(code="wrong-state", message=f"the import is {batch.get_status_display()}")],
         )
+    if not _file_kept(batch):
+        raise _file_gone_error(batch)
     cleaned = {str(t): str(s) for t, s in mapping.items() if s}
     findings = mapping_findings(target.columns, batch.columns, cleaned, batch.file_name)
     if findings:
@@ -277,6 +397,7 @@ def import_set_mapping(
         batch=batch.pk,
         mapping=cleaned,
     )
+    _store_preview(batch)
     return batch
 
 
@@ -392,6 +513,13 @@ class _Converter:
             {c.name: [] for c in table.columns} if table.is_participants else {}
         )
         self.rows: list[int] = []
+        # Every cell outside the identity column is scanned for identity numbers.
+        identity_positions = {position for _, _, position, _, kind in self.plan if kind}
+        self.scanned = [
+            (position, name)
+            for position, name in enumerate(file.header)
+            if position not in identity_positions
+        ]
         mapped = {name for name, *_ in self.plan}
         self.defaults = {c.name: c.default for c in table.columns if c.name not in mapped}
         self.dates = (table.date, table.end) if table.is_participants else None
@@ -404,8 +532,13 @@ class _Converter:
         return convert
 
     def _finding(self, number: int, column: str | None, code: str, message: str) -> Finding:
+        # A cell's problem may quote the cell: never an identity number in it.
         return Finding(
-            code=code, message=message, file=self.batch.file_name, row=number, field_name=column
+            code=code,
+            message=mask_identity_numbers(message),
+            file=self.batch.file_name,
+            row=number,
+            field_name=column,
         )
 
     def row(self, number: int, cells: list[Any]) -> None:
@@ -431,6 +564,19 @@ class _Converter:
             else:
                 if identity is None:
                     given[name] = not _empty(cell)
+        for position, column_name in self.scanned:
+            mask = find_identity_number(cells[position])
+            if mask is not None:
+                problems.append(
+                    self._finding(
+                        number,
+                        column_name,
+                        "identity-number-in-text",
+                        f"the cell holds a personal identity or coordination number ({mask}); "
+                        "only the identity column may hold one: remove it from this column "
+                        "and upload the file again",
+                    )
+                )
         if not problems and self.dates is not None:
             inclusion, end = self.dates
             if end is not None and values.get(end) is not None and values[end] < values[inclusion]:
@@ -718,6 +864,8 @@ def process_batch(
     missing = mapping_findings(target.columns, batch.columns, batch.mapping, batch.file_name)
     if missing:
         raise DataInvalid(f"{batch.file_name}: the column mapping is incomplete", missing)
+    if not _file_kept(batch):
+        raise _file_gone_error(batch)
     file = open_table(Path(batch.file_path), file_name=batch.file_name, encoding=batch.encoding)
     processed = Processed(version=target.version)
     converter = _Converter(batch, target, file, processed, keep_values=limit is not None)
@@ -748,11 +896,32 @@ def _reporter(batch: ImportBatch) -> Callable[[int], None]:
     def report(done: int) -> None:
         cache.set(
             progress_key(batch.pk),
-            {"operation": batch.operation, "done": done, "total": batch.row_count},
+            {
+                "operation": batch.operation,
+                "done": done,
+                "total": batch.row_count,
+                "at": timezone.now().timestamp(),
+            },
             timeout=24 * 3600,
         )
 
     return report
+
+
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, Linux), "" where unknown: a pid
+    reused after a restart (containers number their processes alike) is another process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return ""
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _runner() -> str:
+    """``host:pid:start`` of this process, recorded on the batch it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"
 
 
 def _finish(batch: ImportBatch, **fields: Any) -> None:
@@ -788,12 +957,13 @@ def import_run(*, batch_id: int) -> ImportBatch:
     MAX_STORED_FINDINGS of them, with the total count) is stored on the batch.
     """
     claimed = ImportBatch.objects.filter(pk=batch_id, status=BatchStatus.QUEUED).update(
-        status=BatchStatus.RUNNING
+        status=BatchStatus.RUNNING, runner=_runner(), started_at=timezone.now()
     )
     batch = ImportBatch.objects.select_related("contract", "created_by").get(pk=batch_id)
     if not claimed:
         return batch  # another worker has it, or it ran already
     report = _reporter(batch)
+    report(0)
     try:
         if batch.operation == Operation.VALIDATE:
             processed = process_batch(batch, progress=report)
@@ -805,6 +975,8 @@ def import_run(*, batch_id: int) -> ImportBatch:
                 finding_count=count,
                 rows_unchanged=processed.unchanged,
             )
+            if count:
+                _discard_file(batch)  # a refused file is not kept
             with transaction.atomic():
                 audit_record(
                     actor=batch.created_by,
@@ -849,8 +1021,10 @@ def import_run(*, batch_id: int) -> ImportBatch:
                     rows_sha256=segment.sha256 if segment else None,
                 )
                 ledger_import(batch=batch, segment=segment, actor=batch.created_by)
+            _discard_file(batch)  # committed: the rows are stored, the file is not kept
         except _Abort:
             _record_failure(batch, processed.findings, processed.finding_count)
+            _discard_file(batch)
         except IntegrityError:
             # The partial unique index: the same file was committed meanwhile.
             previous = _already_imported(batch.contract, batch.table, batch.file_sha256)
@@ -867,6 +1041,13 @@ def import_run(*, batch_id: int) -> ImportBatch:
             _record_failure(batch, found, len(found))
     except DataInvalid as error:
         _record_failure(batch, error.findings[:MAX_STORED_FINDINGS], len(error.findings))
+        _discard_file(batch)
+    except LedgerBroken as error:
+        # A tampered ledger is not extended: the import is refused, nothing was written.
+        _record_failure(
+            batch, [Finding(code="ledger-broken", message=error.message, file=batch.file_name)], 1
+        )
+        _discard_file(batch)
     except Exception:
         logger.exception("import %s failed", batch.pk)
         _record_failure(
@@ -912,6 +1093,10 @@ def _start(
 ) -> ImportBatch:
     target = import_target(batch.contract, batch.table)
     require_import(actor, batch.contract, target.table)
+    import_recover_stale(batch=batch)
+    batch.refresh_from_db()
+    if batch.status in allowed and not _file_kept(batch):
+        raise _file_gone_error(batch)
     with transaction.atomic():
         started = ImportBatch.objects.filter(pk=batch.pk, status__in=allowed).update(
             status=BatchStatus.QUEUED,
@@ -1017,3 +1202,107 @@ def import_file(
                 f"{name}: {batch.finding_count} problem(s); nothing was written", findings
             )
     return batch
+
+
+# --- imports whose process died, files no longer needed -----------------------------------
+
+
+def _runner_alive(runner: str) -> bool | None:
+    """Whether the process that claimed a batch still runs: None when it ran on another
+    host (only its progress can tell then)."""
+    host, _, rest = runner.partition(":")
+    pid, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return not started or _process_start(int(pid)) in ("", started)
+
+
+def _is_stale(batch: ImportBatch, now: dt.datetime) -> bool:
+    alive = _runner_alive(batch.runner) if batch.runner else None
+    if alive is not None:
+        return not alive
+    state = cache.get(progress_key(batch.pk)) or {}
+    last = state.get("at") or (batch.started_at.timestamp() if batch.started_at else None)
+    limit = int(getattr(settings, "UTFALL_IMPORT_STALE_SECONDS", 1800))
+    return last is None or now.timestamp() - float(last) > limit
+
+
+def import_recover_stale(*, batch: ImportBatch | None = None) -> list[int]:
+    """Fail every running import (or just ``batch``) whose process has died, so that it
+    can be started again; returns the ids recovered.
+
+    A batch claimed by a process on this host is stale as soon as that process is gone
+    (``kill -9``, a restart); one claimed on another host when it has reported no
+    progress for ``UTFALL_IMPORT_STALE_SECONDS`` (default 1800). Its transaction was
+    rolled back by the database, so nothing was written; the file is kept for a retry.
+    """
+    running = ImportBatch.objects.filter(status=BatchStatus.RUNNING).select_related(
+        "contract", "created_by"
+    )
+    if batch is not None:
+        running = running.filter(pk=batch.pk)
+    now = timezone.now()
+    recovered = []
+    for stale in running:
+        if not _is_stale(stale, now):
+            continue
+        # Only the claim seen here is failed: a batch that finished meanwhile is left alone.
+        taken = ImportBatch.objects.filter(
+            pk=stale.pk, status=BatchStatus.RUNNING, runner=stale.runner
+        ).update(status=BatchStatus.QUEUED)
+        if not taken:
+            continue
+        finding = Finding(
+            code="interrupted",
+            message=(
+                f"the {stale.get_operation_display().lower()} stopped before it finished "
+                "(its process ended); nothing was written: start it again"
+            ),
+            file=stale.file_name,
+        )
+        _record_failure(stale, [finding], 1)
+        cache.delete(progress_key(stale.pk))
+        logger.warning(
+            "import %s: its process %s ended; failed for a retry", stale.pk, stale.runner
+        )
+        recovered.append(stale.pk)
+    return recovered
+
+
+_FINAL = (BatchStatus.COMMITTED, BatchStatus.INVALID, BatchStatus.FAILED)
+_RETRYABLE = ("interrupted", "internal-error", "conflict")
+
+
+def import_files_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete uploaded files that are no longer needed: those of imports committed or
+    refused, those of imports waiting longer than ``UTFALL_IMPORT_KEEP_HOURS`` (default
+    24) and files no import names (left by a crash). Returns what was deleted."""
+    now = now or timezone.now()
+    hours = float(getattr(settings, "UTFALL_IMPORT_KEEP_HOURS", 24))
+    oldest = now - dt.timedelta(hours=hours)
+    counts = {"final": 0, "expired": 0, "orphans": 0}
+    pending = ImportBatch.objects.exclude(file_path="")
+    for batch in pending.filter(status__in=_FINAL).only("pk", "file_path", "findings"):
+        # An interrupted or conflicting run may be started again: its file waits (below).
+        if not any(f.get("code") in _RETRYABLE for f in batch.findings):
+            _discard_file(batch)
+            counts["final"] += 1
+    waiting = pending.exclude(status__in=(BatchStatus.QUEUED, BatchStatus.RUNNING))
+    for batch in waiting.filter(created_at__lt=oldest).only("pk", "file_path"):
+        _discard_file(batch)
+        counts["expired"] += 1
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    if folder.is_dir():
+        named = set(ImportBatch.objects.exclude(file_path="").values_list("file_path", flat=True))
+        recent = now.timestamp() - 3600  # an upload in progress is not an orphan
+        for path in folder.rglob("*"):
+            if path.is_file() and str(path) not in named and path.stat().st_mtime < recent:
+                path.unlink(missing_ok=True)
+                counts["orphans"] += 1
+    return counts

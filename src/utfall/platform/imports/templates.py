@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from utfall.core.contracts.data import DataDeclaration, Table
+from utfall.core.exports import spreadsheet_row
 from utfall.platform.imports.columns import IDENTITY_KINDS, ImportColumn, import_columns
 
 __all__ = [
@@ -73,7 +74,7 @@ def template_csv(
     """A CSV file (UTF-8 with a byte-order mark, so Excel shows å, ä, ö) with the header row."""
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow(
-        _headers(template_columns(declaration, table, identity), language)
+        spreadsheet_row(_headers(template_columns(declaration, table, identity), language))
     )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 

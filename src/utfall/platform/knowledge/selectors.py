@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 
 from utfall.platform.contracts.selectors import latest_version, parsed_version
 from utfall.platform.knowledge.models import Publication
+from utfall.platform.links import link_is_safe
 from utfall.services.knowledge import (
     KnowledgeProject,
     PublishedResult,
@@ -141,7 +142,9 @@ def publications_document(
                     if lesson.kind == "lesson"
                 ],
                 documents=[
-                    {"title": lesson.title, "url": lesson.url} for lesson in lessons if lesson.url
+                    {"title": lesson.title, "url": lesson.url}
+                    for lesson in lessons
+                    if lesson.url and link_is_safe(lesson.url)
                 ],
             )
         )

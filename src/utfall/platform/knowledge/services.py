@@ -19,6 +19,7 @@ from utfall.platform.audit.services import audit_record
 from utfall.platform.contracts.models import Contract
 from utfall.platform.contracts.selectors import latest_version, parsed_version
 from utfall.platform.knowledge.models import Lesson, LessonKind, Publication, PublishedResult, Stage
+from utfall.platform.links import link_problem
 from utfall.platform.permissions import can_publish, can_record_results
 from utfall.services.knowledge import ResultRow
 
@@ -124,6 +125,8 @@ def lesson_add(
     _require_publisher(actor, contract)
     if not title.strip():
         raise UserError("a lesson needs a title")
+    if url and (problem := link_problem(url)) is not None:
+        raise UserError(f"the lesson's link is refused: {problem}")
     publication, _ = Publication.objects.get_or_create(contract=contract)
     lesson = Lesson.objects.create(
         publication=publication,

@@ -66,3 +66,18 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class SecondFactorCodeUse(models.Model):
+    """A TOTP code that was spent (sign-off): the unique row makes a code single-use
+    across every server process at once (decision 0603)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # SHA-256 of the user id and the code: no code is kept in clear.
+    digest = models.CharField(max_length=64)
+    used_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=["user", "digest"], name="second_factor_code_once"),
+        )

@@ -5,17 +5,23 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
-from django.utils import timezone
 
-from utfall.platform.organisations.models import ApiToken, Organisation
-from utfall.platform.organisations.services import TOKEN_PREFIX, token_digest
+from utfall.platform.organisations.models import ApiToken, Membership, Organisation
+from utfall.platform.organisations.services import TOKEN_PREFIX, token_digest, token_touch
 
 __all__ = ["api_token_list", "organisation_list_for_user", "user_for_api_token"]
 
 
 def organisation_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Organisation]:
-    """The organisations the user belongs to."""
-    return Organisation.objects.filter(memberships__user=user).order_by("name")
+    """The organisations the user belongs to (through an API token: since before the
+    token was issued, decision 0602)."""
+    memberships = Membership.objects.filter(user=user)
+    as_of = getattr(user, "_utfall_roles_as_of", None)
+    if as_of is not None:
+        memberships = memberships.filter(created_at__lte=as_of)
+    return Organisation.objects.filter(pk__in=memberships.values("organisation_id")).order_by(
+        "name"
+    )
 
 
 def api_token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
@@ -35,8 +41,10 @@ def user_for_api_token(token: str) -> AbstractBaseUser | None:
     )
     if record is None:
         return None
-    # A usage time stamp, not an audited change: written directly.
-    ApiToken.objects.filter(pk=record.pk).update(last_used_at=timezone.now())
+    token_touch(record)
     user: AbstractBaseUser = record.user
     assert isinstance(user, get_user_model())
+    # The token carries the roles its owner had when it was issued, never later ones
+    # (decision 0602): roles_of counts parties and memberships older than the token.
+    user._utfall_roles_as_of = record.created_at  # type: ignore[attr-defined]
     return user

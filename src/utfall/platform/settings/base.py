@@ -5,8 +5,15 @@ Everything that differs between machines comes from the environment:
 ``DATABASE_URL``                 default ``sqlite:///<var>/utfall.sqlite3``
 ``UTFALL_VAR_DIR``               where the SQLite file, uploads and caches live (default ``./var``)
 ``UTFALL_PSEUDONYM_KEY_FILE``    the pseudonym key file (default ``<var>/pseudonym.key``)
+``UTFALL_SIGNING_KEY_SECRET``    the secret that encrypts evaluators' signing keys, or
+``UTFALL_SIGNING_KEY_SECRET_FILE`` the file holding it (default ``<var>/signing-key.secret``)
 ``UTFALL_IMPORT_MAX_BYTES``      the largest data file accepted (default 40 MiB)
 ``UTFALL_IMPORT_BACKGROUND_ROWS`` imports with more rows run as a background task (default 5000)
+``UTFALL_IMPORT_KEEP_HOURS``     how long an uploaded file waiting for its commit is kept (default 24)
+``UTFALL_IMPORT_STALE_SECONDS``  a running import on another host silent this long is interrupted
+                                 (default 1800)
+``UTFALL_LOG_ORIGIN``            the transparency log's checkpoint origin line and key name
+                                 (default ``utfall.local/ledger``)
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(","
 HAVE_TASKS_DB = importlib.util.find_spec("django_tasks_db") is not None
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin behind allauth login + TOTP (decision 0600): admin.site is PlatformAdminSite.
+    "utfall.platform.organisations.apps.PlatformAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -68,7 +76,24 @@ MIDDLEWARE = [
     "utfall.platform.organisations.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "utfall.platform.web.middleware.ContentSecurityPolicyMiddleware",
 ]
+
+# Every environment sends the same policy: no inline script, no eval, nothing from other
+# origins (docs/decisions/0640-content-security-policy-middleware.md). TOTP set-up shows
+# its QR code as a data: image.
+UTFALL_CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 
 ROOT_URLCONF = "utfall.platform.urls"
 WSGI_APPLICATION = "utfall.platform.wsgi.application"
@@ -127,6 +152,9 @@ LOGIN_REDIRECT_URL = "web:home"
 LOGIN_URL = "account_login"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "utfall"
+# One 30-second step either side (RFC 6238 5.2: network and typing delay); a code is still
+# spent once (decision 0603), so the wider window gives no second use.
+MFA_TOTP_TOLERANCE = 1
 # Users get no e-mail verification mail (there is no mail server in a default setup);
 # two-factor must not depend on it.
 MFA_ALLOW_UNVERIFIED_EMAIL = True
@@ -175,9 +203,21 @@ UTFALL_PSEUDONYM_KEY_FILE = Path(
 )
 # Only development may create a missing key; production refuses to start without one.
 UTFALL_PSEUDONYM_KEY_CREATE_MISSING = False
+# Evaluators' private keys are encrypted with a secret of their own, not SECRET_KEY
+# (settlements/keys.py): the environment's value, else the file (made on first use by
+# development and test settings only). _PREVIOUS is read during a rotation only.
+UTFALL_SIGNING_KEY_SECRET = os.environ.get("UTFALL_SIGNING_KEY_SECRET", "")
+UTFALL_SIGNING_KEY_SECRET_PREVIOUS = os.environ.get("UTFALL_SIGNING_KEY_SECRET_PREVIOUS", "")
+UTFALL_SIGNING_KEY_SECRET_FILE = Path(
+    os.environ.get("UTFALL_SIGNING_KEY_SECRET_FILE", VAR_DIR / "signing-key.secret")
+)
+UTFALL_SIGNING_KEY_SECRET_CREATE_MISSING = False
 UTFALL_IMPORT_MAX_BYTES = int(os.environ.get("UTFALL_IMPORT_MAX_BYTES", 40 * 1024 * 1024))
 UTFALL_IMPORT_BACKGROUND_ROWS = int(os.environ.get("UTFALL_IMPORT_BACKGROUND_ROWS", "5000"))
 UTFALL_IMPORT_BATCH_SIZE = 5000
+UTFALL_IMPORT_KEEP_HOURS = float(os.environ.get("UTFALL_IMPORT_KEEP_HOURS", "24"))
+UTFALL_IMPORT_STALE_SECONDS = int(os.environ.get("UTFALL_IMPORT_STALE_SECONDS", "1800"))
+UTFALL_LOG_ORIGIN = os.environ.get("UTFALL_LOG_ORIGIN", "utfall.local/ledger")
 
 LOGGING = {
     "version": 1,

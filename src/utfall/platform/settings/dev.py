@@ -14,6 +14,7 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "utfall-development-only-not-se
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 # A developer's machine may get a fresh random key; it is printed loudly (see keys.py).
 UTFALL_PSEUDONYM_KEY_CREATE_MISSING = True
+UTFALL_SIGNING_KEY_SECRET_CREATE_MISSING = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,7 +1,8 @@
 """Production settings: every secret comes from the environment, HTTPS everywhere.
 
 Required: ``DJANGO_SECRET_KEY`` (50+ random characters), ``DJANGO_ALLOWED_HOSTS``,
-``UTFALL_PSEUDONYM_KEY_FILE`` (an existing key file) and usually ``DATABASE_URL``.
+``UTFALL_PSEUDONYM_KEY_FILE`` (an existing key file), ``UTFALL_SIGNING_KEY_SECRET`` or
+``UTFALL_SIGNING_KEY_SECRET_FILE`` (an existing secret file) and usually ``DATABASE_URL``.
 ``manage.py check --deploy`` passes without warnings when these are set
 (tests/platform/test_deploy_check.py).
 """
@@ -27,6 +28,15 @@ if "UTFALL_PSEUDONYM_KEY_FILE" not in os.environ:
     raise ImproperlyConfigured(
         "UTFALL_PSEUDONYM_KEY_FILE must point to the pseudonym key file in production; "
         "create one with: python -m utfall.platform.manage pseudonym_key create PATH"
+    )
+
+if not (
+    os.environ.get("UTFALL_SIGNING_KEY_SECRET") or os.environ.get("UTFALL_SIGNING_KEY_SECRET_FILE")
+):
+    raise ImproperlyConfigured(
+        "UTFALL_SIGNING_KEY_SECRET (32+ random characters) or UTFALL_SIGNING_KEY_SECRET_FILE "
+        "must be set in production: it encrypts the evaluators' signing keys. Create a file "
+        "with: python -m utfall.platform.manage rotate_signing_key_secret --create PATH"
     )
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

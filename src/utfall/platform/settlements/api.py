@@ -271,3 +271,103 @@ def keys(request: HttpRequest) -> list[dict[str, Any]]:
         }
         for k in selectors.evaluator_keys()
     ]
+
+
+# ----------------------------------------------------------------------------- transparency log
+
+
+class InclusionOut(Schema):
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    proof: list[str]
+
+
+class ConsistencyOut(Schema):
+    first: int
+    second: int
+    proof: list[str]
+
+
+class CosignatureIn(Schema):
+    cosignature: str = Field(max_length=65536)
+    witness_key: str = Field(max_length=300)
+
+
+class CosignatureOut(Schema):
+    witness: str
+    tree_size: int
+    root_hash: str
+    signed_at: datetime
+
+
+class LedgerStatusOut(Schema):
+    holds: bool
+    entries: int
+    signed_tree_size: int | None
+    problems: list[str]
+
+
+def _text(body: str) -> HttpResponse:
+    return HttpResponse(body.encode("utf-8"), content_type="text/plain; charset=utf-8")
+
+
+@router.get("/ledger/checkpoint", response={200: None, **ERRORS}, tags=["ledger"])
+def ledger_checkpoint(request: HttpRequest) -> HttpResponse:
+    """The newest signed tree head (C2SP checkpoint, signed note) with the witnesses'
+    cosignatures; what ``utfall witness`` checks."""
+    from utfall.platform.settlements.transparency import log_checkpoint, log_checkpoint_note
+
+    return _text(log_checkpoint_note(log_checkpoint()))
+
+
+@router.get("/ledger/key", response={200: None, **ERRORS}, tags=["ledger"])
+def ledger_key(request: HttpRequest) -> HttpResponse:
+    """The log's public key as a note verifier key (``NAME+KEYHASH+KEY``): pin it."""
+    from utfall.platform.settlements.transparency import log_verifier_key
+
+    return _text(log_verifier_key() + "\n")
+
+
+@router.get("/ledger/proof/inclusion", response={200: InclusionOut, **ERRORS}, tags=["ledger"])
+def ledger_inclusion(request: HttpRequest, sequence: int, size: int | None = None) -> Any:
+    """The RFC 9162 inclusion proof of ledger entry ``sequence`` in the signed tree head of
+    ``size`` entries (the newest when not given); hashes in base64."""
+    from utfall.platform.settlements.transparency import log_inclusion
+
+    return log_inclusion(sequence=sequence, size=size)
+
+
+@router.get("/ledger/proof/consistency", response={200: ConsistencyOut, **ERRORS}, tags=["ledger"])
+def ledger_consistency(request: HttpRequest, first: int, second: int) -> Any:
+    """The RFC 9162 consistency proof that the tree of ``first`` entries is a prefix of the
+    tree of ``second`` entries; hashes in base64."""
+    from utfall.platform.settlements.transparency import log_consistency
+
+    return log_consistency(first=first, second=second)
+
+
+@router.post("/ledger/cosignatures", response={201: CosignatureOut, **ERRORS}, tags=["ledger"])
+def ledger_cosign(request: HttpRequest, body: CosignatureIn) -> Status:
+    """A witness's cosignature of a signed tree head (the checkpoint note with the witness's
+    c2sp.org/tlog-cosignature line), checked and stored; served with the head from then on."""
+    from utfall.platform.settlements.transparency import log_cosignature_accept
+
+    record = log_cosignature_accept(
+        cosignature=body.cosignature, witness_key=body.witness_key, actor=request.user
+    )
+    return Status(
+        201,
+        {
+            "witness": record.name,
+            "tree_size": record.checkpoint.size,
+            "root_hash": record.checkpoint.root_hash,
+            "signed_at": record.signed_at,
+        },
+    )
+
+
+@router.get("/ledger/status", response={200: LedgerStatusOut, **ERRORS}, tags=["ledger"])
+def ledger_status_endpoint(request: HttpRequest) -> Any:
+    """Whether the stored ledger holds: its chain and its newest signed tree head."""
+    return selectors.ledger_status()

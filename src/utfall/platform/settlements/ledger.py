@@ -4,6 +4,11 @@ Contract versions, committed imports and signed settlements are appended by
 the services that make them, inside their transaction, so an entry exists
 exactly when the thing it records does. The chain is the core's: the same
 entries can be written as JSON Lines and checked by ``utfall verify --ledger``.
+
+Nothing is appended to a chain that does not hold: every append first checks the
+whole stored chain (and that it still matches the newest signed tree head, see
+``transparency.py``) and refuses with :class:`LedgerBroken` otherwise, so a
+tampered ledger is reported and left as it was found, not extended.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from utfall.core.ledger import (
+    GENESIS,
     KIND_CONTRACT_VERSION,
     KIND_IMPORT,
     ChainProblem,
@@ -24,11 +30,14 @@ from utfall.core.ledger import (
     new_entry,
     verify_chain,
 )
+from utfall.errors import UserError
 from utfall.platform.settlements.models import LedgerRecord
 
 __all__ = [
+    "LedgerBroken",
     "ledger_append",
     "ledger_chain",
+    "ledger_check",
     "ledger_contract_version",
     "ledger_entries",
     "ledger_head",
@@ -37,6 +46,31 @@ __all__ = [
     "ledger_store",
     "ledger_verify",
 ]
+
+
+class LedgerBroken(UserError):
+    """The stored ledger does not hold, so nothing may be added to it."""
+
+    def __init__(self, problems: Sequence[ChainProblem | str]):
+        self.problems = [str(p) for p in problems]
+        super().__init__(
+            f"the ledger does not hold ({self.problems[0]}); nothing is added to it until an "
+            f"operator restores it (manage ledger verify; docs/platform.md, backup and restore)"
+        )
+
+    @property
+    def detail(self) -> list[str]:
+        """One line per problem found."""
+        return self.problems[1:11]
+
+
+def ledger_check() -> None:
+    """Raise :class:`LedgerBroken` when the stored chain or its signed tree head does not hold."""
+    from utfall.platform.settlements.transparency import log_problems
+
+    problems: list[ChainProblem | str] = [*ledger_verify(), *log_problems()]
+    if problems:
+        raise LedgerBroken(problems)
 
 
 def _actor_name(actor: AbstractBaseUser | str | None) -> str:
@@ -67,7 +101,8 @@ def _save(entry: LedgerEntry, contract_identifier: str) -> LedgerRecord:
         previous_hash=entry.previous_hash,
         hash=entry.hash,
         attributes=dict(entry.attributes),
-        contract_identifier=contract_identifier,
+        contract_identifier=entry.contract if entry.entry_version >= 2 else contract_identifier,
+        entry_version=entry.entry_version,
     )
 
 
@@ -81,8 +116,12 @@ def ledger_append(
     contract_identifier: str = "",
     attributes: Mapping[str, Any] | None = None,
 ) -> LedgerRecord:
-    """Append one entry after the current head (called by services, in their transaction)."""
+    """Append one entry after the current head (called by services, in their transaction).
+
+    Refuses (:class:`LedgerBroken`) when the stored chain does not hold.
+    """
     head = ledger_head(lock=True)
+    ledger_check()
     now = timezone.now()
     if head is not None and now < head.recorded_at:
         now = head.recorded_at  # a clock step back must not break the chain
@@ -94,13 +133,18 @@ def ledger_append(
         actor=_actor_name(actor),
         recorded_at=now,
         attributes=dict(attributes or {}),
+        contract=contract_identifier,
     )
     return _save(entry, contract_identifier)
 
 
 @transaction.atomic
 def ledger_store(entries: Sequence[LedgerEntry], *, contract_identifier: str) -> bool:
-    """Store entries made elsewhere (a bundle's slice); False if they do not follow the head."""
+    """Store entries made elsewhere (a bundle's slice); False if they do not follow the head.
+
+    Refuses (:class:`LedgerBroken`) when the stored chain does not hold, and entries
+    that name another contract than ``contract_identifier`` or do not chain up.
+    """
     head = ledger_head(lock=True)
     if not entries:
         return True
@@ -109,6 +153,16 @@ def ledger_store(entries: Sequence[LedgerEntry], *, contract_identifier: str) ->
         expected is not None and entries[0].previous_hash != expected
     ):
         return False
+    ledger_check()
+    problems = verify_chain(entries, previous_hash=expected or GENESIS)
+    if problems:
+        raise UserError(f"the entries to store do not chain up: {problems[0]}")
+    for entry in entries:
+        if entry.entry_version >= 2 and entry.contract != contract_identifier:
+            raise UserError(
+                f"ledger entry {entry.sequence} is about contract {entry.contract!r}, "
+                f"not {contract_identifier!r}"
+            )
     for entry in entries:
         _save(entry, contract_identifier)
     return True
@@ -154,8 +208,15 @@ def ledger_import(
 
 
 def ledger_chain() -> list[LedgerEntry]:
-    """Every entry of the ledger in the core's form, oldest first (what a bundle continues)."""
-    return [record.entry() for record in LedgerRecord.objects.order_by("sequence").iterator()]
+    """Every entry of the ledger in the core's form, oldest first (what a bundle continues);
+    :class:`LedgerBroken` when a stored entry cannot even be read."""
+    entries = []
+    for record in LedgerRecord.objects.order_by("sequence").iterator():
+        try:
+            entries.append(record.entry())
+        except ValueError as error:
+            raise LedgerBroken([ChainProblem(record.sequence, str(error))]) from None
+    return entries
 
 
 def ledger_entries(*, contract_identifier: str | None = None) -> list[LedgerRecord]:

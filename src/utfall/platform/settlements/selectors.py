@@ -31,6 +31,7 @@ __all__ = [
     "finance_plan_latest",
     "finance_report_for",
     "finance_simulation",
+    "ledger_status",
     "settlement_get",
     "settlement_list",
     "statement_facts_text",
@@ -374,6 +375,7 @@ def statement_rows(
     import csv
     import io
 
+    from utfall.core.exports import spreadsheet_row
     from utfall.platform.contracts.selectors import parsed_version
     from utfall.platform.tables import StoredTables
     from utfall.services.bindings import evaluation_detail
@@ -394,14 +396,31 @@ def statement_rows(
     names = [n for n in table.column_names if n in headings]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([headings[n][0] for n in names])
+    writer.writerow(spreadsheet_row(headings[n][0] for n in names))
     columns = [table.column(n).to_pylist() for n in names]
     for values in zip(*columns, strict=True):
         writer.writerow(
-            [
+            spreadsheet_row(
                 "" if value is None else headings[name][1].get(str(value), str(value))
                 for name, value in zip(names, values, strict=True)
-            ]
+            )
         )
     name = f"{contract.identifier}-statement-{settlement.pk}-{evaluation}-{part}.csv"
     return name, out.getvalue().encode("utf-8-sig")
+
+
+def ledger_status() -> dict[str, Any]:
+    """Whether the stored ledger holds (its hash chain, and the newest signed tree head), with
+    every problem found: shown to every signed-in user, since every party relies on it."""
+    from utfall.platform.settlements.ledger import ledger_verify
+    from utfall.platform.settlements.models import LogCheckpoint
+    from utfall.platform.settlements.transparency import log_problems
+
+    problems = [str(p) for p in ledger_verify()] + log_problems()
+    newest = LogCheckpoint.objects.order_by("-size").first()
+    return {
+        "holds": not problems,
+        "entries": LedgerRecord.objects.count(),
+        "signed_tree_size": newest.size if newest is not None else None,
+        "problems": problems[:50],
+    }

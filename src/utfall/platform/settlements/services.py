@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +30,7 @@ from django.utils import timezone
 
 from utfall.core.contracts import Contract as CoreContract
 from utfall.core.contracts import parse_contract
+from utfall.core.contracts.yamlio import read_yaml
 from utfall.core.ledger import canonical_sha256, statement_from_dict
 from utfall.errors import Finding, FindingsError, UserError, UtfallError
 from utfall.platform.audit.services import audit_record
@@ -44,8 +46,9 @@ from utfall.platform.permissions import Action, require, roles_of
 from utfall.platform.settlements.keys import evaluator_key_ensure, evaluator_key_private
 from utfall.platform.settlements.ledger import ledger_chain, ledger_head, ledger_store
 from utfall.platform.settlements.models import FinancePlan, SettlementComment
+from utfall.platform.settlements.transparency import log_bundle_proof
 from utfall.platform.tables import StoredTables
-from utfall.services.bundles import bundle_create, settlement_document
+from utfall.services.bundles import bundle_create, bundle_with_log_proof, settlement_document
 from utfall.services.contracts import Facts, contract_settle, facts_parse
 
 __all__ = [
@@ -60,6 +63,23 @@ __all__ = [
 ]
 
 _SIGN_ATTEMPTS = 3
+_log = logging.getLogger(__name__)
+# An absolute path (two components or more): the server's files are nobody's business.
+_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/'\"<>]+/)+([^\s/'\"<>:,;)]*)")
+
+
+def _without_paths(error: UserError) -> UserError:
+    """The error with every server path cut down to its file name (the full one is logged)."""
+    message = _PATH.sub(lambda m: m.group(1) or "…", error.message)
+    if message != error.message:
+        _log.warning("sign-off error (paths removed for the user): %s", error.message)
+    detail = [_PATH.sub(lambda m: m.group(1) or "…", str(d)) for d in error.detail]
+    if message == error.message and detail == [str(d) for d in error.detail]:
+        return error
+    cleaned = UserError(message)
+    if detail:
+        return FindingsError(message, [Finding("sign-off", line) for line in detail])
+    return cleaned
 
 
 def _latest_version(contract: Contract) -> ContractVersion:
@@ -283,12 +303,17 @@ _CODE_WINDOW = 300  # … within this many seconds, then sign-off waits
 def _second_factor(actor: AbstractBaseUser, code: str) -> None:
     """Re-authentication: a fresh TOTP code of the signer (allauth MFA), used once.
 
+    "Once" holds under concurrency too: of twenty simultaneous sign requests with the
+    same code one passes (``second_factor_code_spend``).
+
     Wrong codes are counted per signer, so six digits cannot be guessed through
     the API: after five wrong codes sign-off waits five minutes.
     """
     from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP
     from django.core.cache import cache
+
+    from utfall.platform.organisations.services import second_factor_code_spend
 
     authenticator = Authenticator.objects.filter(user=actor, type=Authenticator.Type.TOTP).first()
     if authenticator is None:
@@ -301,6 +326,24 @@ def _second_factor(actor: AbstractBaseUser, code: str) -> None:
         cache.add(counter, 0, timeout=_CODE_WINDOW)
         cache.incr(counter)
         raise UserError("the two-factor code is wrong or was used already; enter the current code")
+    # allauth marks a used code in the cache, which concurrent processes do not share
+    # atomically; one row per spent code does (decision 0603).
+    if not second_factor_code_spend(user=actor, code=code):
+        raise UserError("the two-factor code is wrong or was used already; enter the current code")
+
+
+def _parties_part(contract: Contract) -> dict[str, Any]:
+    """The bundle's signed ``parties`` part: who the parties are at sign-off, and every
+    change of them, as the audit trail records it (decision 0601)."""
+    from utfall.platform.contracts.selectors import contract_parties, contract_party_history
+
+    return {
+        "current": [
+            {"organisation": party.organisation.name, "role": party.role}
+            for party in contract_parties(contract=contract)
+        ],
+        "history": contract_party_history(contract=contract),
+    }
 
 
 def _signer_name(actor: AbstractBaseUser, contract: Contract) -> str:
@@ -365,11 +408,18 @@ def settlement_sign(
                 evaluator=_signer_name(actor, contract),
                 ledger=ledger_chain(),
                 supersedes=superseded_statement,
+                parties=_parties_part(contract),
             )
-        except UserError:
-            raise
+        except UserError as error:
+            raise _without_paths(error) from None
         except UtfallError as error:
-            raise UserError(f"the evaluation failed: {error.message}") from None
+            raise _without_paths(UserError(f"the evaluation failed: {error.message}")) from None
+        except OSError as error:
+            _log.exception("sign-off of statement %s could not read a file", settlement.pk)
+            raise UserError(
+                f"sign-off failed: a file the server needs could not be read "
+                f"({error.strerror or type(error).__name__}); the details are in the server log"
+            ) from None
         if written.statement.parts["settlement"] != settlement.sha256:
             raise UserError(
                 "the data changed since this statement was computed (a new import?): the "
@@ -383,7 +433,9 @@ def settlement_sign(
                 continue  # someone appended meanwhile: sign again after the new head
             if not ledger_store(list(written.entries), contract_identifier=contract.identifier):
                 continue
-            bundle = written.data.decode("utf-8")
+            # The head just signed proves the settlement entry is in the log (transparency.py).
+            proof = log_bundle_proof(sequence=written.entries[-1].sequence)
+            bundle = bundle_with_log_proof(written.data, proof).decode("utf-8")
             locked.status = SettlementStatus.SIGNED
             locked.signed_by = actor
             locked.signed_at = timezone.now()
@@ -467,10 +519,18 @@ def settlement_discard(*, settlement: Settlement, actor: AbstractBaseUser) -> No
 
 @transaction.atomic
 def finance_plan_upload(*, contract: Contract, actor: AbstractBaseUser, text: str) -> FinancePlan:
-    """Store the contract's finance plan (commissioner or financier); checked when used."""
+    """Store the contract's finance plan (commissioner or financier); checked when used.
+
+    A plan that is not YAML within the loader's limits (no aliases, depth, size, node
+    count) is refused here, so it is never stored and never read on every view.
+    """
     roles = roles_of(actor, contract)
     if not roles & {Role.COMMISSIONER, Role.FINANCIER}:
         require(actor, Action.MANAGE_PARTIES, contract)  # raises with the usual message
+    try:
+        read_yaml(text, source="the finance plan", what="the finance plan")
+    except ValueError as error:
+        raise FindingsError("the finance plan cannot be read", [error.args[0]]) from None
     plan = FinancePlan.objects.create(
         contract=contract,
         text=text,

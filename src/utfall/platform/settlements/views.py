@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from utfall.errors import FindingsError, UserError, UtfallError
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts.models import Settlement, SettlementStatus
+from utfall.platform.params import id_param
 from utfall.platform.permissions import Action, can
 from utfall.platform.settlements import selectors, services
 from utfall.platform.settlements.forms import (
@@ -59,7 +60,7 @@ def statement_list(request: HttpRequest, identifier: str) -> HttpResponse:
     supersedes = None
     wanted = request.POST.get("supersedes") or request.GET.get("correct")
     if wanted:
-        supersedes = _statement(request, contract, int(wanted))
+        supersedes = _statement(request, contract, id_param(wanted))
     form = _start_form(request, contract, correcting=supersedes is not None)
     if request.method == "POST":
         if not can(request.user, Action.PREPARE_SETTLEMENT, contract):
@@ -87,6 +88,7 @@ def statement_list(request: HttpRequest, identifier: str) -> HttpResponse:
         ledger=selectors.contract_ledger(user=request.user, contract=contract)
         if can(request.user, Action.VIEW_AUDIT, contract)
         else [],
+        ledger_status=selectors.ledger_status(),
     )
     return render(request, "settlements/list.html", context)
 
@@ -180,7 +182,24 @@ def statement_bundle(request: HttpRequest, identifier: str, pk: int) -> HttpResp
 @login_required
 def public_keys(request: HttpRequest) -> HttpResponse:
     """Every evaluator's public signing key with its fingerprint."""
-    return render(request, "settlements/keys.html", {"keys": selectors.evaluator_keys()})
+    from utfall.platform.settlements.transparency import (
+        log_checkpoint,
+        log_checkpoint_note,
+        log_verifier_key,
+    )
+
+    status = selectors.ledger_status()
+    checkpoint = log_checkpoint_note(log_checkpoint()) if status["holds"] else ""
+    return render(
+        request,
+        "settlements/keys.html",
+        {
+            "keys": selectors.evaluator_keys(),
+            "ledger_status": status,
+            "log_key": log_verifier_key(),
+            "checkpoint": checkpoint,
+        },
+    )
 
 
 @login_required
@@ -210,9 +229,13 @@ def finance(request: HttpRequest, identifier: str) -> HttpResponse:
             except UnicodeDecodeError:
                 context["error"] = _("The plan is not a UTF-8 text file.")
             else:
-                services.finance_plan_upload(contract=contract, actor=request.user, text=text)
-                messages.success(request, _("The finance plan was saved."))
-                return redirect("settlements:finance", identifier=identifier)
+                try:
+                    services.finance_plan_upload(contract=contract, actor=request.user, text=text)
+                except UserError as error:
+                    context.update(_error_context(error))
+                else:
+                    messages.success(request, _("The finance plan was saved."))
+                    return redirect("settlements:finance", identifier=identifier)
     if simulate_form.is_bound and simulate_form.is_valid():
         try:
             context["simulation"] = selectors.finance_simulation(

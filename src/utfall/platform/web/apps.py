@@ -7,3 +7,6 @@ class WebConfig(AppConfig):
     name = "utfall.platform.web"
     label = "web"
     verbose_name = "Web"
+
+    def ready(self) -> None:
+        from utfall.platform.web import checks  # noqa: F401  (registers the start-up checks)

@@ -34,10 +34,22 @@ class ContractVersionForm(forms.Form):
 
 
 class PartyForm(forms.Form):
+    """Invite an organisation: the commissioner any role, the financier the evaluator."""
+
     organisation = forms.ModelChoiceField(
         queryset=Organisation.objects.all(), label=_("Organisation")
     )
     role = forms.ChoiceField(choices=Role.choices, label=_("Role"))
+
+    def __init__(self, *args: Any, roles: frozenset[Role] = frozenset(), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if Role.COMMISSIONER in roles:
+            choices = Role.choices
+        elif Role.FINANCIER in roles:
+            choices = [(Role.EVALUATOR.value, Role.EVALUATOR.label)]
+        else:
+            choices = []
+        self.fields["role"].choices = choices
 
 
 class ImportUploadForm(forms.Form):

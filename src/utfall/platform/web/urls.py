@@ -9,6 +9,7 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("tokens/", views.tokens, name="tokens"),
+    path("invitations/", views.invitations, name="invitations"),
     path("contracts/<slug:identifier>/", views.contract_detail, name="contract"),
     path(
         "contracts/<slug:identifier>/versions/", views.contract_versions, name="contract_versions"

@@ -16,7 +16,7 @@ from utfall.errors import FindingsError, UserError
 from utfall.platform.audit.selectors import audit_events_for_contract
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts import services as contract_services
-from utfall.platform.contracts.models import Contract
+from utfall.platform.contracts.models import Contract, ContractInvitation, InvitationStatus
 from utfall.platform.imports import selectors as import_selectors
 from utfall.platform.imports import services as import_services
 from utfall.platform.imports.models import BatchStatus, ImportBatch
@@ -71,6 +71,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "contracts": contract_selectors.contract_list(user=request.user),
         "organisations": organisations,
+        "invitation_count": contract_selectors.invitations_for_user(user=request.user).count(),
     }
     form = ContractUploadForm(
         request.POST or None, request.FILES or None, organisations=organisations
@@ -161,35 +162,116 @@ def contract_version_text(request: HttpRequest, identifier: str, number: int) ->
     return HttpResponse(version.text, content_type="text/plain; charset=utf-8")
 
 
+def _posted_id(request: HttpRequest, name: str) -> int:
+    """The numeric id a button posted; 404 for anything else (never a 500)."""
+    value = request.POST.get(name, "")
+    # At most 18 digits: a larger number is no id (and overflows SQLite's integers).
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise Http404
+    return int(value)
+
+
+def _invitation(queryset: Any, pk: int) -> ContractInvitation:
+    invitation = queryset.filter(pk=pk).first()
+    if invitation is None:
+        raise Http404
+    return invitation
+
+
 @login_required
 def contract_parties(request: HttpRequest, identifier: str) -> HttpResponse:
-    """The parties; the commissioner adds organisations, changes and removes roles."""
+    """The parties and the invitations: the commissioner invites organisations (the
+    financier and commissioner appoint the evaluator together), and removes parties."""
     contract = _contract(request, identifier)
     context = _contract_context(request, contract, "parties")
-    form = PartyForm(request.POST or None)
+    roles = roles_of(request.user, contract)
+    form = PartyForm(request.POST or None, roles=roles)
     if request.method == "POST":
+        pending = contract_selectors.contract_invitations(contract=contract)
         try:
             if "remove" in request.POST:
-                party = contract.parties.get(pk=request.POST["remove"])
+                party = contract.parties.filter(pk=_posted_id(request, "remove")).first()
+                if party is None:
+                    raise Http404
                 contract_services.contract_party_remove(
                     contract=contract, organisation=party.organisation, actor=request.user
                 )
+                done = _("The party was removed.")
+            elif "approve" in request.POST:
+                contract_services.contract_invitation_approve(
+                    invitation=_invitation(pending, _posted_id(request, "approve")),
+                    actor=request.user,
+                )
+                done = _("Your approval was recorded.")
+            elif "withdraw" in request.POST:
+                contract_services.contract_invitation_decline(
+                    invitation=_invitation(pending, _posted_id(request, "withdraw")),
+                    actor=request.user,
+                )
+                done = _("The invitation was withdrawn.")
             elif form.is_valid():
-                contract_services.contract_party_set(
+                contract_services.contract_party_invite(
                     contract=contract,
                     organisation=form.cleaned_data["organisation"],
                     role=form.cleaned_data["role"],
                     actor=request.user,
                 )
+                done = _(
+                    "The invitation was sent: the organisation becomes a party when one of "
+                    "its members accepts."
+                )
             else:
                 raise UserError(_("Choose an organisation and a role."))
         except UserError as error:
             context.update(_error_context(error))
+        except PermissionDenied as error:
+            context.update(error=str(error) or _("You may not do this."))
         else:
-            messages.success(request, _("The parties were updated."))
+            messages.success(request, done)
             return redirect("web:contract_parties", identifier=identifier)
-    context.update(form=form, parties=contract_selectors.contract_parties(contract=contract))
+    context.update(
+        form=form,
+        may_invite=bool(form.fields["role"].choices),
+        may_appoint=bool(roles & set(contract_services.APPOINTING_ROLES)),
+        parties=contract_selectors.contract_parties(contract=contract),
+        invitations=contract_selectors.contract_invitations(contract=contract),
+    )
     return render(request, "web/contract_parties.html", context)
+
+
+@login_required
+def invitations(request: HttpRequest) -> HttpResponse:
+    """Invitations to the person's organisations: accept (the organisation joins the
+    contract) or decline."""
+    context: dict[str, Any] = {}
+    pending = contract_selectors.invitations_for_user(user=request.user)
+    if request.method == "POST":
+        try:
+            if "accept" in request.POST:
+                invitation = contract_services.contract_invitation_accept(
+                    invitation=_invitation(pending, _posted_id(request, "accept")),
+                    actor=request.user,
+                )
+                done = (
+                    _("Accepted: your organisation is now a party to the contract.")
+                    if invitation.status == InvitationStatus.ACCEPTED
+                    else _("Accepted: the appointment now waits for the other approvals.")
+                )
+            else:
+                contract_services.contract_invitation_decline(
+                    invitation=_invitation(pending, _posted_id(request, "decline")),
+                    actor=request.user,
+                )
+                done = _("The invitation was declined.")
+        except UserError as error:
+            context.update(_error_context(error))
+        except PermissionDenied as error:
+            context.update(error=str(error) or _("You may not do this."))
+        else:
+            messages.success(request, done)
+            return redirect("web:invitations")
+    context["invitations"] = pending
+    return render(request, "web/invitations.html", context)
 
 
 @login_required
@@ -437,7 +519,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST":
         if "revoke" in request.POST:
-            token = ApiToken.objects.filter(user=request.user, pk=request.POST["revoke"]).first()
+            token = ApiToken.objects.filter(
+                user=request.user, pk=_posted_id(request, "revoke")
+            ).first()
             if token is None:
                 raise Http404
             organisation_services.api_token_revoke(token=token, actor=request.user)

@@ -538,6 +538,9 @@ def _expected_observed(
                 "observed": _number(observed[i]),
                 "saving": _number(expected[i] - observed[i]),
                 "cumulative": None if hidden else _number(cumulative[i]),
+                # The people behind the month's means: what a later release is compared by.
+                "n_contract": int(contract_heads[i]),
+                "n_reference": int(reference_heads[i]),
             }
         )
     positive_from = (

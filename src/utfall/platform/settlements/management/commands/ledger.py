@@ -19,6 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, what: str, file: str | None = None, **options: Any) -> None:
         from utfall.platform.settlements.ledger import ledger_jsonl, ledger_verify
+        from utfall.platform.settlements.transparency import log_problems
 
         if what == "export":
             if not file:
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             entries = len(data.splitlines())
             self.stdout.write(f"{entries} entries written to {file}")
             return
-        problems = ledger_verify()
+        problems = [*map(str, ledger_verify()), *log_problems()]
         for problem in problems:
             self.stderr.write(str(problem))
         if problems:

@@ -50,7 +50,9 @@ class Command(BaseCommand):
             return
         worker = None
         if "django_tasks_db" in settings.INSTALLED_APPS:
-            # Large imports run in the background task worker.
+            # Imports left running by a killed worker are marked interrupted (they can be
+            # started again); then large imports run in the background task worker.
+            call_command("imports_recover", verbosity=0)
             worker = subprocess.Popen(
                 [sys.executable, "-m", "utfall.platform.manage", "db_worker"],
             )

@@ -19,8 +19,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, path: Path, **options: Any) -> None:
         if path.exists():
-            raise CommandError(
-                f"{path} exists; a new key would give every person a new pseudonym"
-            )
+            raise CommandError(f"{path} exists; a new key would give every person a new pseudonym")
         create_key_file(path)
         self.stdout.write(f"wrote a new pseudonym key to {path} (mode 600)")
