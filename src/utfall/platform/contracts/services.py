@@ -372,6 +372,21 @@ def contract_party_invite(
     return invitation
 
 
+def _audit_invitation(
+    invitation: ContractInvitation, actor: AbstractBaseUser, action: str, **details: Any
+) -> None:
+    """One audit event of an invitation's step, with what every step records."""
+    audit_record(
+        actor=actor,
+        action=action,
+        contract=invitation.contract,
+        invitation=invitation.pk,
+        organisation=invitation.organisation.name,
+        role=invitation.role,
+        **details,
+    )
+
+
 def _pending(invitation: ContractInvitation) -> ContractInvitation:
     locked = (
         ContractInvitation.objects.select_for_update()
@@ -406,14 +421,7 @@ def contract_invitation_accept(
         raise UserError("the invitation was accepted already; it waits for approvals")
     invitation.accepted_by = actor
     invitation.save(update_fields=["accepted_by"])
-    audit_record(
-        actor=actor,
-        action="party.invitation_accepted",
-        contract=invitation.contract,
-        invitation=invitation.pk,
-        organisation=invitation.organisation.name,
-        role=invitation.role,
-    )
+    _audit_invitation(invitation, actor, "party.invitation_accepted")
     return _complete_if_agreed(invitation, actor)
 
 
@@ -432,15 +440,7 @@ def contract_invitation_approve(
             "once per organisation"
         )
     invitation.save(update_fields=["approvals"])
-    audit_record(
-        actor=actor,
-        action="party.appointment_approved",
-        contract=invitation.contract,
-        invitation=invitation.pk,
-        organisation=invitation.organisation.name,
-        role=invitation.role,
-        approved_by=approved,
-    )
+    _audit_invitation(invitation, actor, "party.appointment_approved", approved_by=approved)
     return _complete_if_agreed(invitation, actor)
 
 
@@ -462,14 +462,7 @@ def contract_invitation_decline(
     invitation.status = status
     invitation.decided_at = timezone.now()
     invitation.save(update_fields=["status", "decided_at"])
-    audit_record(
-        actor=actor,
-        action=action,
-        contract=contract,
-        invitation=invitation.pk,
-        organisation=invitation.organisation.name,
-        role=invitation.role,
-    )
+    _audit_invitation(invitation, actor, action)
     return invitation
 
 
