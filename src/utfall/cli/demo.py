@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -45,9 +46,11 @@ def demo_command(
         passed = f"{sum(r.passed for r in results)}/{len(results)}"
         settlement = contract_settle(contract, facts=facts_read(facts)).settlement
         first = True
-        total = sum(
-            (line.amount for line in settlement.payments), start=settlement.payments[0].amount * 0
-        )
+        total = sum((line.amount for line in settlement.payments), Decimal(0))
+        if not settlement.payments:
+            # A contract may only evaluate (e.g. the fund's portfolio evaluation).
+            summary.add_row(escape(contract.title), passed, "no payments", "", "–")
+            first = False
         for line in settlement.payments:
             summary.add_row(
                 escape(contract.title) if first else "",

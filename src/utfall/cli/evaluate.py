@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -80,8 +81,64 @@ def _render(result: dict[str, Any]) -> None:
         console.print(
             "details: " + ", ".join(f"{k} = {_number(v)}" for k, v in sorted(scalars.items()))
         )
+    _render_event_study(result)
     for note in result.get("notes", []):
         console.print(f"note: {note}")
+    sensitivity = result.get("sensitivity")
+    if isinstance(sensitivity, dict):
+        from utfall.core.evaluation.sensitivity import sensitivity_explanation
+
+        for key, value in sensitivity_explanation(sensitivity).items():
+            console.print(f"{key.replace('_', ' ')}: {value}")
+
+
+def _render_event_study(result: dict[str, Any]) -> None:
+    rows = result.get("event_study")
+    if not rows:
+        return
+    extras = result.get("extras") or {}
+    reference = extras.get("event_study_reference")
+    table = Table(
+        title="event study: effect by period relative to adoption",
+        title_justify="left",
+        caption=f"reference period {reference}" if reference is not None else None,
+        caption_justify="left",
+    )
+    for heading in ("period", "estimate", "std. error", "interval"):
+        table.add_column(heading, justify="right")
+    for row in rows:
+        low, high = row.get("ci_low"), row.get("ci_high")
+        interval = (
+            f"{_number(low)} – {_number(high)}" if low is not None or high is not None else "–"
+        )
+        period = str(row["relative_period"]) + (
+            " (ref.)" if row["relative_period"] == reference else ""
+        )
+        table.add_row(period, _number(row.get("estimate")), _number(row.get("std_error")), interval)
+    console.print(table)
+    test = extras.get("pre_trend_test")
+    if isinstance(test, dict) and test.get("p_value") is not None:
+        console.print(
+            f"pre-trend test: statistic {_number(test.get('statistic'))}, "
+            f"{test.get('df')} leads, p = {_p_value(test.get('p_value'))}"
+        )
+
+
+def _write_chart(path: Path, result: dict[str, Any], language: str, source: str) -> None:
+    """Write the Vega-Lite spec of the result's event study to ``path``."""
+    if language not in ("sv", "en"):
+        raise UserError(f"--chart-language: {language!r} is not sv or en")
+    rows = result.get("event_study")
+    if not rows:
+        raise UserError(
+            f"{source}: --chart draws an event study, and this {result['method']} result has "
+            "none (set event_study: true for twfe, or use staggered_did)"
+        )
+    from utfall.platform.council.event_study_chart import event_study_chart
+
+    reference = (result.get("extras") or {}).get("event_study_reference")
+    spec = event_study_chart(rows, reference=reference, language=language)
+    path.write_text(json.dumps(spec, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def register(app: typer.Typer) -> None:
@@ -107,14 +164,25 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[
             bool, typer.Option("--json", help="Print the result as JSON for machines.")
         ] = False,
+        chart: Annotated[
+            Path | None,
+            typer.Option(
+                "--chart",
+                help="Write the event study's Vega-Lite chart (JSON) to this file.",
+            ),
+        ] = None,
+        chart_language: Annotated[
+            str, typer.Option("--chart-language", help="The chart's labels: sv or en.")
+        ] = "sv",
     ) -> None:
         """Run the estimator an evaluation spec names and show the estimate.
 
         A spec file names the data (CSV or Parquet, relative to the spec file), the
-        method (difference_in_means, did, twfe, ipw, matching, pre_post,
+        method (difference_in_means, did, twfe, staggered_did, ipw, matching, pre_post,
         synthetic_control, trend_adjusted, historical_reference), the columns and the
-        inference; see docs/evaluation.md. With --data-dir the file is a contract: its
-        evaluations run on its declared tables in that folder.
+        inference; see docs/evaluation.md. --chart writes the Vega-Lite chart of an event
+        study (twfe with event_study: true, staggered_did). With --data-dir the file is a
+        contract: its evaluations run on its declared tables in that folder.
         """
         if data_dir is None:
             if evaluation:
@@ -124,6 +192,8 @@ def register(app: typer.Typer) -> None:
 
             parsed, tables = spec_read(spec)
             result = run(parsed, tables).as_dict()
+            if chart is not None:
+                _write_chart(chart, result, chart_language, str(spec))
             if as_json:
                 print_json(result)
             else:

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "utfall.cli.witness",
     "utfall.cli.simulate",
     "utfall.cli.knowledge",
+    "utfall.cli.design",
 )
 
 for _module in COMMAND_MODULES:

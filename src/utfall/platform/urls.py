@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("utfall.platform.web.urls")),
     path("", include("utfall.platform.council.urls")),
     path("", include("utfall.platform.settlements.urls")),
+    path("", include("utfall.platform.design.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

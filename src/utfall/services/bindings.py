@@ -233,7 +233,56 @@ def inputs_evaluate(
         summary = estimate.extras.get("explanation")
         if isinstance(summary, dict):
             shown.update(summary)
+        sensitivity = estimate.extras.get("sensitivity")
+        if isinstance(sensitivity, dict):
+            from utfall.core.evaluation.sensitivity import sensitivity_explanation
+
+            shown.update(sensitivity_explanation(sensitivity))
         if note:
             shown["conversion"] = note
         details[name] = {k: v for k, v in shown.items() if v is not None}
+    if contract.document.multiple_testing is not None:
+        _adjust_family(contract, values, details, estimates)
     return BoundInputs(values, origins, details, estimates, evaluations, digests)
+
+
+def _adjust_family(
+    contract: Contract,
+    values: dict[str, Any],
+    details: dict[str, dict[str, Any]],
+    estimates: Mapping[str, Estimate],
+) -> None:
+    """Decide the family's boolean inputs on their adjusted p-values: each stays true only
+    when its own rule holds and its adjusted p-value is at most the family's alpha."""
+    from utfall.core.evaluation.multiple_testing import adjust
+
+    block = contract.document.multiple_testing
+    assert block is not None
+    p_values: dict[str, float] = {}
+    for name in block.family:
+        p_value = estimates[name].p_value
+        if p_value is None or not math.isfinite(p_value):
+            raise SpecInvalid(
+                f"{contract.source}: multiple_testing.family: input {name!r} is decided by "
+                f"evaluation {contract.inputs[name].evaluate!r}, which gives no p-value"
+            )
+        p_values[name] = p_value
+    adjusted = adjust(p_values, block.method, alpha=block.alpha)
+    members = ", ".join(block.family)
+    for name, p_adjusted, rejected in zip(
+        adjusted.names, adjusted.adjusted, adjusted.rejected, strict=True
+    ):
+        own = bool(values[name])
+        values[name] = own and rejected
+        details[name].update(
+            {
+                "p_value": p_values[name],
+                f"p_value_{block.method}": p_adjusted,
+                "multiple_testing": f"{block.method} over {members}, alpha {block.alpha}",
+                "decision": (
+                    f"{'true' if values[name] else 'false'}: own rule "
+                    f"{'met' if own else 'not met'}, adjusted p-value {p_adjusted:.4g} "
+                    f"{'≤' if rejected else '>'} {block.alpha}"
+                ),
+            }
+        )

@@ -117,6 +117,7 @@ def _run_generic(
         reps=spec.ci.reps,
         seed=spec.seed,
         interval=spec.ci.interval,
+        weights=spec.ci.weights,
     )
     if spec.subgroup:
         return by_subgroup(estimator, frame, spec.subgroup, **kwargs)
@@ -266,4 +267,23 @@ def evaluate(
         raise EvaluationError(f"{spec.where_of()}: {error}") from None
     if not math.isfinite(estimate.estimate):
         raise EvaluationError(f"{spec.where_of()}: {spec.method} produced no finite estimate")
+    if spec.sensitivity is not None:
+        estimate = _with_sensitivity(spec, estimate)
     return estimate
+
+
+def _with_sensitivity(spec: EvaluationSpec, estimate: Estimate) -> Estimate:
+    """``estimate`` with ``extras["sensitivity"]``: the Rambachan–Roth robust intervals of
+    its event study and the breakdown value (docs/evaluation.md, sensitivity)."""
+    from utfall.core.evaluation.sensitivity import event_study_sensitivity
+
+    assert spec.sensitivity is not None
+    try:
+        result = event_study_sensitivity(estimate.extras, spec.sensitivity, level=spec.ci.level)
+    except SpecInvalid as error:
+        raise SpecInvalid(
+            f"{spec.where_of('sensitivity')}: {error}", path=error.path, reason=error.reason
+        ) from None
+    except EvaluationError as error:
+        raise EvaluationError(f"{spec.where_of('sensitivity')}: {error}") from None
+    return replace(estimate, extras={**estimate.extras, "sensitivity": result.as_dict()})

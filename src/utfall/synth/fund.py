@@ -29,6 +29,17 @@ report:
   pays on each report but the last, which is the one left to settle: the rate-card
   value of the units to date, at most 50 % of the costs to date, less what was paid
   before, rounded down to öre. The manifest records each payment.
+
+And the table of the fund's portfolio contract ``national-fund-portfolio`` (staggered
+adoption, decision 0703), from its own random stream so the tables above do not change:
+
+* ``portfolio_reports.csv`` — ``period_end``, ``municipality``, ``first_funded`` (the
+  period end of the first half-year a constellation of the municipality was funded;
+  empty for applicants not funded), ``share_work_or_studies`` (4 decimals): the share of
+  young adults in work or studies, half-yearly 2022–2028, for :data:`PORTFOLIO_COHORTS`
+  (municipalities funded from 2024, 2025 and 2026) and applicants never funded. The
+  planted effect of funding is ``PORTFOLIO_EFFECT · (1 + min(e, 3))`` in share points
+  ``e`` half-years after the start; the manifest records it (``planted.portfolio``).
 """
 
 from __future__ import annotations
@@ -99,6 +110,12 @@ PRICES: dict[str, Decimal] = {
 }
 MAX_SHARE_OF_COSTS = Decimal("0.50")
 CONTRACT = "national-fund-constellation"
+PORTFOLIO_CONTRACT = "national-fund-portfolio"
+PORTFOLIO_START = date(2022, 1, 1)
+PORTFOLIO_PERIODS = 14  # half-years 2022–2028
+PORTFOLIO_COHORTS = {2024: 4, 2025: 4, 2026: 4, None: 6}
+"""Funding year (the first half-year of it) → municipalities; None: applicants not funded."""
+PORTFOLIO_EFFECT = 0.01
 ORE = Decimal("0.01")
 PRINCIPALS = (
     "municipality",
@@ -261,6 +278,65 @@ def _contract_tables(
     }
 
 
+def _portfolio_end(period: int) -> date:
+    months = 6 * (period + 1)
+    start = date(PORTFOLIO_START.year + months // 12, months % 12 + 1, 1)
+    return start - timedelta(days=1)
+
+
+def _portfolio_table(out: Path, tables: list[TableInfo], seed: int) -> dict[str, Any]:
+    """The portfolio contract's table: municipalities funded from different years and
+    applicants never funded (staggered adoption), with the planted dynamic effect."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 4]))
+    ends = [_portfolio_end(p) for p in range(PORTFOLIO_PERIODS)]
+    columns: dict[str, list[Any]] = {
+        "period_end": [],
+        "municipality": [],
+        "first_funded": [],
+        "share_work_or_studies": [],
+    }
+    starts: dict[str, str | None] = {}
+    number = 0
+    for year, count in PORTFOLIO_COHORTS.items():
+        first = None if year is None else ends.index(date(year, 6, 30))
+        for _ in range(count):
+            number += 1
+            name = f"M-{number:02d}"
+            starts[name] = None if first is None else ends[first].isoformat()
+            level = rng.normal(0.60, 0.04)
+            for period, end in enumerate(ends):
+                share = level + 0.002 * period + rng.normal(0.0, 0.004)
+                if first is not None and period >= first:
+                    share += PORTFOLIO_EFFECT * (1 + min(period - first, 3))
+                columns["period_end"].append(end)
+                columns["municipality"].append(name)
+                columns["first_funded"].append(None if first is None else ends[first])
+                columns["share_work_or_studies"].append(
+                    Decimal(str(round(float(share), 4))).quantize(Decimal("0.0001"))
+                )
+    _write_csv(
+        out,
+        "portfolio_reports",
+        pa.table(
+            {
+                "period_end": pa.array(columns["period_end"], pa.date32()),
+                "municipality": columns["municipality"],
+                "first_funded": pa.array(columns["first_funded"], pa.date32()),
+                "share_work_or_studies": pa.array(
+                    columns["share_work_or_studies"], pa.decimal128(6, 4)
+                ),
+            }
+        ),
+        tables,
+    )
+    return {
+        "first_funded": starts,
+        "effect_by_half_years_since_start": {
+            str(e): PORTFOLIO_EFFECT * (1 + min(e, 3)) for e in range(0, 6)
+        },
+    }
+
+
 def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
@@ -339,17 +415,19 @@ def generate(
         with open_table(out, name, schema, csv=csv, tables=tables) as writer:
             writer.write(pa.RecordBatch.from_pydict(data, schema=schema))
     contract_tables = _contract_tables(out, tables, reports, costs, "K-01")
+    portfolio = _portfolio_table(out, tables, seed)
 
     return {
         "tables": {t.name: t.as_dict() for t in tables},
         # The reference contract whose declared tables this scenario writes (for K-01).
-        "contracts": [CONTRACT],
+        "contracts": [CONTRACT, PORTFOLIO_CONTRACT],
         "planted": {
             "constellations": count,
             "log_odds_effect": planted_effects,
             "expected_share_final_period": expected_final,
             "ramp_periods": RAMP_PERIODS,
             "contract_tables": contract_tables,
+            "portfolio": portfolio,
         },
         "indicators": {
             code: {"name": name, "direction": direction, "baseline_share": baseline}

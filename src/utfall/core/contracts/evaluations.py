@@ -194,6 +194,22 @@ def _check(
             )
     if spec.method == "share_change":
         _check_share_change(options, table, problem)
+    if spec.method == "staggered_did":
+        group = options.get("group")
+        if group is None and spec.treatment is None:
+            problem(
+                "missing-group",
+                "staggered_did needs options.group (the column of each unit's first treated "
+                "period) or treatment (an absorbing 0/1 column)",
+                "options",
+            )
+        elif group is not None and group not in columns:
+            problem(
+                "unknown-column",
+                f"options.group: {group!r} is not a column here ({known})",
+                "options",
+                "group",
+            )
 
 
 _SHARE_CHANGE_COLUMNS = (

@@ -193,6 +193,33 @@ def _term_fields(
     }
 
 
+def _check_multiple_testing(
+    document: ContractDocument,
+    inputs: Mapping[str, Input],
+    yaml_doc: YamlDocument,
+    findings: list[Finding],
+) -> None:
+    """Every input of a multiple-testing family is a boolean decided by an evaluation."""
+    block = document.multiple_testing
+    if block is None:
+        return
+    for index, name in enumerate(block.family):
+        path = ("multiple_testing", "family", index)
+        term = inputs.get(name)
+        if block.family.index(name) != index:
+            reason = f"input {name!r} is listed twice"
+        elif term is None:
+            reason = f"{name!r} is not an input of the contract ({', '.join(inputs) or 'none'})"
+        elif term.type != "boolean" or not term.evaluate:
+            reason = (
+                f"input {name!r} must be boolean and decided by an evaluation "
+                "('evaluate:' with 'at_least' or a true/false figure)"
+            )
+        else:
+            continue
+        findings.append(yaml_doc.finding("bad-multiple-testing", reason, path))
+
+
 def _formula_finding(
     yaml_doc: YamlDocument, error: FormulaError, path: tuple[Any, ...], code: str = "formula"
 ) -> Finding:
@@ -315,6 +342,8 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
                     ("inputs", name, "evaluate"),
                 )
             )
+
+    _check_multiple_testing(document, inputs, yaml_doc, findings)
 
     env: dict[str, Type] = {n: t.formula_type for n, t in (*parameters.items(), *inputs.items())}
 

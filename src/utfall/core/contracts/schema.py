@@ -310,6 +310,27 @@ class InputDocument(_Typed):
         return self
 
 
+class MultipleTestingDocument(_Strict):
+    """Several boolean inputs each decided by a test, corrected as one family.
+
+    Every input of ``family`` is boolean and bound to an evaluation with a p-value; it is
+    true only when its own rule (``take``/``at_least``) holds *and* its p-value, adjusted
+    over the family by ``method``, is at most ``alpha`` (docs/contracts.md, multiple
+    testing).
+    """
+
+    # Romano–Wolf needs the evaluations bootstrapped jointly on the same units; the core
+    # has it (utfall.core.evaluation.multiple_testing), contracts not yet.
+    method: Literal["holm", "benjamini_hochberg"] = Field(
+        description="holm (controls the family-wise error rate) or benjamini_hochberg "
+        "(controls the false discovery rate)."
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="The adjusted p-value to reach.")
+    family: list[str] = Field(
+        min_length=2, description="The boolean inputs tested together (input names)."
+    )
+
+
 class OutputDocument(_Strict):
     """A named formula computed from parameters, inputs and other outputs."""
 
@@ -379,6 +400,10 @@ class ContractDocument(_Strict):
         description="Evaluations of the data; unbound ones are followed, not paid on.",
     )
     inputs: dict[str, InputDocument] = Field(default_factory=dict)
+    multiple_testing: MultipleTestingDocument | None = Field(
+        default=None,
+        description="Boolean inputs decided by tests, adjusted for being tested together.",
+    )
     outputs: dict[str, OutputDocument] = Field(default_factory=dict)
     payments: list[PaymentDocument] = Field(default_factory=list)
     tests: list[TestCaseDocument] = Field(default_factory=list)

@@ -13,6 +13,7 @@ The generic estimators:
 * :func:`ipw` — inverse probability weighting, ATE or ATT;
 * :func:`matching` — nearest-neighbour matching, Abadie–Imbens standard errors;
 * :func:`pre_post` — paired change, Reliable Change Index, mixed model;
+* :func:`staggered_did` — Callaway & Sant'Anna group-time effects under staggered adoption;
 * :func:`synthetic_control` — one treated unit, placebo inference;
 * :func:`by_subgroup` — any of them per level of a categorical column.
 
@@ -34,6 +35,7 @@ __all__ = [
     "matching",
     "pre_post",
     "reliable_change",
+    "staggered_did",
     "synthetic_control",
     "twfe",
 ]
@@ -48,6 +50,7 @@ _WHERE = {
     "matching": "nearest_neighbour",
     "pre_post": "prepost",
     "reliable_change": "prepost",
+    "staggered_did": "staggered",
     "synthetic_control": "synthetic",
     "twfe": "panel",
 }

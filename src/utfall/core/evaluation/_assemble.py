@@ -50,6 +50,11 @@ def finish(
     The analytic standard error is always kept in ``extras['analytic_std_error']`` so
     a resampled result can be compared with it.
     """
+    if inference.method in ("randomisation", "wild_bootstrap"):
+        raise SpecInvalid(
+            f"ci.method: {inference.method!r} is not available for {method} "
+            "(it is for twfe; see docs/evaluation.md, few treated units)"
+        )
     extras = dict(extras or {})
     notes = list(notes)
     seed: int | None = None

@@ -36,11 +36,13 @@ __all__ = [
     "analytic_interval",
     "bootstrap",
     "draw_seed",
+    "inversion_edge",
     "permutation_linear",
     "permutation_test",
 ]
 
-CI_METHODS = ("analytic", "bootstrap", "permutation")
+CI_METHODS = ("analytic", "bootstrap", "permutation", "randomisation", "wild_bootstrap")
+WILD_WEIGHTS = ("rademacher", "webb")
 INTERVALS = ("bca", "percentile")
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
@@ -60,6 +62,7 @@ class Inference:
     reps: int = 999
     seed: int | None = None
     interval: str = "bca"
+    weights: str = "rademacher"
 
     def __post_init__(self) -> None:
         if self.method not in CI_METHODS:
@@ -70,7 +73,11 @@ class Inference:
             raise SpecInvalid(
                 f"ci.interval: {self.interval!r} is not one of {', '.join(INTERVALS)}"
             )
-        if self.method != "analytic":
+        if self.weights not in WILD_WEIGHTS:
+            raise SpecInvalid(
+                f"ci.weights: {self.weights!r} is not one of {', '.join(WILD_WEIGHTS)}"
+            )
+        if self.method not in ("analytic", "randomisation"):
             minimum = math.ceil(1 / (1 - self.level))
             if self.reps < minimum:
                 raise SpecInvalid(
@@ -83,6 +90,8 @@ class Inference:
         """The name recorded as ``ci_method`` in an Estimate."""
         if self.method == "bootstrap":
             return f"bootstrap-{self.interval}"
+        if self.method == "wild_bootstrap":
+            return f"wild_bootstrap-{self.weights}"
         return self.method
 
 
@@ -269,25 +278,7 @@ def permutation_linear(
     p_value = p_at(0.0)
 
     def edge(direction: float) -> float | None:
-        step = scale if math.isfinite(scale) and scale > 0 else max(abs(observed), 1.0)
-        inside = observed
-        outside = observed + direction * step
-        for _ in range(80):
-            if p_at(outside) <= alpha:
-                break
-            inside, step = outside, step * 2
-            outside = observed + direction * step
-        else:
-            return None  # the test never rejects: the interval is unbounded on this side
-        for _ in range(200):
-            if abs(outside - inside) <= 1e-10 * max(abs(inside), abs(outside), scale):
-                break
-            middle = (inside + outside) / 2
-            if p_at(middle) > alpha:
-                inside = middle
-            else:
-                outside = middle
-        return inside
+        return inversion_edge(p_at, observed, alpha, scale, direction)
 
     return PermutationResult(p_value, edge(-1.0), edge(1.0), seed, inference.reps)
 
@@ -309,3 +300,27 @@ def require_method(inference: Inference, allowed: Sequence[str], method: str, wh
     """SpecInvalid when ``inference.method`` is not available for ``method``."""
     if inference.method not in allowed:
         raise SpecInvalid(f"ci.method: {inference.method!r} is not available for {method}: {why}")
+
+
+def inversion_edge(
+    p_at: Callable[[float], float], observed: float, alpha: float, scale: float, direction: float
+) -> float | None:
+    """The farthest ``tau0`` on one side of the estimate whose p-value exceeds ``alpha``."""
+    step = scale if math.isfinite(scale) and scale > 0 else max(abs(observed), 1.0)
+    inside, outside = observed, observed + direction * step
+    for _ in range(80):
+        if p_at(outside) <= alpha:
+            break
+        inside, step = outside, step * 2
+        outside = observed + direction * step
+    else:
+        return None
+    for _ in range(200):
+        if abs(outside - inside) <= 1e-10 * max(abs(inside), abs(outside), scale):
+            break
+        middle = (inside + outside) / 2
+        if p_at(middle) > alpha:
+            inside = middle
+        else:
+            outside = middle
+    return inside

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 from statsmodels.regression.linear_model import OLS  # type: ignore[import-untyped]
 
-from utfall.core.evaluation import _frame
+from utfall.core.evaluation import _frame, few_treated
+from utfall.core.evaluation import event_study as _event_study
 from utfall.core.evaluation._assemble import dropped_note, finish
 from utfall.core.evaluation.inference import Inference, IntArray, shuffle_units
 from utfall.core.evaluation.means import require_clusters
@@ -261,6 +262,11 @@ def twfe(
     allow_staggered: bool = False,
     se: str = "cluster",
     inference: Inference | None = None,
+    event_study: bool = False,
+    leads: int | None = None,
+    lags: int | None = None,
+    reference: int = -1,
+    bin_endpoints: bool = True,
 ) -> Estimate:
     """Two-way fixed effects: ``y_it = a_i + l_t + tau·D_it (+ X_it b) + e_it``.
 
@@ -276,6 +282,12 @@ def twfe(
     already-treated units serve as controls, and some weights can be negative when
     effects vary over time or across cohorts (Goodman-Bacon 2021; de Chaisemartin &
     D'Haultfœuille 2020). Such data are refused unless ``allow_staggered`` is true.
+
+    ``event_study`` adds one coefficient per period relative to adoption (window
+    ``leads``/``lags``, ``reference`` omitted), see
+    :mod:`~utfall.core.evaluation.event_study`. With one or a few treated units,
+    ``ci.method: randomisation`` or ``wild_bootstrap`` give valid inference, see
+    :mod:`~utfall.core.evaluation.few_treated`.
     """
     inference = inference or Inference()
     if se not in TWFE_SE:
@@ -388,7 +400,16 @@ def twfe(
         with_control = np.bincount(unit_codes, weights=d == 0, minlength=n_units) > 0
         kinds: list[set[float]] = [set(), {1.0}, {0.0}, {0.0, 1.0}]
         arms = [kinds[k] for k in (with_treated + 2 * with_control).tolist()]
-        notes += require_clusters(arms, unit)
+        n_treated_clusters = int(np.sum(with_treated))
+        if inference.method in ("randomisation", "permutation"):
+            pass  # valid for any number of treated units: no cluster count needed
+        elif inference.method == "wild_bootstrap":
+            if n_treated_clusters < few_treated.MIN_TREATED_WILD:
+                raise few_treated.one_treated_refusal(unit, n_treated_clusters, n_units)
+        elif n_treated_clusters == 1:
+            raise few_treated.one_treated_refusal(unit, n_treated_clusters, n_units)
+        else:
+            notes += require_clusters(arms, unit)
         # K counts the slopes, the period dummies and the intercept that the unit effects
         # absorb; the unit effects themselves are nested in the clusters and not counted
         # (Stata xtreg, fe and pyfixest's default), see docs/decisions/0101.
@@ -409,6 +430,58 @@ def twfe(
     np.minimum.at(first_period, unit_codes[treated_rows], time_codes[treated_rows])
     first_period[first_period == n_times] = -1
     strata = [np.flatnonzero(first_period == c) for c in np.unique(first_period)]
+
+    x_swept = swept[:, 2:]
+
+    def sweep(columns: FloatArray) -> FloatArray:
+        # The unit and period effects, then the covariates, out of a block of columns.
+        out = _within_two_way(columns, unit_codes, n_units, time_codes, n_times)
+        if x_swept.shape[1]:
+            out = out - x_swept @ _coefficients(x_swept, out)
+        return out
+
+    few: few_treated.FewTreatedResult | None = None
+    if inference.method in ("randomisation", "wild_bootstrap") and se != "cluster":
+        raise SpecInvalid(f"ci.method: {inference.method!r} for twfe needs se: cluster")
+    paths: FloatArray | None = None
+    if inference.method == "randomisation":
+        if len(y) != n_units * n_times:
+            raise SpecInvalid(
+                "ci.method: 'randomisation' for twfe needs a balanced panel (every unit in "
+                "every period), so that whole treatment paths can be given to other units"
+            )
+        paths = np.zeros((n_units, n_times))
+        paths[unit_codes, time_codes] = d
+        orders, _count, exact, rseed = few_treated.randomisation_assignments(paths, inference)
+        pairs_ab = []
+        for order in orders:
+            drawn = paths[order][unit_codes, time_codes]
+            drawn_swept = sweep(drawn[:, None])[:, 0]
+            norm_drawn = float(drawn_swept @ drawn_swept)
+            if norm_drawn <= 1e-12:
+                continue  # an assignment the design cannot estimate (no variation)
+            pairs_ab.append(
+                (float(drawn_swept @ y) / norm_drawn, float(drawn_swept @ d) / norm_drawn)
+            )
+        if not pairs_ab:
+            raise EvaluationError("randomisation: no re-assignment of the paths can be estimated")
+        ab = np.array(pairs_ab, dtype=np.float64)
+        p_ri, low_ri, high_ri = few_treated.test_inversion(
+            ab[:, 0], ab[:, 1], estimate, level=inference.level, scale=std_error, exact=exact
+        )
+        few = few_treated.FewTreatedResult(p_ri, low_ri, high_ri, len(ab), exact, rseed)
+    elif inference.method == "wild_bootstrap":
+        factor_wild = n_units / (n_units - 1) * (len(y) - 1) / (len(y) - (n_params + 1))
+        few = few_treated.wild_cluster_bootstrap(
+            residual_d,
+            residual_y,
+            unit_codes,
+            n_units,
+            sweep,
+            factor=factor_wild,
+            inference=inference,
+            weights=inference.weights,
+        )
 
     # Resampling refits with explicit period dummies (only built when an interval needs them).
     resampling = inference.method in ("bootstrap", "permutation")
@@ -455,12 +528,32 @@ def twfe(
         "cohorts": {str(k): v for k, v in cohorts.items()},
         "n_params": n_params,
     }
-    return finish(
+    if event_study:
+        if se != "cluster":
+            raise SpecInvalid("event_study: needs se: cluster (CR1 by unit)")
+        extras.update(
+            _twfe_event_study(
+                y,
+                unit_codes,
+                time_codes,
+                n_units,
+                first_period,
+                x_cov,
+                inference=inference,
+                paths=paths,
+                leads=leads,
+                lags=lags,
+                reference=reference,
+                bin_endpoints=bin_endpoints,
+            )
+        )
+    base = Inference(level=inference.level) if few is not None else inference
+    result = finish(
         method="twfe",
         estimate=estimate,
         std_error=std_error,
         df=df,
-        inference=inference,
+        inference=base,
         n_treated=n_units - never,
         n_control=never,
         n_obs=len(y),
@@ -472,3 +565,123 @@ def twfe(
         bootstrap_strata=strata,
         permutation_statistic=perm_stat,
     )
+    if few is None:
+        return result
+    return few_treated.with_inference(result, few, inference)
+
+
+def _twfe_event_study(
+    y: FloatArray,
+    unit_codes: IntArray,
+    time_codes: IntArray,
+    n_units: int,
+    first_period: IntArray,
+    x_cov: FloatArray,
+    *,
+    inference: Inference,
+    paths: FloatArray | None,
+    leads: int | None,
+    lags: int | None,
+    reference: int,
+    bin_endpoints: bool,
+) -> dict[str, Any]:
+    """The event-study extras of a TWFE (the sample may lose rows beyond the window)."""
+    design = _event_study.event_design(
+        first_period,
+        unit_codes,
+        time_codes,
+        leads=leads,
+        lags=lags,
+        reference=reference,
+        bin_endpoints=bin_endpoints,
+    )
+    keep = design.keep
+    units_k, n_units_k = _frame.factorize(pd.Series(unit_codes[keep]))
+    times_k, n_times_k = _frame.factorize(pd.Series(time_codes[keep]))
+    x_k = x_cov[keep]
+    x_sw = _within_two_way(x_k, units_k, n_units_k, times_k, n_times_k) if x_k.shape[1] else x_k
+
+    def sweep(columns: FloatArray) -> FloatArray:
+        out = _within_two_way(columns, units_k, n_units_k, times_k, n_times_k)
+        if x_sw.shape[1]:
+            out = out - x_sw @ _coefficients(x_sw, out)
+        return out
+
+    coefficients, covariance, _ = _event_study.event_study_fit(
+        design.dummies,
+        y[keep],
+        units_k,
+        n_units_k,
+        sweep,
+        n_absorbed_params=x_k.shape[1] + n_times_k,
+    )
+    df = float(n_units_k - 1)
+    if inference.method != "randomisation" or paths is None:
+        return _event_study.event_study_extras(
+            design, coefficients, covariance, df=df, level=inference.level
+        )
+    # Randomisation inference per coefficient: the treatment paths are given to other
+    # units, the dummies rebuilt, and each coefficient's test inverted on its own.
+    orders, _count, exact, _seed = few_treated.randomisation_assignments(paths, inference)
+    targets = np.column_stack([y[keep], design.dummies])
+    a_rows, b_rows, pre_rows = [], [], []
+    leads_at = [j for j, r in enumerate(design.periods) if r < 0]
+    k = len(design.periods)
+    for order in orders:
+        try:
+            drawn = _event_study.event_design(
+                first_period[order],
+                unit_codes,
+                time_codes,
+                leads=leads,
+                lags=lags,
+                reference=reference,
+                bin_endpoints=bin_endpoints,
+            )
+        except (SpecInvalid, DataInvalid):
+            continue
+        if drawn.periods != design.periods or not np.array_equal(drawn.keep, keep):
+            continue  # another window: not comparable coefficient by coefficient
+        swept = sweep(np.column_stack([drawn.dummies, targets]))
+        solution = _coefficients(swept[:, :k], swept[:, k:])
+        a_rows.append(solution[:, 0])
+        b_rows.append(np.diag(solution[:, 1:]))
+        pre_rows.append(float(np.sum(solution[leads_at, 0] ** 2)))
+    if not a_rows:
+        raise EvaluationError("event_study: no re-assignment of the paths gives the same window")
+    a_all, b_all = np.array(a_rows), np.array(b_rows)
+    scale = np.sqrt(np.diag(covariance))
+    intervals: list[tuple[float | None, float | None]] = []
+    for j in range(k):
+        _p, low, high = few_treated.test_inversion(
+            a_all[:, j],
+            b_all[:, j],
+            float(coefficients[j]),
+            level=inference.level,
+            scale=float(scale[j]),
+            exact=exact,
+        )
+        intervals.append((low, high))
+    pre_trend = None
+    if leads_at:
+        observed_pre = float(np.sum(coefficients[leads_at] ** 2))
+        extra = 0 if exact else 1
+        beyond = int(np.sum(np.array(pre_rows) >= observed_pre * (1 - 1e-10)))
+        pre_trend = {
+            "statistic": observed_pre,
+            "df": len(leads_at),
+            "p_value": (extra + beyond) / (len(pre_rows) + extra),
+            "test": "randomisation test of the sum of squared leads",
+            "leads": [design.periods[j] for j in leads_at],
+        }
+    extras = _event_study.event_study_extras(
+        design,
+        coefficients,
+        covariance,
+        df=df,
+        level=inference.level,
+        intervals=intervals,
+        pre_trend=pre_trend,
+    )
+    extras["event_study_ci_method"] = "randomisation"
+    return extras

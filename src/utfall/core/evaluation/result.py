@@ -119,5 +119,11 @@ class Estimate:
             "extras": self.extras,
             "subgroups": [s.as_dict() for s in self.subgroups],
         }
+        if "event_study" in self.extras:
+            # The shared event-study interface (issue 16): also a top-level key of --json.
+            out["event_study"] = self.extras["event_study"]
+        if "sensitivity" in self.extras:
+            # Rambachan–Roth robust intervals and breakdown value, also top-level in --json.
+            out["sensitivity"] = self.extras["sensitivity"]
         cleaned: dict[str, Any] = _clean(out)
         return cleaned

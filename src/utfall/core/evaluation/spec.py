@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from utfall.core.evaluation.sensitivity import SensitivitySpec
 from utfall.errors import SpecInvalid
 
 __all__ = [
@@ -51,6 +52,7 @@ SPEC_KEYS = (
     "per",
     "span",
     "periods",
+    "sensitivity",
 )
 FRAME_KEYS = ("where", "per", "span", "periods")
 """Keys that shape a declared table into the method's frame (contract evaluations)."""
@@ -63,10 +65,15 @@ class CiSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Literal["analytic", "bootstrap", "permutation"] = "analytic"
+    method: Literal["analytic", "bootstrap", "permutation", "randomisation", "wild_bootstrap"] = (
+        "analytic"
+    )
     level: float = Field(default=0.95, ge=0.5, lt=1)
     reps: int = Field(default=999, ge=1)
     interval: Literal["bca", "percentile"] = "bca"
+    weights: Literal["rademacher", "webb"] = Field(
+        default="rademacher", description="The wild bootstrap's cluster weights."
+    )
 
 
 class SpecBody(BaseModel):
@@ -103,6 +110,12 @@ class SpecBody(BaseModel):
         default_factory=list,
         description="Contract periods a calendar month is counted in: adds 'period' and "
         "'period_month' (1 for the period's first month).",
+    )
+    sensitivity: SensitivitySpec | None = Field(
+        default=None,
+        description="Parallel-trends sensitivity (Rambachan & Roth) of an event study "
+        "(twfe with event_study: true, staggered_did): robust intervals and the breakdown "
+        "value.",
     )
 
 
@@ -143,6 +156,31 @@ class _DidOptions(_Options):
 class _TwfeOptions(_Options):
     allow_staggered: bool = False
     se: Literal["cluster", "classical"] = "cluster"
+    event_study: bool = Field(
+        default=False, description="One coefficient per period relative to adoption."
+    )
+    leads: int | None = Field(default=None, ge=1, description="Periods before adoption shown.")
+    lags: int | None = Field(default=None, ge=0, description="Periods from adoption on shown.")
+    reference: int = Field(default=-1, description="The omitted relative period.")
+    bin_endpoints: bool = Field(
+        default=True, description="Periods beyond the window are binned into its endpoints."
+    )
+
+
+class _StaggeredDidOptions(_Options):
+    group: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The column of each unit's first treated period (0 or empty: never "
+        "treated); or give treatment, an absorbing 0/1 column.",
+    )
+    control_group: Literal["never_treated", "not_yet_treated"] = "never_treated"
+    estimation: Literal["regression", "ipw", "doubly_robust"] = "regression"
+    aggregation: Literal["simple", "group", "dynamic", "calendar"] = "group"
+    anticipation: int = Field(default=0, ge=0)
+    base_period: Literal["varying", "universal"] = "varying"
+    uniform_bands: bool = True
+    allow_unbalanced: bool = False
 
 
 class _IpwOptions(_Options):
@@ -342,6 +380,12 @@ METHOD_RULES: dict[str, MethodRule] = {
         _TwfeOptions,
         "panel:twfe",
     ),
+    "staggered_did": MethodRule(
+        ("outcome", "unit", "time"),
+        ("treatment", "covariates"),
+        _StaggeredDidOptions,
+        "staggered:staggered_did",
+    ),
     "ipw": MethodRule(
         ("outcome", "treatment", "covariates"), ("subgroup",), _IpwOptions, "weighting:ipw"
     ),
@@ -370,6 +414,9 @@ METHOD_RULES: dict[str, MethodRule] = {
     "aggregate": MethodRule((), ("outcome",), _AggregateOptions),
     "share_change": MethodRule((), (), _ShareChangeOptions),
 }
+
+SENSITIVITY_METHODS = ("twfe", "staggered_did")
+"""Methods whose Estimate carries an event study a ``sensitivity:`` block can read."""
 
 FIELD_HELP = {
     "outcome": "the outcome column",
@@ -506,4 +553,14 @@ def spec_validate(
             )
     if spec.span != "observed" and spec.per is None:
         raise _fail(locate, ("span",), "span: applies with per: month only")
+    if spec.sensitivity is not None:
+        if method not in SENSITIVITY_METHODS:
+            raise _fail(
+                locate,
+                ("sensitivity",),
+                f"sensitivity: needs an event study; method {method} has none "
+                f"(methods with one: {', '.join(SENSITIVITY_METHODS)})",
+            )
+        if method == "twfe" and not spec.options.get("event_study"):
+            raise _fail(locate, ("sensitivity",), "sensitivity: twfe needs event_study: true")
     return spec

@@ -138,14 +138,15 @@ def synthetic_control(
     Exactly one unit may be treated; the panel must be balanced. ``covariates``
     are column names whose pre-period means join the predictors. The p-value is the
     in-space placebo rank of the post/pre RMSPE ratio; no standard error or interval
-    is reported (``ci.method`` may be ``analytic`` or ``permutation``; both mean
-    the placebo test).
+    is reported (``ci.method`` may be ``analytic``, ``permutation`` or
+    ``randomisation``; all mean the placebo test).
     """
     inference = inference or Inference()
-    if inference.method == "bootstrap":
+    if inference.method in ("bootstrap", "wild_bootstrap"):
         raise SpecInvalid(
-            "ci.method: 'bootstrap' is not available for synthetic_control: with one treated "
-            "unit inference comes from placebo runs (use 'permutation' or 'analytic')"
+            f"ci.method: {inference.method!r} is not available for synthetic_control: with "
+            "one treated unit inference comes from placebo runs (use 'permutation', "
+            "'randomisation' or 'analytic')"
         )
     covariates = list(covariates)
     _frame.require_columns(

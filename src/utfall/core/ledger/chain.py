@@ -35,6 +35,7 @@ __all__ = [
     "KIND_FUND_COMMITMENT",
     "KIND_FUND_PAYMENT",
     "KIND_IMPORT",
+    "KIND_PRE_REGISTRATION",
     "KIND_SETTLEMENT",
     "KIND_STATEMENT",
     "ChainProblem",
@@ -60,6 +61,9 @@ KIND_STATEMENT = "statement"
 # release at termination) and an outcome payment made on a final statement.
 KIND_FUND_COMMITMENT = "fund_commitment"
 KIND_FUND_PAYMENT = "fund_payment"
+# The design stage (docs/evaluation.md): the evaluation specs, their design figures and the
+# contract version's hash, registered before any outcome data are imported (decision 0718).
+KIND_PRE_REGISTRATION = "pre_registration"
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")

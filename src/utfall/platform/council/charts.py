@@ -20,6 +20,7 @@ import altair as alt
 import pandas as pd
 from django.utils.translation import get_language
 
+from utfall.platform.council.event_study_chart import event_study_layers
 from utfall.platform.council.tables import Chart, Table, label
 from utfall.services.council.suppression import SUPPRESSED
 
@@ -163,6 +164,9 @@ def _build(table: Table) -> Any:
         return _area(table, chart)
     if chart.type in ("bars", "hbars"):
         return _bars(table, chart, horizontal=chart.type == "hbars")
+    if chart.type == "event_study":
+        rows = [row for row in table.rows if not row.get(SUPPRESSED)]
+        return event_study_layers(rows, reference=chart.marker, language=get_language() or "sv")
     return None
 
 

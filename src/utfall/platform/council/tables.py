@@ -460,6 +460,52 @@ def _subgroups(panel: dict[str, Any]) -> list[Table]:
     return tables
 
 
+def _event_study(panel: dict[str, Any]) -> list[Table]:
+    """The event study: one row per period relative to adoption, drawn as points with
+    interval bars, a zero line and the reference period marked."""
+    block = panel.get("event_study")
+    if not block:
+        return []
+    reference = block.get("reference")
+    rows = [
+        {**row, "reference": reference is not None and row["relative_period"] == reference}
+        for row in block["rows"]
+    ]
+    test = block.get("pre_trend_test")
+    description = _("The reference period is %(reference)s (its effect is 0 by definition).") % {
+        "reference": reference if reference is not None else "–"
+    }
+    if test and test.get("p_value") is not None:
+        description += " " + _(
+            "Joint test of no effect before adoption: p = %(p)s (%(df)s periods)."
+        ) % {"p": f"{test['p_value']:.3f}", "df": test.get("df")}
+    return [
+        Table(
+            f"{panel['id']}-event-study",
+            _("%(evaluation)s: effect by period relative to adoption")
+            % {"evaluation": label(panel["label"])},
+            [
+                Column("relative_period", _("Period relative to adoption"), "int"),
+                Column("estimate", _("Estimate"), "number"),
+                Column("ci_low", _("Interval, low"), "number"),
+                Column("ci_high", _("Interval, high"), "number"),
+                Column("reference", _("Reference period"), "bool"),
+            ],
+            rows,
+            chart=Chart(
+                "event_study",
+                "relative_period",
+                _("Period relative to adoption"),
+                (("estimate", _("Estimate")),),
+                _("Estimate"),
+                marker=reference,
+                marker_label=_("Reference period"),
+            ),
+            description=description,
+        )
+    ]
+
+
 LAYOUTS = {
     "cost_trajectory": _cost_trajectory,
     "expected_observed": _expected_observed,
@@ -467,6 +513,7 @@ LAYOUTS = {
     "before_after": _before_after,
     "aggregate": _aggregate,
     "estimate": _estimate,
+    "event_study": _estimate,
 }
 
 
@@ -492,7 +539,13 @@ def panel_tables(panel: dict[str, Any]) -> list[Table]:
     if panel.get("status") != "ok":
         return []
     tables = LAYOUTS.get(panel.get("kind", ""), _estimate)(panel)
-    return [*tables, *_thresholds(panel), *_subgroups(panel), *_named(panel)]
+    return [
+        *tables,
+        *_event_study(panel),
+        *_thresholds(panel),
+        *_subgroups(panel),
+        *_named(panel),
+    ]
 
 
 def _settlement(dashboard: dict[str, Any]) -> list[Table]:

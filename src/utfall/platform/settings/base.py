@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "utfall.platform.knowledge",
     "utfall.platform.fund",
     "utfall.platform.council",
+    "utfall.platform.design",
     "utfall.platform.web",
 ]
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from utfall.errors import FindingsError, UserError, UtfallError
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts.models import Settlement, SettlementStatus
+from utfall.platform.design.selectors import registration_for_statement
 from utfall.platform.params import id_param
 from utfall.platform.permissions import Action, can
 from utfall.platform.settlements import selectors, services
@@ -107,6 +108,7 @@ def statement_detail(request: HttpRequest, identifier: str, pk: int) -> HttpResp
         rows=selectors.explanation_rows(statement),
         can_see_rows=can(request.user, Action.VIEW_INDIVIDUAL_STATUS, contract),
         evaluations=selectors.evaluations_of(statement),
+        registration=registration_for_statement(statement=statement),
         comments=statement.comments.select_related("author"),
         corrected_by=statement.corrections.filter(status=SettlementStatus.SIGNED).first(),
         key=EvaluatorKey.objects.filter(fingerprint=statement.key_fingerprint).first()

@@ -19,8 +19,14 @@ pre_post, did            ``before_after``: before and after (and the comparison 
                          the thresholds of inputs bound with ``at_least``
 aggregate                ``aggregate``: the exact figure, per level when it has ``by``
 any other method         ``estimate``: the estimate and its interval; any series among
-                         its figures as a line chart
+                         its figures as a line chart; ``event_study`` instead when the
+                         estimate has an event study (``twfe`` with ``event_study: true``,
+                         ``staggered_did``)
 =======================  ==============================================================
+
+Whatever the kind, an estimate with an event study (``extras["event_study"]``) adds the
+panel's ``event_study`` block: the coefficients by period relative to adoption with
+their intervals, the reference period and the pre-trend test (decision 0706).
 
 Every panel has the estimate with its one interval (``estimate``), the inputs that
 take a figure of it (``bound``) and, where the participants declare subgroups, the
@@ -682,6 +688,43 @@ def _estimate_panel(
     return {"figures": {}, "series": _series_in(estimate.extras)}
 
 
+def event_study_block(estimate: Estimate) -> dict[str, Any] | None:
+    """The event study of an estimate (the shared ``extras`` interface), rounded."""
+    rows = estimate.extras.get("event_study")
+    if not isinstance(rows, list) or not rows:
+        return None
+    test = estimate.extras.get("pre_trend_test")
+    return {
+        "rows": [
+            {
+                "relative_period": int(row["relative_period"]),
+                "estimate": _number(row.get("estimate"), 6),
+                "std_error": _number(row.get("std_error"), 6),
+                "ci_low": _number(row.get("ci_low"), 6),
+                "ci_high": _number(row.get("ci_high"), 6),
+            }
+            for row in rows
+        ],
+        "reference": estimate.extras.get("event_study_reference"),
+        "level": estimate.level,
+        "pre_trend_test": (
+            {
+                "statistic": _number(test.get("statistic"), 6),
+                "df": test.get("df"),
+                "p_value": _number(test.get("p_value"), 6),
+            }
+            if isinstance(test, dict)
+            else None
+        ),
+    }
+
+
+def _event_study_panel(
+    context: PanelContext, name: str, spec: EvaluationSpec, estimate: Estimate
+) -> dict[str, Any]:
+    return {"figures": {}, "series": []}
+
+
 def _small(count: Any) -> bool:
     """A count of 1–4 people (0 describes nobody and is shown)."""
     return isinstance(count, int) and 0 < count < MIN_CELL
@@ -789,6 +832,7 @@ BUILDERS = {
     "before_after": _before_after,
     "aggregate": _aggregate,
     "estimate": _estimate_panel,
+    "event_study": _event_study_panel,
 }
 
 
@@ -859,6 +903,11 @@ def evaluation_panels(context: PanelContext) -> list[dict[str, Any]]:
             panels.append(panel)
             continue
         panel["estimate"] = estimate_block(result, unit)
+        event_study = event_study_block(result)
+        if event_study is not None:
+            panel["event_study"] = event_study
+            if kind == "estimate":
+                kind = panel["kind"] = "event_study"
         panel.update(BUILDERS[kind](context, name, spec, result))
         panel["named"] = _named_figures(result)
         panel["subgroups"] = _subgroups(context, name, spec, result, unit)
