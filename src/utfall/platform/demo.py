@@ -59,6 +59,8 @@ SYNTHETIC: dict[str, Synthetic] = {
     "sick-leave-ornskoldsvik": Synthetic("sick-leave", 240, 2017),
     "hasselby-vallingby-collective-impact": Synthetic("collective-impact"),
     "ips-employment-rate-card": Synthetic("ips"),
+    # The fund's constellations starting in different years (portfolio_reports).
+    "national-fund-portfolio": Synthetic("fund"),
 }
 """Contract id → its synthetic data (a scenario ``utfall synth`` may not know yet is skipped)."""
 

@@ -16,6 +16,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.formats import number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -472,13 +473,19 @@ def _event_study(panel: dict[str, Any]) -> list[Table]:
         for row in block["rows"]
     ]
     test = block.get("pre_trend_test")
-    description = _("The reference period is %(reference)s (its effect is 0 by definition).") % {
-        "reference": reference if reference is not None else "–"
-    }
+    if reference is not None:
+        description = _(
+            "The reference period is %(reference)s (its effect is 0 by definition)."
+        ) % {"reference": reference}
+    else:
+        description = _(
+            "Each period is compared with the last period before adoption; no period is "
+            "left out as a reference."
+        )
     if test and test.get("p_value") is not None:
         description += " " + _(
             "Joint test of no effect before adoption: p = %(p)s (%(df)s periods)."
-        ) % {"p": f"{test['p_value']:.3f}", "df": test.get("df")}
+        ) % {"p": number_format(test["p_value"], 3), "df": test.get("df")}
     return [
         Table(
             f"{panel['id']}-event-study",

@@ -12,12 +12,27 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from utfall.core.design.spec import DESIGN_METHODS
 from utfall.errors import UtfallError
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.design import selectors, services
 from utfall.platform.web.views import _contract, _contract_context
 
 EXAMPLE = "method: did\nalpha: 0.05\npower: 0.80\neffect: 10\nsd: 30\nautocorrelation: 0.5\n"
+
+
+def _example(method: str | None) -> str:
+    """Assumptions to start from, for the method of the evaluation chosen."""
+    if method not in DESIGN_METHODS:
+        return EXAMPLE
+    lines = [f"method: {method}", "alpha: 0.05", "power: 0.80"]
+    if method == "proportions":
+        lines += ["p_control: 0.50", "p_treated: 0.65"]
+    else:
+        lines += ["effect: 10", "sd: 30"]
+    if method in ("did", "trend_adjusted"):
+        lines.append("autocorrelation: 0.5")
+    return "\n".join(lines) + "\n"
 
 
 @login_required
@@ -34,7 +49,8 @@ def design_page(request: HttpRequest, identifier: str) -> HttpResponse:
         or request.GET.get("evaluation")
         or (names[0] if names else "")
     )
-    text = request.POST.get("design", EXAMPLE)
+    chosen = parsed.evaluations.get(evaluation) if parsed is not None else None
+    text = request.POST.get("design") or _example(getattr(chosen, "method", None))
     context.update(
         evaluations=names,
         evaluation=evaluation,
