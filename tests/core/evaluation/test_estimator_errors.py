@@ -65,6 +65,8 @@ def test_too_few_clusters():
     finding = caught.value.findings[0]
     assert finding.code == "too_few_clusters"
     assert "found 3 clusters, 1 with treated and 2 with control rows" in finding.message
+    # Refused only as CR1: the message names the inference that is valid with one treated unit.
+    assert "ci.method: randomisation" in finding.message
 
 
 def test_missing_values_are_left_out_and_counted():

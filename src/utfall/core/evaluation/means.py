@@ -44,6 +44,13 @@ def require_clusters(
                         f"({column}), {per_arm} or more of them with treated and {per_arm} or "
                         f"more with control rows; found {len(arm_of_cluster)} clusters, "
                         f"{treated} with treated and {control} with control rows"
+                        + (
+                            "; with one or a few treated units, estimate it as twfe (a panel "
+                            "of units by period) with ci.method: randomisation, inference "
+                            "over units that is valid for any number of treated units"
+                            if treated < per_arm
+                            else ""
+                        )
                     ),
                     field_name=column,
                 )
