@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from council_helpers import REFERENCE_ON, _csv, _month, import_files
+from council_helpers import REFERENCE_ON, _month, import_files, synthetic_files
 
 COHORTS = [
     (dt.date(2016, 5, 1), 3),
@@ -48,57 +48,17 @@ def staggered_files() -> dict[str, bytes]:
     people += [
         (f"R-{k:03d}", REFERENCE_ON, "comparison", "6-12" if k < 15 else "13-15") for k in range(30)
     ]
-    files = {
-        "participants": _csv(
-            ["participant", "included_on", "group", "age_band"],
-            [[ref, day.isoformat(), group, band] for ref, day, group, band in people],
-        )
-    }
-    costs, days, school, social = [], [], [], []
-    for index, (ref, included, group, _band) in enumerate(people):
-        treated = group == "treatment"
-        for m in range(MONTHS):
-            effect = 1.1 if m < 4 else 0.7
-            cost = (40000 - 1000 * m) * (effect if treated else 1.0) * rng.uniform(0.8, 1.2)
-            costs.append([ref, _month(included, m).isoformat(), "placement", f"{cost:.2f}"])
-        if index % 12 < 7:
-            days.append([ref, _month(included, -2).isoformat(), 20])
-        before = 150 + 10 * rng.standard_normal()
-        after = before + (15 if treated else -10) + 5 * rng.standard_normal()
-        for day, value in ((included, before), (_month(included, MONTHS), after)):
-            school.append([ref, day.isoformat(), "merit_points", f"{value:.1f}"])
-        if treated:
-            for point in (1, 2):
-                for dimension in ("mental_health", "participation", "own_goal_attainment"):
-                    if dimension == "own_goal_attainment":
-                        score = 0 if point == 1 else int(rng.random() < 0.8)
-                    else:
-                        score = int(np.clip(round(2.5 + 0.5 * (point - 1) + rng.normal()), 1, 5))
-                    social.append(
-                        [
-                            ref,
-                            _month(included, 6 * (point - 1)).isoformat(),
-                            dimension,
-                            point,
-                            score,
-                        ]
-                    )
-    files["cost_records"] = _csv(["participant", "date", "category", "amount"], costs)
-    files["placement_days"] = _csv(["participant", "month", "days"], days)
-    files["school_results"] = _csv(["participant", "date", "subject", "score"], school)
-    files["social_scores"] = _csv(["participant", "date", "dimension", "point", "score"], social)
-    files["cost_reports"] = _csv(
-        ["period_end", "category", "amount"],
-        [
-            [_month(dt.date(2016, 6, 1), 3 * q).isoformat(), "salaries", "500000.00"]
-            for q in range(8)
-        ],
+    return synthetic_files(
+        people,
+        rng,
+        months=MONTHS,
+        effect_months=4,
+        follow_up=MONTHS,
+        third_point_below=0,
+        reports_from=dt.date(2016, 6, 1),
+        quarters=8,
+        index_months=12 * 7 + 8,
     )
-    files["price_index"] = _csv(
-        ["month", "index"],
-        [[_month(dt.date(2011, 1, 1), m).isoformat(), "100"] for m in range(12 * 7 + 8)],
-    )
-    return files
 
 
 @pytest.fixture

@@ -91,13 +91,6 @@ def _invalid_request(request: HttpRequest, error: ValidationError) -> HttpRespon
     )
 
 
-@api.exception_handler(Http404)
-def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
-    return api.create_response(
-        request, {"message": "not found", "detail": [], "findings": []}, status=404
-    )
-
-
 @api.exception_handler(PermissionDenied)
 def _denied(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
     return api.create_response(
@@ -105,8 +98,9 @@ def _denied(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
     )
 
 
+@api.exception_handler(Http404)
 @api.exception_handler(ObjectDoesNotExist)
-def _missing(request: HttpRequest, error: ObjectDoesNotExist) -> HttpResponse:
+def _missing(request: HttpRequest, error: ObjectDoesNotExist | Http404) -> HttpResponse:
     return api.create_response(
         request, {"message": "not found", "detail": [], "findings": []}, status=404
     )

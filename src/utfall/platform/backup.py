@@ -175,10 +175,13 @@ def backup_create(*, path: Path, include_database: bool = True) -> BackupSummary
                 "archive: keep it with the backup, or no restored key can sign"
             )
         else:
-            from utfall.platform.settlements.keys import signing_key_secret
+            from utfall.platform.settlements.keys import (
+                signing_key_secret,
+                signing_key_secret_pending_file,
+            )
 
             signing_key_secret()
-            if secret_file.with_name(secret_file.name + ".next").exists():
+            if signing_key_secret_pending_file().exists():
                 raise BackupInvalid(
                     f"a rotation of the signing-key secret is unfinished ({secret_file}.next "
                     "exists): run rotate_signing_key_secret first"
@@ -416,7 +419,9 @@ def backup_restore(*, path: Path, force: bool = False) -> RestoreSummary:
                     "is set: unset it (the file is then used) or set it to the archive's secret"
                 )
             _write_secret(staging / SIGNING_SECRET, secret_file)
-            secret_file.with_name(secret_file.name + ".next").unlink(missing_ok=True)
+            from utfall.platform.settlements.keys import signing_key_secret_pending_file
+
+            signing_key_secret_pending_file().unlink(missing_ok=True)
     from django.core.cache import cache
 
     from utfall.platform.pseudonyms import _cached_key

@@ -22,6 +22,7 @@ from utfall.core.contracts import Contract
 from utfall.core.contracts.data import PARTICIPANTS
 from utfall.core.contracts.evaluations import AUXILIARY_OPTIONS
 from utfall.core.contracts.model import Input
+from utfall.core.contracts.schema import MultipleTestingDocument
 from utfall.core.contracts.values import ORE
 from utfall.core.evaluation.result import Estimate
 from utfall.core.evaluation.spec import EvaluationSpec
@@ -242,12 +243,13 @@ def inputs_evaluate(
             shown["conversion"] = note
         details[name] = {k: v for k, v in shown.items() if v is not None}
     if contract.document.multiple_testing is not None:
-        _adjust_family(contract, values, details, estimates)
+        _adjust_family(contract, contract.document.multiple_testing, values, details, estimates)
     return BoundInputs(values, origins, details, estimates, evaluations, digests)
 
 
 def _adjust_family(
     contract: Contract,
+    block: MultipleTestingDocument,
     values: dict[str, Any],
     details: dict[str, dict[str, Any]],
     estimates: Mapping[str, Estimate],
@@ -256,8 +258,6 @@ def _adjust_family(
     when its own rule holds and its adjusted p-value is at most the family's alpha."""
     from utfall.core.evaluation.multiple_testing import adjust
 
-    block = contract.document.multiple_testing
-    assert block is not None
     p_values: dict[str, float] = {}
     for name in block.family:
         p_value = estimates[name].p_value

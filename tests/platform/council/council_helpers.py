@@ -128,6 +128,39 @@ def council_files() -> dict[str, bytes]:
         (f"R-{k:03d}", REFERENCE_ON, "comparison", SMALL_LEVEL if k < 10 else LARGE_LEVEL)
         for k in range(30)
     ]
+    return synthetic_files(
+        people,
+        rng,
+        months=18,
+        effect_months=6,
+        follow_up=24,
+        third_point_below=3,
+        reports_from=dt.date(2016, 9, 1),
+        quarters=6,
+        index_months=12 * 9,
+    )
+
+
+def synthetic_files(
+    people: list[tuple[str, dt.date, str, str]],
+    rng: np.random.Generator,
+    *,
+    months: int,
+    effect_months: int,
+    follow_up: int,
+    third_point_below: int,
+    reports_from: dt.date,
+    quarters: int,
+    index_months: int,
+) -> dict[str, bytes]:
+    """The contract's tables for ``people`` (reference, inclusion day, group, age band).
+
+    Each child has ``months`` monthly costs, a treated child's costs rising for the first
+    ``effect_months`` and falling after; merit points at inclusion and ``follow_up``
+    months later; two social assessment points, a third for the treated children among
+    the first ``third_point_below``; ``quarters`` quarterly cost reports from
+    ``reports_from`` and a flat price index over ``index_months`` months from 2011.
+    """
     files = {
         "participants": _csv(
             ["participant", "included_on", "group", "age_band"],
@@ -137,20 +170,20 @@ def council_files() -> dict[str, bytes]:
     costs, days, school, social = [], [], [], []
     for index, (ref, included, group, _band) in enumerate(people):
         treated = group == "treatment"
-        for m in range(18):
-            effect = 1.1 if m < 6 else 0.7
+        for m in range(months):
+            effect = 1.1 if m < effect_months else 0.7
             cost = (40000 - 1000 * m) * (effect if treated else 1.0) * rng.uniform(0.8, 1.2)
             costs.append([ref, _month(included, m).isoformat(), "placement", f"{cost:.2f}"])
         if index % 12 < 7:  # placed in the year before inclusion
             days.append([ref, _month(included, -2).isoformat(), 20])
-        # Merit points before and 24 months after inclusion: the included children gain,
-        # the reference group's results tend to decline (DESIGN.md 2.1).
+        # Merit points before and ``follow_up`` months after inclusion: the included children
+        # gain, the reference group's results tend to decline (DESIGN.md 2.1).
         before = 150 + 10 * rng.standard_normal()
         after = before + (15 if treated else -10) + 5 * rng.standard_normal()
-        for day, value in ((included, before), (_month(included, 24), after)):
+        for day, value in ((included, before), (_month(included, follow_up), after)):
             school.append([ref, day.isoformat(), "merit_points", f"{value:.1f}"])
         if treated:
-            for point in range(1, (3 if index < 3 else 2) + 1):
+            for point in range(1, (3 if index < third_point_below else 2) + 1):
                 for dimension in ("mental_health", "participation", "own_goal_attainment"):
                     if dimension == "own_goal_attainment":
                         score = 0 if point == 1 else int(rng.random() < 0.8)
@@ -172,13 +205,13 @@ def council_files() -> dict[str, bytes]:
     files["cost_reports"] = _csv(
         ["period_end", "category", "amount"],
         [
-            [_month(dt.date(2016, 9, 1), 3 * q).isoformat(), "salaries", "500000.00"]
-            for q in range(6)
+            [_month(reports_from, 3 * q).isoformat(), "salaries", "500000.00"]
+            for q in range(quarters)
         ],
     )
     files["price_index"] = _csv(
         ["month", "index"],
-        [[_month(dt.date(2011, 1, 1), m).isoformat(), "100"] for m in range(12 * 9)],
+        [[_month(dt.date(2011, 1, 1), m).isoformat(), "100"] for m in range(index_months)],
     )
     return files
 

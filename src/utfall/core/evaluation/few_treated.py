@@ -35,7 +35,7 @@ import numpy as np
 
 from utfall.core.evaluation.inference import Inference, draw_seed, inversion_edge
 from utfall.core.evaluation.result import Estimate
-from utfall.errors import DataInvalid, EvaluationError, Finding
+from utfall.errors import DataInvalid, Finding
 
 __all__ = [
     "MIN_TREATED_WILD",
@@ -89,8 +89,8 @@ def one_treated_refusal(column: str, treated: int, total: int) -> DataInvalid:
 
 def randomisation_assignments(
     paths: FloatArray, inference: Inference
-) -> tuple[Iterator[IntArray], int, bool, int | None]:
-    """Unit orders ``o`` (``paths[o]`` is a re-assignment), how many, exact or drawn, seed.
+) -> tuple[Iterator[IntArray], bool, int | None]:
+    """Unit orders ``o`` (``paths[o]`` is a re-assignment), exact or drawn, and the seed.
 
     ``paths`` is the units' treatment paths (units × periods). The exact set gives each
     distinct arrangement of the paths over the units once (the observed one included)
@@ -116,7 +116,7 @@ def randomisation_assignments(
                 order[~taken] = controls
                 yield order
 
-        return exact(), count, True, None
+        return exact(), True, None
     seed = draw_seed(inference.seed)
     rng = np.random.default_rng(seed)
 
@@ -124,7 +124,7 @@ def randomisation_assignments(
         for _ in range(inference.reps):
             yield np.asarray(rng.permutation(n_units), dtype=np.int64)
 
-    return drawn(), inference.reps, False, seed
+    return drawn(), False, seed
 
 
 def _count_beyond(draws: FloatArray, observed: float) -> int:
@@ -163,8 +163,9 @@ def test_inversion(
     )
 
 
-def _weights(n_units: int, inference: Inference, kind: str) -> tuple[FloatArray, bool, int | None]:
+def _weights(n_units: int, inference: Inference) -> tuple[FloatArray, bool, int | None]:
     """Cluster weights (units × replicates), whether enumerated, and the seed drawn."""
+    kind = inference.weights
     if kind == "rademacher" and 2**n_units <= inference.reps:
         signs = np.array(list(itertools.product((1.0, -1.0), repeat=n_units)), dtype=np.float64)
         return signs.T.copy(), True, None
@@ -186,7 +187,6 @@ def wild_cluster_bootstrap(
     *,
     factor: float,
     inference: Inference,
-    weights: str = "rademacher",
 ) -> FewTreatedResult:
     """Restricted wild cluster bootstrap (WCR) t-test and interval for one slope.
 
@@ -198,14 +198,12 @@ def wild_cluster_bootstrap(
     ``tau0 + d~'(v·u)/d~'d~``. Everything is linear in ``tau0``, so one sweep of
     ``v·y~`` and ``v·d~`` serves every ``tau0`` of the interval search.
     """
-    if weights not in ("rademacher", "webb"):
-        raise EvaluationError(f"ci.weights: {weights!r} is not rademacher or webb")
     norm = float(d_tilde @ d_tilde)
     tau = float(d_tilde @ y_tilde) / norm
     residual = y_tilde - tau * d_tilde
     scores = np.bincount(unit_codes, weights=d_tilde * residual, minlength=n_units)
     se = math.sqrt(factor * float(scores @ scores)) / norm
-    v, exact, seed = _weights(n_units, inference, weights)
+    v, exact, seed = _weights(n_units, inference)
     v_rows = v[unit_codes]
     swept_y = sweep(v_rows * y_tilde[:, None])
     swept_d = sweep(v_rows * d_tilde[:, None])
@@ -271,8 +269,8 @@ def with_inference(estimate: Estimate, result: FewTreatedResult, inference: Infe
         )
     return replace(
         estimate,
-        ci_low=result.low if result.low is not None else None,
-        ci_high=result.high if result.high is not None else None,
+        ci_low=result.low,
+        ci_high=result.high,
         p_value=result.p_value,
         ci_method=inference.label,
         seed=result.seed,

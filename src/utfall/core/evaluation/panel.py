@@ -231,6 +231,21 @@ def _within_two_way(
     )
 
 
+def _sweeper(
+    unit_codes: IntArray, n_units: int, time_codes: IntArray, n_times: int, x_swept: FloatArray
+) -> _event_study.Sweep:
+    """Sweeps the unit and period effects, then the (already swept) covariates ``x_swept``,
+    out of a block of columns (Frisch-Waugh-Lovell)."""
+
+    def sweep(columns: FloatArray) -> FloatArray:
+        out = _within_two_way(columns, unit_codes, n_units, time_codes, n_times)
+        if x_swept.shape[1]:
+            out = out - x_swept @ _coefficients(x_swept, out)
+        return out
+
+    return sweep
+
+
 def _adoption(
     d: FloatArray, unit_codes: IntArray, time_codes: IntArray, count: int, times: list[Any]
 ) -> tuple[dict[Any, int], list[int], int]:
@@ -431,14 +446,7 @@ def twfe(
     first_period[first_period == n_times] = -1
     strata = [np.flatnonzero(first_period == c) for c in np.unique(first_period)]
 
-    x_swept = swept[:, 2:]
-
-    def sweep(columns: FloatArray) -> FloatArray:
-        # The unit and period effects, then the covariates, out of a block of columns.
-        out = _within_two_way(columns, unit_codes, n_units, time_codes, n_times)
-        if x_swept.shape[1]:
-            out = out - x_swept @ _coefficients(x_swept, out)
-        return out
+    sweep = _sweeper(unit_codes, n_units, time_codes, n_times, swept[:, 2:])
 
     few: few_treated.FewTreatedResult | None = None
     if inference.method in ("randomisation", "wild_bootstrap") and se != "cluster":
@@ -452,7 +460,7 @@ def twfe(
             )
         paths = np.zeros((n_units, n_times))
         paths[unit_codes, time_codes] = d
-        orders, _count, exact, rseed = few_treated.randomisation_assignments(paths, inference)
+        orders, exact, rseed = few_treated.randomisation_assignments(paths, inference)
         pairs_ab = []
         for order in orders:
             drawn = paths[order][unit_codes, time_codes]
@@ -480,7 +488,6 @@ def twfe(
             sweep,
             factor=factor_wild,
             inference=inference,
-            weights=inference.weights,
         )
 
     # Resampling refits with explicit period dummies (only built when an interval needs them).
@@ -600,12 +607,7 @@ def _twfe_event_study(
     times_k, n_times_k = _frame.factorize(pd.Series(time_codes[keep]))
     x_k = x_cov[keep]
     x_sw = _within_two_way(x_k, units_k, n_units_k, times_k, n_times_k) if x_k.shape[1] else x_k
-
-    def sweep(columns: FloatArray) -> FloatArray:
-        out = _within_two_way(columns, units_k, n_units_k, times_k, n_times_k)
-        if x_sw.shape[1]:
-            out = out - x_sw @ _coefficients(x_sw, out)
-        return out
+    sweep = _sweeper(units_k, n_units_k, times_k, n_times_k, x_sw)
 
     coefficients, covariance, _ = _event_study.event_study_fit(
         design.dummies,
@@ -622,7 +624,7 @@ def _twfe_event_study(
         )
     # Randomisation inference per coefficient: the treatment paths are given to other
     # units, the dummies rebuilt, and each coefficient's test inverted on its own.
-    orders, _count, exact, _seed = few_treated.randomisation_assignments(paths, inference)
+    orders, exact, _seed = few_treated.randomisation_assignments(paths, inference)
     targets = np.column_stack([y[keep], design.dummies])
     a_rows, b_rows, pre_rows = [], [], []
     leads_at = [j for j, r in enumerate(design.periods) if r < 0]

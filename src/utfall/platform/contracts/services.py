@@ -41,8 +41,14 @@ from utfall.platform.contracts.models import (
     InvitationStatus,
     Role,
 )
-from utfall.platform.organisations.models import Membership, Organisation
-from utfall.platform.permissions import Action, forget_roles, require, roles_of
+from utfall.platform.organisations.models import Organisation
+from utfall.platform.permissions import (
+    Action,
+    forget_roles,
+    membership_lookups,
+    require,
+    roles_of,
+)
 from utfall.platform.settlements.ledger import ledger_contract_version
 
 __all__ = [
@@ -255,11 +261,7 @@ APPOINTING_ROLES = (Role.COMMISSIONER, Role.FINANCIER)
 
 def _is_member(user: AbstractBaseUser, organisation: Organisation) -> bool:
     """A member (through an API token: since before the token was issued, decision 0602)."""
-    memberships = Membership.objects.filter(user=user, organisation=organisation)
-    as_of = getattr(user, "_utfall_roles_as_of", None)
-    if as_of is not None:
-        memberships = memberships.filter(created_at__lte=as_of)
-    return memberships.exists()
+    return Organisation.objects.filter(pk=organisation.pk, **membership_lookups(user, "")).exists()
 
 
 def _appointing_organisations(contract: Contract) -> list[Organisation]:
@@ -358,7 +360,8 @@ def contract_party_invite(
         contract=contract, organisation=organisation, role=role, invited_by=actor
     )
     approved = _approve(invitation, actor) if role == Role.EVALUATOR else []
-    invitation.save(update_fields=["approvals"])
+    if approved:
+        invitation.save(update_fields=["approvals"])
     audit_record(
         actor=actor,
         action="party.invited",

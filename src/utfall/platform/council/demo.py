@@ -18,14 +18,9 @@ from utfall.errors import UserError
 from utfall.platform.contracts.models import Contract, Role
 from utfall.platform.council import services
 from utfall.platform.council.models import DecisionKind, DecisionStatus
+from utfall.services.council.releases import quarter_end
 
 __all__ = ["record_demo_meeting"]
-
-
-def _quarter_end(day: dt.date) -> dt.date:
-    month = ((day.month - 1) // 3 + 1) * 3
-    following = dt.date(day.year + month // 12, month % 12 + 1, 1)
-    return following - dt.timedelta(days=1)
 
 
 def _span(contract: Contract) -> tuple[dt.date, dt.date] | None:
@@ -72,7 +67,7 @@ def _record(contract: Contract, actor: Any, log: Any) -> None:
         return
     first, last = span
     third = first + (last - first) / 3
-    as_of = _quarter_end(third)
+    as_of = quarter_end(third)
     if as_of >= last:
         as_of = last
     held = as_of + dt.timedelta(days=12)
@@ -101,7 +96,7 @@ def _record(contract: Contract, actor: Any, log: Any) -> None:
         owner="Beställaren",
         due_on=held + dt.timedelta(days=75),
     )
-    next_as_of = _quarter_end(as_of + dt.timedelta(days=1))
+    next_as_of = quarter_end(as_of + dt.timedelta(days=1))
     second = services.meeting_record(
         contract=contract,
         actor=actor,

@@ -340,7 +340,10 @@ def reporting_date(contract: Contract, as_of: dt.date | None) -> dt.date | None:
     """The reporting date shown for ``as_of``: the latest one on or before it (the latest of
     all without a day); None when there is none yet. :class:`NoReportingDate` when the day
     lies before the first."""
-    dates = reporting_dates(contract)
+    return _reporting_date_in(reporting_dates(contract), as_of)
+
+
+def _reporting_date_in(dates: list[dt.date], as_of: dt.date | None) -> dt.date | None:
     if not dates:
         return None
     if as_of is None:
@@ -392,9 +395,10 @@ def _no_release(contract: Contract) -> dict[str, Any]:
 
 
 def _release_for(contract: Contract, as_of: dt.date | None) -> dict[str, Any]:
-    day = reporting_date(contract, as_of)
+    dates = reporting_dates(contract)
+    day = _reporting_date_in(dates, as_of)
     shown = _no_release(contract) if day is None else release_get(contract=contract, as_of=day)
-    shown["reporting_dates"] = [d.isoformat() for d in reporting_dates(contract)]
+    shown["reporting_dates"] = [d.isoformat() for d in dates]
     shown["requested_as_of"] = as_of.isoformat() if as_of else None
     return shown
 

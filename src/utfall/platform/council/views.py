@@ -75,10 +75,6 @@ def _page_context(dashboard: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class _Busy(Exception):
-    """Another dashboard of the contract is being computed (answered 503)."""
-
-
 def _dashboard_of(request: HttpRequest, contract: Contract) -> dict[str, Any]:
     meeting_pk = request.GET.get("meeting", "")
     try:
@@ -88,11 +84,10 @@ def _dashboard_of(request: HttpRequest, contract: Contract) -> dict[str, Any]:
         return selectors.dashboard_for(user=request.user, contract=contract, as_of=_as_of(request))
     except selectors.NoReportingDate:
         raise Http404(_("There is no reporting date on or before this day.")) from None
-    except selectors.DashboardBusy as error:
-        raise _Busy from error
 
 
 def _busy() -> HttpResponse:
+    """The answer while another dashboard of the contract is being computed."""
     response = HttpResponse(
         _("Another dashboard of this contract is being computed; try again in a minute."),
         status=503,
@@ -122,7 +117,7 @@ def dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
     contract = _contract(request, identifier)
     try:
         data = _dashboard_of(request, contract)
-    except _Busy:
+    except selectors.DashboardBusy:
         return _busy()
     context = _contract_context(request, contract, "council")
     context.update(
@@ -141,7 +136,7 @@ def dashboard_json(request: HttpRequest, identifier: str) -> HttpResponse:
     contract = _contract(request, identifier)
     try:
         data = _dashboard_of(request, contract)
-    except _Busy:
+    except selectors.DashboardBusy:
         return _busy()
     return JsonResponse(data, json_dumps_params={"indent": 1})
 
@@ -152,7 +147,7 @@ def table_download(request: HttpRequest, identifier: str, table_id: str) -> Http
     contract = _contract(request, identifier)
     try:
         data = _dashboard_of(request, contract)
-    except _Busy:
+    except selectors.DashboardBusy:
         return _busy()
     for table in dashboard_tables(data):
         if table.id == table_id:

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from utfall.core.contracts import Contract as CoreContract
 from utfall.core.contracts.yamlio import read_yaml
 from utfall.core.design import Design, DesignSpec, design_spec_validate, power_curve_chart
 from utfall.core.ledger import KIND_IMPORT, KIND_PRE_REGISTRATION
@@ -21,7 +22,8 @@ from utfall.core.ledger.canonical import canonical_sha256
 from utfall.errors import SpecInvalid, UserError
 from utfall.platform.audit.services import audit_record
 from utfall.platform.contracts import selectors as contract_selectors
-from utfall.platform.contracts.models import Contract, Role
+from utfall.platform.contracts.models import Contract, ContractVersion, Role
+from utfall.platform.design.selectors import registration_latest
 from utfall.platform.permissions import roles_of
 from utfall.platform.settlements.ledger import ledger_append
 from utfall.platform.settlements.models import LedgerRecord
@@ -59,17 +61,25 @@ def design_parse(text: str, *, source: str = "design") -> DesignSpec:
     return design_spec_validate(raw, source=source, locate=locate)
 
 
-def design_preview(
-    *, contract: Contract, evaluation: str, text: str
-) -> tuple[DesignSpec, Design, dict[str, Any]]:
-    """The design figures and the power-curve chart of ``evaluation`` for ``text``."""
+def _design_of(
+    contract: Contract, evaluation: str, text: str
+) -> tuple[ContractVersion, CoreContract, DesignSpec, Design]:
+    """The latest version, its parsed contract, and the spec and figures of ``evaluation``
+    for ``text``."""
     version = contract_selectors.latest_version(contract)
     if version is None:
         raise UserError("the contract has no version yet")
     parsed = contract_selectors.parsed_version(version)
     spec = design_parse(text, source=f"design of {evaluation}")
     design_check_evaluation(parsed, evaluation, spec)
-    figures = design_run(spec)
+    return version, parsed, spec, design_run(spec)
+
+
+def design_preview(
+    *, contract: Contract, evaluation: str, text: str
+) -> tuple[DesignSpec, Design, dict[str, Any]]:
+    """The design figures and the power-curve chart of ``evaluation`` for ``text``."""
+    _version, _parsed, spec, figures = _design_of(contract, evaluation, text)
     chart = power_curve_chart(figures) if figures.curve else {}
     return spec, figures, chart
 
@@ -90,19 +100,10 @@ def design_register(
             "data has been imported for this contract already: a pre-registration must come "
             "before the outcome data (register a new contract's design before its first import)"
         )
-    spec, figures, _chart = design_preview(contract=contract, evaluation=evaluation, text=text)
-    version = contract_selectors.latest_version(contract)
-    assert version is not None
-    parsed = contract_selectors.parsed_version(version)
+    version, parsed, spec, figures = _design_of(contract, evaluation, text)
     designs: dict[str, Any] = {}
     specs: dict[str, Any] = {}
-    previous = (
-        LedgerRecord.objects.filter(
-            contract_identifier=contract.identifier, kind=KIND_PRE_REGISTRATION
-        )
-        .order_by("-sequence")
-        .first()
-    )
+    previous = registration_latest(contract=contract)
     if previous is not None:
         earlier = previous.attributes.get("registration") or {}
         if earlier.get("contract_sha256") == parsed.sha256:

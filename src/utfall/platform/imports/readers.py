@@ -247,10 +247,7 @@ def _check_header(header: list[Any], file_name: str, limits: ReadLimits = LIMITS
                 f"column {index} of the header holds a personal identity or coordination "
                 f"number ({mask}); the first row must name the columns"
             )
-            raise DataInvalid(
-                f"{file_name}: {message}",
-                [Finding(code="identity-number-in-text", message=message, file=file_name, row=1)],
-            )
+            raise _fail(file_name, "identity-number-in-text", message, row=1)
     findings = []
     seen: dict[str, int] = {}
     for index, name in enumerate(names, start=1):

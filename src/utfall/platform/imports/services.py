@@ -1229,7 +1229,7 @@ def _is_stale(batch: ImportBatch, now: dt.datetime) -> bool:
         return not alive
     state = cache.get(progress_key(batch.pk)) or {}
     last = state.get("at") or (batch.started_at.timestamp() if batch.started_at else None)
-    limit = int(getattr(settings, "UTFALL_IMPORT_STALE_SECONDS", 1800))
+    limit = int(settings.UTFALL_IMPORT_STALE_SECONDS)
     return last is None or now.timestamp() - float(last) > limit
 
 
@@ -1284,7 +1284,7 @@ def import_files_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
     refused, those of imports waiting longer than ``UTFALL_IMPORT_KEEP_HOURS`` (default
     24) and files no import names (left by a crash). Returns what was deleted."""
     now = now or timezone.now()
-    hours = float(getattr(settings, "UTFALL_IMPORT_KEEP_HOURS", 24))
+    hours = float(settings.UTFALL_IMPORT_KEEP_HOURS)
     oldest = now - dt.timedelta(hours=hours)
     counts = {"final": 0, "expired": 0, "orphans": 0}
     pending = ImportBatch.objects.exclude(file_path="")

@@ -6,8 +6,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from utfall.platform.organisations.models import ApiToken, Membership, Organisation
+from utfall.platform.organisations.models import ApiToken, Organisation
 from utfall.platform.organisations.services import TOKEN_PREFIX, token_digest, token_touch
+from utfall.platform.permissions import membership_lookups
 
 __all__ = ["api_token_list", "organisation_list_for_user", "user_for_api_token"]
 
@@ -15,13 +16,7 @@ __all__ = ["api_token_list", "organisation_list_for_user", "user_for_api_token"]
 def organisation_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Organisation]:
     """The organisations the user belongs to (through an API token: since before the
     token was issued, decision 0602)."""
-    memberships = Membership.objects.filter(user=user)
-    as_of = getattr(user, "_utfall_roles_as_of", None)
-    if as_of is not None:
-        memberships = memberships.filter(created_at__lte=as_of)
-    return Organisation.objects.filter(pk__in=memberships.values("organisation_id")).order_by(
-        "name"
-    )
+    return Organisation.objects.filter(**membership_lookups(user, "")).order_by("name")
 
 
 def api_token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:

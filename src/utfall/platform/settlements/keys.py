@@ -58,6 +58,7 @@ __all__ = [
     "evaluator_key_public_pem",
     "signing_key_secret",
     "signing_key_secret_file",
+    "signing_key_secret_pending_file",
     "signing_keys_reencrypt",
 ]
 
@@ -77,6 +78,12 @@ def _derive(secret: str) -> Fernet:
 def signing_key_secret_file() -> Path:
     """The configured secret file (used when the environment gives no secret)."""
     return Path(settings.UTFALL_SIGNING_KEY_SECRET_FILE)
+
+
+def signing_key_secret_pending_file() -> Path:
+    """``<secret file>.next``: where a rotation keeps the new secret until it replaces the file."""
+    path = signing_key_secret_file()
+    return path.with_name(path.name + ".next")
 
 
 def create_secret_file(path: Path) -> str:
@@ -135,7 +142,7 @@ def signing_key_secret() -> str:
 def _decryption_secrets() -> list[str]:
     """Every secret a stored key may still be encrypted with, the current one first."""
     found = [signing_key_secret()]
-    pending = signing_key_secret_file().with_name(signing_key_secret_file().name + ".next")
+    pending = signing_key_secret_pending_file()
     if not getattr(settings, "UTFALL_SIGNING_KEY_SECRET", "") and pending.exists():
         found.append(_read_secret(pending))
     previous = str(getattr(settings, "UTFALL_SIGNING_KEY_SECRET_PREVIOUS", "") or "")

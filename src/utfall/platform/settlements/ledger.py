@@ -43,6 +43,7 @@ __all__ = [
     "ledger_head",
     "ledger_import",
     "ledger_jsonl",
+    "ledger_problems",
     "ledger_store",
     "ledger_verify",
 ]
@@ -64,11 +65,17 @@ class LedgerBroken(UserError):
         return self.problems[1:11]
 
 
-def ledger_check() -> None:
-    """Raise :class:`LedgerBroken` when the stored chain or its signed tree head does not hold."""
+def ledger_problems() -> list[str]:
+    """Every place where the stored chain or its newest signed tree head does not hold
+    (empty when both hold)."""
     from utfall.platform.settlements.transparency import log_problems
 
-    problems: list[ChainProblem | str] = [*ledger_verify(), *log_problems()]
+    return [*map(str, ledger_verify()), *log_problems()]
+
+
+def ledger_check() -> None:
+    """Raise :class:`LedgerBroken` when the stored chain or its signed tree head does not hold."""
+    problems = ledger_problems()
     if problems:
         raise LedgerBroken(problems)
 

@@ -412,11 +412,10 @@ def statement_rows(
 def ledger_status() -> dict[str, Any]:
     """Whether the stored ledger holds (its hash chain, and the newest signed tree head), with
     every problem found: shown to every signed-in user, since every party relies on it."""
-    from utfall.platform.settlements.ledger import ledger_verify
+    from utfall.platform.settlements.ledger import ledger_problems
     from utfall.platform.settlements.models import LogCheckpoint
-    from utfall.platform.settlements.transparency import log_problems
 
-    problems = [str(p) for p in ledger_verify()] + log_problems()
+    problems = ledger_problems()
     newest = LogCheckpoint.objects.order_by("-size").first()
     return {
         "holds": not problems,

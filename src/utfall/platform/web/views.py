@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -16,7 +16,7 @@ from utfall.errors import FindingsError, UserError
 from utfall.platform.audit.selectors import audit_events_for_contract
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts import services as contract_services
-from utfall.platform.contracts.models import Contract, ContractInvitation, InvitationStatus
+from utfall.platform.contracts.models import Contract, InvitationStatus
 from utfall.platform.imports import selectors as import_selectors
 from utfall.platform.imports import services as import_services
 from utfall.platform.imports.models import BatchStatus, ImportBatch
@@ -171,13 +171,6 @@ def _posted_id(request: HttpRequest, name: str) -> int:
     return int(value)
 
 
-def _invitation(queryset: Any, pk: int) -> ContractInvitation:
-    invitation = queryset.filter(pk=pk).first()
-    if invitation is None:
-        raise Http404
-    return invitation
-
-
 @login_required
 def contract_parties(request: HttpRequest, identifier: str) -> HttpResponse:
     """The parties and the invitations: the commissioner invites organisations (the
@@ -190,22 +183,20 @@ def contract_parties(request: HttpRequest, identifier: str) -> HttpResponse:
         pending = contract_selectors.contract_invitations(contract=contract)
         try:
             if "remove" in request.POST:
-                party = contract.parties.filter(pk=_posted_id(request, "remove")).first()
-                if party is None:
-                    raise Http404
+                party = get_object_or_404(contract.parties, pk=_posted_id(request, "remove"))
                 contract_services.contract_party_remove(
                     contract=contract, organisation=party.organisation, actor=request.user
                 )
                 done = _("The party was removed.")
             elif "approve" in request.POST:
                 contract_services.contract_invitation_approve(
-                    invitation=_invitation(pending, _posted_id(request, "approve")),
+                    invitation=get_object_or_404(pending, pk=_posted_id(request, "approve")),
                     actor=request.user,
                 )
                 done = _("Your approval was recorded.")
             elif "withdraw" in request.POST:
                 contract_services.contract_invitation_decline(
-                    invitation=_invitation(pending, _posted_id(request, "withdraw")),
+                    invitation=get_object_or_404(pending, pk=_posted_id(request, "withdraw")),
                     actor=request.user,
                 )
                 done = _("The invitation was withdrawn.")
@@ -249,7 +240,7 @@ def invitations(request: HttpRequest) -> HttpResponse:
         try:
             if "accept" in request.POST:
                 invitation = contract_services.contract_invitation_accept(
-                    invitation=_invitation(pending, _posted_id(request, "accept")),
+                    invitation=get_object_or_404(pending, pk=_posted_id(request, "accept")),
                     actor=request.user,
                 )
                 done = (
@@ -259,7 +250,7 @@ def invitations(request: HttpRequest) -> HttpResponse:
                 )
             else:
                 contract_services.contract_invitation_decline(
-                    invitation=_invitation(pending, _posted_id(request, "decline")),
+                    invitation=get_object_or_404(pending, pk=_posted_id(request, "decline")),
                     actor=request.user,
                 )
                 done = _("The invitation was declined.")

@@ -38,6 +38,7 @@ __all__ = [
     "PANEL_KEYS",
     "Cells",
     "describes_few",
+    "quarter_end",
     "release_cells",
     "reporting_dates",
     "suppress_differences",
@@ -67,7 +68,8 @@ PANEL_KEYS = (
 """What a suppressed panel keeps (the same keys whichever rule withheld it)."""
 
 
-def _quarter_end(day: dt.date) -> dt.date:
+def quarter_end(day: dt.date) -> dt.date:
+    """The last day of the quarter ``day`` lies in."""
     month = (day.month - 1) // 3 * 3 + 3
     following = dt.date(day.year + month // 12, month % 12 + 1, 1)
     return following - dt.timedelta(days=1)
@@ -80,10 +82,10 @@ def reporting_dates(*, start: dt.date, end: dt.date, last: dt.date | None) -> li
         return []
     stop = min(end, last)
     out = []
-    day = _quarter_end(start)
+    day = quarter_end(start)
     while day <= stop:
         out.append(day)
-        day = _quarter_end(day + dt.timedelta(days=1))
+        day = quarter_end(day + dt.timedelta(days=1))
     return out
 
 

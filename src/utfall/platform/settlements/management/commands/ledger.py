@@ -18,8 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("file", nargs="?", help="where to write the JSON Lines (export)")
 
     def handle(self, *args: Any, what: str, file: str | None = None, **options: Any) -> None:
-        from utfall.platform.settlements.ledger import ledger_jsonl, ledger_verify
-        from utfall.platform.settlements.transparency import log_problems
+        from utfall.platform.settlements.ledger import ledger_jsonl, ledger_problems
 
         if what == "export":
             if not file:
@@ -29,9 +28,9 @@ class Command(BaseCommand):
             entries = len(data.splitlines())
             self.stdout.write(f"{entries} entries written to {file}")
             return
-        problems = [*map(str, ledger_verify()), *log_problems()]
+        problems = ledger_problems()
         for problem in problems:
-            self.stderr.write(str(problem))
+            self.stderr.write(problem)
         if problems:
             raise CommandError(f"the ledger does not hold: {len(problems)} problem(s)")
         self.stdout.write("the ledger holds")

@@ -28,6 +28,7 @@ from utfall.platform.settlements.keys import (
     create_secret_file,
     signing_key_secret,
     signing_key_secret_file,
+    signing_key_secret_pending_file,
     signing_keys_reencrypt,
 )
 
@@ -60,7 +61,7 @@ class Command(BaseCommand):
                 return
             path = signing_key_secret_file()
             signing_key_secret()  # the current secret must be readable (or made, in dev)
-            pending = path.with_name(path.name + ".next")
+            pending = signing_key_secret_pending_file()
             # An interrupted rotation is finished with the secret it had already written.
             resuming = pending.exists()
             new_secret = _read_secret(pending) if resuming else create_secret_file(pending)
