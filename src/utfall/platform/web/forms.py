@@ -5,11 +5,52 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from utfall.services import formatting
 
 from utfall.platform.contracts.models import Role
 from utfall.platform.imports.readers import ENCODINGS
 from utfall.platform.organisations.models import Organisation
+
+
+class NumberField(forms.DecimalField):
+    """A number as a person types it, in Swedish or plain form: ``10 000 000,00``,
+    ``10000000``, ``1,5``, ``1.5`` (utfall.services.formatting.parse_number). Shown
+    back in the active language's form; the value is a ``Decimal``."""
+
+    widget = forms.TextInput
+
+    default_error_messages = {
+        "invalid": _("Enter a number, for example 10 000 000,00 or 1,5."),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.widget.attrs.setdefault("inputmode", "decimal")
+        self.widget.attrs.pop("step", None)
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str):
+            return super().to_python(value)
+        try:
+            return formatting.parse_number(value, get_language() or "sv")
+        except formatting.NumberParseError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def prepare_value(self, value: Any) -> Any:
+        if value in (None, "") or isinstance(value, str):
+            return value
+        return formatting.number(value, get_language() or "sv")
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        for key in ("step", "min", "max"):
+            attrs.pop(key, None)
+        return attrs
 
 
 class ContractUploadForm(forms.Form):
