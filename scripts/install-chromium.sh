@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Install Debian's Chromium for the platform's browser tests (Playwright drives it through
-# executable_path; `playwright install` cannot download browsers here).
+# executable_path; `playwright install` cannot download browsers here), with its language
+# packs (chromium-l10n): without them Chromium's own parts of a Swedish page (a file
+# input's "Välj fil", a date input's ÅÅÅÅ-MM-DD) are in American English.
 # Skips with a clear message where it cannot run (no apt-get, or not root and no sudo).
 set -uo pipefail
 
-if command -v chromium >/dev/null 2>&1; then
+PACKS=/usr/lib/chromium/locales/sv.pak
+if command -v chromium >/dev/null 2>&1 && { [ -e "$PACKS" ] || ! command -v apt-get >/dev/null 2>&1; }; then
     echo "install-chromium: chromium already installed: $(command -v chromium)"
     exit 0
 fi
@@ -30,4 +33,8 @@ if ! $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-
     echo "install-chromium: SKIPPED - apt-get install chromium failed; browser tests will be skipped." >&2
     exit 0
 fi
-echo "install-chromium: installed $(command -v chromium)"
+# The language packs follow chromium's version; the journeys fail without the Swedish one.
+if ! $SUDO apt-get install -y -qq --no-install-recommends chromium-l10n >/dev/null; then
+    echo "install-chromium: chromium-l10n failed to install; Swedish journeys will fail." >&2
+fi
+echo "install-chromium: installed $(command -v chromium) ($(ls /usr/lib/chromium/locales | grep -c '\.pak$') language packs)"

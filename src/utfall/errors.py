@@ -4,6 +4,11 @@ Every error a user can cause derives from :class:`UserError`; the CLI turns it
 into one red line and exit code 2, the web platform into
 ``{"message": ..., "detail": ...}`` JSON or a readable page.
 
+Every error and every :class:`Finding` carries a stable ``code`` and its ``params``
+(the values its message names), so that a page can say it in the reader's language
+(``utfall.platform.messages``); the English message stays the text of the CLI, the
+API and the logs.
+
 ::
 
     UtfallError
@@ -21,7 +26,9 @@ into one red line and exit code 2, the web platform into
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "BundleUnreadable",
@@ -39,8 +46,25 @@ __all__ = [
 ]
 
 
+def _text_params(params: Mapping[str, Any] | None) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (params or {}).items()}
+
+
 class UtfallError(Exception):
-    """Root of every error utfall raises on purpose."""
+    """Root of every error utfall raises on purpose.
+
+    ``code`` names the kind of problem (stable: pages translate by it, tests match
+    on it); ``params`` are the values its message names, as text.
+    """
+
+    default_code = "error"
+
+    def __init__(
+        self, *args: Any, code: str | None = None, params: Mapping[str, Any] | None = None
+    ):
+        super().__init__(*args)
+        self.code = code or type(self).default_code
+        self.params = _text_params(params)
 
     @property
     def message(self) -> str:
@@ -55,6 +79,8 @@ class UtfallError(Exception):
 
 class UserError(UtfallError):
     """The input was wrong; the person can fix it (CLI exit code 2)."""
+
+    default_code = "user-error"
 
 
 @dataclass(frozen=True)
@@ -74,6 +100,7 @@ class Finding:
     column: int | None = None
     row: int | None = None
     field_name: str | None = field(default=None)
+    params: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     def location(self) -> str:
         """Human-readable place, e.g. ``contract.yaml:12:5 outputs.x.formula``."""
@@ -114,8 +141,15 @@ class Finding:
 class FindingsError(UserError):
     """Several located problems; ``findings`` lists every one of them."""
 
-    def __init__(self, summary: str, findings: list[Finding]):
-        super().__init__(summary)
+    def __init__(
+        self,
+        summary: str,
+        findings: list[Finding],
+        *,
+        code: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(summary, code=code, params=params)
         self.summary = summary
         self.findings = list(findings)
 
@@ -130,13 +164,19 @@ class FindingsError(UserError):
 class ContractInvalid(FindingsError):
     """A contract document that does not validate."""
 
+    default_code = "contract-invalid"
+
 
 class FactsInvalid(FindingsError):
     """Facts (evaluated outcomes) that do not fit the contract's inputs."""
 
+    default_code = "facts-invalid"
+
 
 class DataInvalid(FindingsError):
     """A data file or import with problems in named rows and columns."""
+
+    default_code = "data-invalid"
 
 
 class FormulaError(UserError):
@@ -155,8 +195,10 @@ class FormulaError(UserError):
         column: int | None = None,
         name: str | None = None,
         contract: str | None = None,
+        code: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ):
-        super().__init__(message)
+        super().__init__(message, code=code or "formula", params=params)
         self.reason = message
         self.formula = formula
         self.line = line
@@ -173,6 +215,8 @@ class FormulaError(UserError):
             column=self.column,
             name=name or self.name,
             contract=contract or self.contract,
+            code=self.code,
+            params=self.params,
         )
 
     def __str__(self) -> str:
@@ -204,9 +248,15 @@ class SpecInvalid(UserError):
     """
 
     def __init__(
-        self, message: str, *, path: tuple[str, ...] | None = None, reason: str | None = None
+        self,
+        message: str,
+        *,
+        path: tuple[str, ...] | None = None,
+        reason: str | None = None,
+        code: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ):
-        super().__init__(message)
+        super().__init__(message, code=code or "spec-invalid", params=params)
         self.path = path
         self.reason = reason if reason is not None else message
 
@@ -214,13 +264,19 @@ class SpecInvalid(UserError):
 class BundleUnreadable(UserError):
     """A settlement bundle that is not a readable bundle at all."""
 
+    default_code = "bundle-unreadable"
+
 
 class EvaluationError(UtfallError):
     """An estimator that cannot produce a number (e.g. too few clusters)."""
 
+    default_code = "evaluation-failed"
+
 
 class VerificationFailed(UtfallError):
     """Verification found a difference; ``differences`` says exactly where."""
+
+    default_code = "verification-failed"
 
     def __init__(self, summary: str, differences: list[str]):
         super().__init__(summary)

@@ -156,3 +156,33 @@ def test_payment_risk_refuses_a_method_mismatch(utfall, tmp_path, root):
     assert "plan it as did" in result.stderr
     error = _in_process(str(spec), "--contract", str(contract)).exception
     assert isinstance(error, UserError) and "go together" in str(error)
+
+
+def test_payment_risk_of_a_trend_adjusted_saving(utfall, tmp_path, root):
+    """``utfall design --json`` simulates the employee-month panel and the contract's own
+    trend-adjusted evaluation: at a large true reduction the bonus is always paid."""
+    spec = _write(
+        tmp_path,
+        "sick.yaml",
+        """
+        method: trend_adjusted
+        effect: 0.1
+        sd: 0.8
+        autocorrelation: 0.4
+        n_per_group: 40
+        months: 12
+        reference_mean: 0.9
+        trend_ratio: 1.05
+        effects: [0, 0.5]
+        """,
+    )
+    contract = root / "examples/design/sick-leave-bonus.yaml"
+    args = ("design", spec, "--contract", contract, "-e", "sick_leave")
+    result = utfall(*args, "--reps", "15", "--seed", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["n_per_group"] and data["mde"] > 0
+    bonus = {r["effect"]: r for r in data["payment_risk"]["rows"] if r["payment"] == "bonus"}
+    assert bonus[0.5]["probability_triggered"] == 1.0
+    assert bonus[0.5]["p05_sek"] == "50000.00"
+    assert bonus[0.0]["probability_triggered"] < 0.3

@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
             document = contract_read(contract)
             base = dict(facts_read(facts).values) if facts is not None else None
             figures, payment = contract_payment_risk(
-                document, evaluation, parsed, facts=base, reps=reps, seed=seed
+                document, evaluation, parsed, facts=base, reps=reps, seed=seed, tables=tables
             )
             risk = payment.as_dict()
         else:

@@ -243,8 +243,45 @@ def inputs_evaluate(
             shown["conversion"] = note
         details[name] = {k: v for k, v in shown.items() if v is not None}
     if contract.document.multiple_testing is not None:
-        _adjust_family(contract, contract.document.multiple_testing, values, details, estimates)
+        block = contract.document.multiple_testing
+        adjusted = None
+        if block.method == "romano_wolf":
+            adjusted = _romano_wolf_family(contract, block, tables, estimates, until, parameters)
+        _adjust_family(contract, block, values, details, estimates, adjusted)
     return BoundInputs(values, origins, details, estimates, evaluations, digests)
+
+
+def _romano_wolf_family(
+    contract: Contract,
+    block: MultipleTestingDocument,
+    tables: TableProvider,
+    estimates: Mapping[str, Estimate],
+    until: dt.date | None,
+    parameters: Mapping[str, Any] | None,
+) -> Any:
+    """The family's Romano–Wolf adjustment: its evaluations re-run on participant
+    resamples of the tables (utfall.services.multiple_testing)."""
+    from utfall.services.multiple_testing import family_romano_wolf
+
+    family = {name: str(contract.inputs[name].evaluate) for name in block.family}
+    if any(
+        estimates[name].p_value is None or not math.isfinite(float(estimates[name].p_value or 0))
+        for name in block.family
+    ):
+        return None  # _adjust_family names the input without a p-value
+    data, context, _needed = _prepared(
+        contract, tables, sorted(set(family.values())), until, parameters
+    )
+    return family_romano_wolf(
+        contract,
+        data,
+        context,
+        family,
+        {name: estimates[name] for name in block.family},
+        reps=block.reps,
+        seed=block.seed,
+        alpha=block.alpha,
+    )
 
 
 def _adjust_family(
@@ -253,9 +290,11 @@ def _adjust_family(
     values: dict[str, Any],
     details: dict[str, dict[str, Any]],
     estimates: Mapping[str, Estimate],
+    romano_wolf: Any = None,
 ) -> None:
     """Decide the family's boolean inputs on their adjusted p-values: each stays true only
-    when its own rule holds and its adjusted p-value is at most the family's alpha."""
+    when its own rule holds and its adjusted p-value is at most the family's alpha
+    (``romano_wolf``: the family's adjustment, already computed by resampling)."""
     from utfall.core.evaluation.multiple_testing import adjust
 
     p_values: dict[str, float] = {}
@@ -267,8 +306,15 @@ def _adjust_family(
                 f"evaluation {contract.inputs[name].evaluate!r}, which gives no p-value"
             )
         p_values[name] = p_value
-    adjusted = adjust(p_values, block.method, alpha=block.alpha)
+    if romano_wolf is not None:
+        adjusted = romano_wolf
+    elif block.method == "romano_wolf":
+        raise SpecInvalid(f"{contract.source}: multiple_testing: romano_wolf was not computed")
+    else:
+        adjusted = adjust(p_values, block.method, alpha=block.alpha)
     members = ", ".join(block.family)
+    if romano_wolf is not None:
+        members += f"; {block.reps} participant resamples, seed {block.seed}"
     for name, p_adjusted, rejected in zip(
         adjusted.names, adjusted.adjusted, adjusted.rejected, strict=True
     ):

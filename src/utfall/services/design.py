@@ -32,6 +32,7 @@ from utfall.core.design import (
     registration_record,
     spec_deviations,
     spec_record,
+    trend_index_frame,
 )
 from utfall.core.evaluation.result import Estimate
 from utfall.core.evaluation.spec import EvaluationSpec
@@ -97,6 +98,21 @@ def _base_facts(contract: Contract, facts: Mapping[str, Any] | None) -> dict[str
     return dict(contract.tests[0].inputs)
 
 
+def _with_months(spec: DesignSpec, evaluation: EvaluationSpec) -> DesignSpec:
+    """``spec`` with the months to draw: the spec's, else the follow-up the contract's
+    historical reference evaluates (``options.horizon`` + 1 from ``start_month``), else
+    the default of :data:`utfall.core.design.simulation.MONTHS`."""
+    if spec.method not in DATA_METHODS or spec.months is not None:
+        return spec
+    from utfall.core.design.simulation import MONTHS
+
+    months = MONTHS[spec.method]
+    horizon = evaluation.options.get("horizon")
+    if spec.method == "historical_reference" and isinstance(horizon, int):
+        months = max(1, horizon + 1 - int(evaluation.options.get("start_month") or 0))
+    return spec.model_copy(update={"months": months})
+
+
 def contract_payment_risk(
     contract: Contract,
     evaluation: str,
@@ -107,6 +123,7 @@ def contract_payment_risk(
     reps: int | None = None,
     seed: int | None = None,
     n_per_group: int | None = None,
+    tables: TableProvider | None = None,
 ) -> tuple[Design, PaymentRisk]:
     """Simulate ``evaluation`` of ``contract`` under the true ``effects`` (default: 0,
     half the design effect, the design effect and one and a half times it) and settle
@@ -115,14 +132,30 @@ def contract_payment_risk(
     The inputs the evaluation does not set come from ``facts`` (default: the contract's
     first test case). The evaluation runs on the drawn rows exactly as in a settlement
     (the same estimator, options and inference; the frame keys ``where``, ``per`` and
-    ``subgroup`` are left out, as the drawn rows are already the frame).
+    ``subgroup`` are left out, as the drawn rows are already the frame). A
+    ``historical_reference`` is drawn over the months it evaluates (``options.horizon``)
+    without its price index (prices constant); a ``trend_adjusted`` saving with the trend
+    index of :func:`~utfall.core.design.trend_index_frame`. A spec naming ``data`` takes
+    its SD (and ``n_reference``, or the employees' autocorrelation) from ``tables``.
     """
     evaluation_spec = design_check_evaluation(contract, evaluation, spec)
     if spec.method not in SIMULATED_METHODS:
         raise SpecInvalid(
             f"{spec.source}: method: payment risk simulates {', '.join(SIMULATED_METHODS)}"
         )
-    figures = design_run(spec)
+    spec = _with_months(spec, evaluation_spec)
+    figures = design_run(spec, tables)
+    if spec.data is not None:
+        # The draws take the variance the design read from the reference (employee) rows.
+        update: dict[str, Any] = {"data": None}
+        if spec.sd is None:
+            update["sd"] = figures.sd
+        if spec.method == "historical_reference" and spec.n_reference is None:
+            update["n_reference"] = figures.n_reference
+        observed_r = figures.details.get("sample", {}).get("autocorrelation")
+        if spec.method == "trend_adjusted" and spec.autocorrelation == 0 and observed_r:
+            update["autocorrelation"] = min(max(float(observed_r), 0.0), 0.99)
+        spec = spec.model_copy(update=update)
     size = n_per_group or figures.n_per_group
     if size is None:
         raise SpecInvalid(f"{spec.source}: n_per_group: give the units the evaluation will have")
@@ -139,6 +172,35 @@ def contract_payment_risk(
     }
     if runnable.unit:
         columns["unit"] = runnable.unit
+    if spec.method == "twfe":
+        columns.update(time=runnable.time or "period", unit=runnable.unit or "unit")
+    tables_extra: dict[str, pa.Table] = {}
+    if spec.method == "historical_reference":
+        columns.update(unit=runnable.unit or "unit", time=runnable.time or "month")
+        options = {
+            k: v
+            for k, v in runnable.options.items()
+            if k not in ("price_index", "price_month", "price_value", "calendar")
+        }
+        options.update(start_month=0, horizon=(spec.months or 1) - 1)
+        runnable = runnable.model_copy(update={"options": options})
+    if spec.method == "trend_adjusted":
+        columns.update(
+            unit=runnable.unit or "employee",
+            time=runnable.time or "month_index",
+            post=runnable.post or "period",
+        )
+        options = dict(runnable.options)
+        options.update(contract_value="contract", not_yet_observed="refuse")
+        runnable = runnable.model_copy(update={"options": options})
+        index_columns = {
+            "period": str(options.get("trend_period") or columns["post"]),
+            "time": str(options.get("trend_time") or columns["time"]),
+            "value": str(options.get("trend_value") or "slt"),
+        }
+        tables_extra[str(options["trend_index"])] = pa.Table.from_pandas(
+            trend_index_frame(spec, index_columns), preserve_index=False
+        )
     from utfall.services.bindings import _convert, _figure  # one conversion, as settled
     from utfall.services.evaluation import evaluate
 
@@ -149,7 +211,10 @@ def contract_payment_risk(
 
     def run(frame: Any) -> Estimate:
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        return evaluate(runnable, ArrowTables({runnable.data: table}, origin="simulated data"))
+        return evaluate(
+            runnable,
+            ArrowTables({**tables_extra, runnable.data: table}, origin="simulated data"),
+        )
 
     def pay(estimate: Estimate) -> dict[str, Decimal]:
         values = dict(base)

@@ -69,6 +69,7 @@ from utfall.core.finance.montecarlo import (
     scenario_column,
     summarise,
 )
+from utfall.core.finance.notes import Note
 from utfall.core.finance.report import FinancePlan, FinanceReport, finance_report
 from utfall.core.finance.returns import BreakEven
 from utfall.core.finance.vectorised import (
@@ -604,8 +605,16 @@ def finance_cashflows(
         if isinstance(figure, Decimal) and figure != report.invested:
             report = _with_note(
                 report,
-                f"the settlement counts {figure:f} as invested ({invested_term}); the plan's "
-                f"drawdowns come to {report.invested:f}",
+                Note(
+                    f"the settlement counts {figure:f} as invested ({invested_term}); the "
+                    f"plan's drawdowns come to {report.invested:f}",
+                    "finance-invested-differs",
+                    {
+                        "counted": f"{figure:f}",
+                        "term": invested_term,
+                        "drawn": f"{report.invested:f}",
+                    },
+                ),
             )
     return report
 
@@ -628,8 +637,12 @@ def finance_drawdowns(
     total_from = plan.document.savings.total_from if plan.document.savings else None
     if total_from is not None:
         notes.append(
-            f"the savings are {total_from} of the settlement spread over months: they are "
-            "counted once there is a settlement"
+            Note(
+                f"the savings are {total_from} of the settlement spread over months: they are "
+                "counted once there is a settlement",
+                "finance-savings-wait",
+                {"output": total_from},
+            )
         )
     else:
         savings = plan.savings({})
@@ -646,8 +659,11 @@ def finance_drawdowns(
     )
     report = finance_report(core_plan, None)
     notes.append(
-        "the contract's payments, the financier's return and the commissioner's break-even "
-        "month need a settlement"
+        Note(
+            "the contract's payments, the financier's return and the commissioner's "
+            "break-even month need a settlement",
+            "finance-needs-settlement",
+        )
     )
     return replace(report, notes=(*report.notes, *notes))
 
@@ -663,7 +679,7 @@ def finance_break_even(
     return finance_cashflows(settled, plan, tables=tables).break_even
 
 
-def _with_note(report: FinanceReport, note: str) -> FinanceReport:
+def _with_note(report: FinanceReport, note: Note) -> FinanceReport:
     return replace(report, notes=(*report.notes, note))
 
 
@@ -1053,7 +1069,12 @@ def finance_simulate(
                 else _schedule_from_periods(contract)
             )
             if schedule is None:
-                notes.append("no finance plan and no contract periods: the IRR needs dates")
+                notes.append(
+                    Note(
+                        "no finance plan and no contract periods: the IRR needs dates",
+                        "finance-irr-no-dates",
+                    )
+                )
             else:
                 outcome.schedule = (
                     f"{len(schedule.drawdown_dates)} drawdown(s) {schedule.drawdown_dates[0]} – "
@@ -1074,7 +1095,12 @@ def finance_simulate(
                 outcome.irr = summarise(rates)
                 outcome.irr_undefined = int(np.count_nonzero(~np.isfinite(rates)))
     else:
-        notes.append("the contract has no single financier; name it in a finance plan")
+        notes.append(
+            Note(
+                "the contract has no single financier; name it in a finance plan",
+                "finance-no-financier",
+            )
+        )
     timings["summarise"] = time.perf_counter() - step
 
     step = time.perf_counter()

@@ -150,7 +150,13 @@ def vega_format_locale(language: str) -> dict[str, Any]:
             "minus": "\u2212",
             "percent": "\u00a0%",
         }
-    return {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["SEK\u00a0", ""]}
+    return {
+        "decimal": ".",
+        "thousands": ",",
+        "grouping": [3],
+        "currency": ["SEK\u00a0", ""],
+        "minus": "-",
+    }
 
 
 class NumberParseError(ValueError):

@@ -80,7 +80,50 @@ def test_proportion_draws_are_zero_one():
         draw_frame(plan, 0.8, 50, COLUMNS, np.random.default_rng(1))
 
 
-def test_methods_without_a_simulation_are_refused():
+def test_data_methods_are_simulated_too():
+    """Since decision 0723 the historical reference and the trend-adjusted saving are
+    drawn as well (tests in test_payment_risk_reference_trend.py)."""
     plan = design_spec_validate({"method": "historical_reference", "effect": 1, "sd": 2})
-    with pytest.raises(SpecInvalid, match="payment risk simulates"):
-        draw_frame(plan, 1.0, 10, COLUMNS, np.random.default_rng(1))
+    columns = {**COLUMNS, "time": "month"}
+    frame = draw_frame(plan, 1.0, 10, columns, np.random.default_rng(1))
+    assert set(frame.columns) == {"y", "treated", "unit", "month"}
+
+
+def test_twfe_draws_have_the_planned_power_and_equal_the_did_draws():
+    """twfe on the drawn two-period panel: the planned power at the design effect, and on
+    a balanced two-period panel its estimate is the DiD of the same draw."""
+    from utfall.core.evaluation import twfe
+
+    plan = design_spec_validate({"method": "twfe", "effect": 5, "sd": 10, "autocorrelation": 0.5})
+    figures = design(plan)
+    columns = {"outcome": "y", "treatment": "d", "time": "period", "unit": "unit"}
+
+    def run(frame):
+        return twfe(frame, outcome="y", treatment="d", unit="unit", time="period")
+
+    risk = payment_risk(
+        plan,
+        n_per_group=figures.n_per_group,
+        columns=columns,
+        evaluate=run,
+        pay=_pay_if_significant,
+        effects=[0.0, 5.0],
+        reps=200,
+        seed=7,
+        design_effect=5.0,
+    )
+    assert risk.payer_risk["bonus"] < 0.08
+    assert risk.investor_risk["bonus"] == pytest.approx(0.20, abs=0.09)
+    frame = draw_frame(plan, 5.0, 30, columns, np.random.default_rng(3))
+    as_did = frame.assign(treated=frame.groupby("unit")["d"].transform("max"))
+    expected = did(as_did, outcome="y", treatment="treated", post="period", unit="unit")
+    assert run(frame).estimate == pytest.approx(expected.estimate, abs=1e-9)
+
+
+def test_twfe_payment_risk_refuses_clusters():
+    plan = design_spec_validate(
+        {"method": "twfe", "effect": 5, "sd": 10, "cluster_size": 5, "icc": 0.1}
+    )
+    columns = {"outcome": "y", "treatment": "d", "time": "period", "unit": "unit"}
+    with pytest.raises(SpecInvalid, match="plan clusters of units as did"):
+        draw_frame(plan, 5.0, 30, columns, np.random.default_rng(1))

@@ -330,3 +330,73 @@ def test_a_contract_names_a_wrong_or_missing_group_column():
         with pytest.raises(ContractInvalid) as raised:
             parse_contract(changed, source="portfolio.yaml")
         assert any(expected in str(f) for f in raised.value.findings)
+
+
+# --- second published check: Medicaid expansion (ehec), not-yet-treated, doubly robust ---
+#
+# Source: Mixtape Sessions "Advanced DID" (Roth & Sant'Anna's course material),
+# Exercises/Exercise-1/Solutions/medicaid-analysis-solutions-R.md
+# (github.com/Mixtape-Sessions/Advanced-DID): ``att_gt(yname = "dins", tname = "year",
+# idname = "stfips", gname = "yexp2", control_group = "notyettreated")`` with the R did
+# package's default doubly robust estimation and varying base period, on the Medicaid
+# expansion data ``ehec_data`` that moderndid 0.2.0 ships as ``load_ehec`` (46 states,
+# 2008–2019, never-expanded states with an empty ``yexp2``). The expected values are the
+# printed ``summary(cs_results)`` table, the hand-computed 2×2 DiD of step 3 and the
+# printed ``aggte(cs_results, type = "simple")``, with and without the never-treated
+# states (step 7); standard errors are from the unseeded multiplier bootstrap, matched
+# within 0.001 of the printed figure.
+
+# ATT(g, t) of the solution's summary table, as printed (4 decimals), cohort → 2009…2019.
+MEDICAID_ATT_GT = {
+    2014: [-0.0065, 0.0111, 0.0015, 0.0016, 0.0009, 0.0467, 0.0692, 0.0785, 0.0725, 0.0738,
+           0.0803],
+    2015: [0.0071, -0.0245, -0.0027, 0.0003, -0.0100, -0.0020, 0.0491, 0.0526, 0.0682, 0.0663,
+           0.0738],
+    2016: [0.0022, 0.0511, -0.0262, -0.0276, 0.0440, -0.0322, 0.0409, 0.0317, 0.0368, 0.0645,
+           0.0825],
+    2017: [0.0102, -0.0161, 0.0019, 0.0177, 0.0012, -0.0063, 0.0036, 0.0398, 0.0471, 0.0681,
+           0.0650],
+    2019: [0.0189, -0.0269, -0.0244, 0.0024, 0.0129, 0.0003, -0.0108, -0.0182, 0.0093, 0.0062,
+           0.0365],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def medicaid() -> pd.DataFrame:
+    import moderndid
+
+    return moderndid.load_ehec().to_pandas()
+
+
+def _medicaid(data: pd.DataFrame, **kwargs):
+    options = {
+        "group": "yexp2",
+        "control_group": "not_yet_treated",
+        "estimation": "doubly_robust",
+        "inference": SEED,
+    } | kwargs
+    return staggered_did(data, outcome="dins", unit="stfips", time="year", **options)
+
+
+def test_medicaid_group_time_effects_not_yet_treated_doubly_robust(medicaid):
+    """Solution step 2: all 55 ATT(g, t) of the printed table, and step 3: ATT(2014, 2014)
+    is the hand-computed 2×2 DiD 0.04670243 against the not-yet-treated states."""
+    estimate = _medicaid(medicaid, aggregation="simple")
+    cells = {(row["group"], row["time"]): row["estimate"] for row in estimate.extras["group_time"]}
+    got = {g: [round(cells[(g, year)], 4) for year in range(2009, 2020)] for g in MEDICAID_ATT_GT}
+    assert got == MEDICAID_ATT_GT
+    assert cells[(2014, 2014)] == pytest.approx(0.04670243, abs=5e-9)
+    assert (estimate.n_treated, estimate.n_control, estimate.n_obs) == (30, 16, 552)
+
+
+def test_medicaid_simple_aggregation(medicaid):
+    """Solution step 4: ``aggte(type = "simple")`` ATT 0.068, s.e. 0.008, 95 % interval
+    0.0524 to 0.0836; step 7 (never-treated states dropped): ATT 0.0728, s.e. 0.0092."""
+    estimate = _medicaid(medicaid, aggregation="simple")
+    assert round(estimate.estimate, 3) == 0.068
+    assert estimate.std_error == pytest.approx(0.008, abs=0.001)
+    assert estimate.ci_low == pytest.approx(0.0524, abs=0.001)
+    assert estimate.ci_high == pytest.approx(0.0836, abs=0.001)
+    treated_only = _medicaid(medicaid[medicaid["yexp2"].notna()], aggregation="simple")
+    assert round(treated_only.estimate, 4) == 0.0728
+    assert treated_only.std_error == pytest.approx(0.0092, abs=0.001)

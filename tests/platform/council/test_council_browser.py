@@ -1,6 +1,6 @@
 """In Chromium: every role opens the Norrköping council dashboard; the charts render from
 the vendored vega-embed; the financier gets no individual status list. Screenshots go to
-docs/screenshots/ for the README and docs/council.md.
+var/screenshots/ (the docs show the role journeys' screenshots, tests/platform/text).
 
 Uses Debian's Chromium (scripts/install-chromium.sh); skipped, saying why, without it.
 """
@@ -16,7 +16,7 @@ from council_helpers import SMALL_LABELS, SMALL_LEVEL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 
 
 def _totp_code(secret: str) -> str:

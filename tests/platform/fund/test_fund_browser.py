@@ -9,6 +9,7 @@ var/screenshots/ for the docs.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 
 
-def _signed_in(browser, base: str, username: str):
-    page = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900}).new_page()
+def _confirm(page, *, required=True):
+    """Answer the page shell's confirmation of an irreversible step (data-confirm); on
+    another app's page (``required=False``) only if it asks."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector(
+            "[data-testid=confirm-dialog][open]", timeout=30_000 if required else 2_000
+        )
+    except PlaywrightTimeout:
+        if required:
+            raise
+        return
+    page.click("[data-testid=confirm-ok]")
+
+
+def _signed_in(browser, base: str, username: str, locale: str = "sv-SE"):
+    page = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900}).new_page()
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_login", username)
     page.fill("#id_password", "pw-test-123")
@@ -49,33 +66,54 @@ def test_call_to_payment(browser, live_server, fund_world):
     admin.fill("#id_outcome_payment_frame", "40000000")
     admin.fill("#id_implementation_start_year", "2025")
     admin.fill("#id_implementation_end_year", "2028")
-    admin.fill(
-        "#id_criteria",
-        "problem; Problemformulering; 1; bas\ncapacity; Kapacitet; 1; bas\n"
-        "cross_sector; Tvärsektoriell samverkan; 2",
+    admin.fill("#id_outcome_payment_frame", "40 000 000,00")
+    criteria = (
+        ("Problemformulering", "1", "base"),
+        ("Kapacitet", "1", "base"),
+        ("Tvärsektoriell samverkan", "1,5", "scored"),
+        ("Förändringsteori", "1", "scored"),
     )
+    admin.click("[data-testid=call-form] [data-formset-add]")  # a fourth row
+    for index, (name, weight, kind) in enumerate(criteria):
+        admin.fill(f"#id_criteria-{index}-name", name)
+        admin.fill(f"#id_criteria-{index}-weight", weight)
+        admin.select_option(f"#id_criteria-{index}-kind", value=kind)
+    admin.screenshot(path=str(SHOTS / "fund-call-form-sv.png"), full_page=True)
     admin.click("[data-testid=call-form] button[type=submit]")
     admin.wait_for_selector("text=Utlysningen är öppen.")
     call = Call.objects.get(title="Utlysning 2026")
     assert call.criteria.filter(is_base=True).count() == 2
+    assert call.criteria.get(code="tvarsektoriell_samverkan").weight == Decimal("1.5")
+    assert call.criteria.count() == 4
 
     applicant = _signed_in(browser, base, "applicant")
     applicant.goto(f"{base}/fund/calls/{call.pk}/")
     applicant.click("[data-testid=apply]")
     applicant.select_option("#id_organisation", label="Norrby kommun")
     applicant.fill("#id_constellation_name", "Konstellation Norrby")
-    applicant.fill("#id_members", "Norrby kommun; municipality\nRegion Mitt; region")
+    applicant.fill("#id_members-0-name", "Norrby kommun")
+    applicant.select_option("#id_members-0-kind", label="Kommun")
+    applicant.fill("#id_members-1-name", "Region Mitt")
+    applicant.select_option("#id_members-1-kind", label="Region")
+    applicant.fill("#id_members-2-name", "Föreningen Unga")
+    applicant.select_option("#id_members-2-kind", label="Civilsamhällesorganisation")
     for field in ("needs_analysis", "target_group", "theory_of_change", "evaluation_design"):
         applicant.fill(f"#id_{field}", "Beskrivning")
-    applicant.fill("#id_budget_total", "20000000")
-    applicant.fill("#id_co_financing", "10000000")
+    applicant.fill("#id_budget_total", "20 000 000,00")
+    applicant.fill("#id_co_financing", "10 000 000")
     applicant.fill("#id_requested_outcome_payment", "10000000")
     applicant.select_option("#id_indicator_0", value=str(w.indicators["school_absence"].pk))
     applicant.fill("#id_desired_change_0", "Eleverna är i skolan")
     applicant.fill("#id_causal_effect_0", "Skillnad mot baslinjen")
-    applicant.screenshot(path=str(SHOTS / "fund-application.png"), full_page=True)
+    applicant.fill("#id_baseline_share_0", "12,5")
+    applicant.screenshot(path=str(SHOTS / "fund-apply-sv.png"), full_page=True)
     applicant.click("[data-testid=application-form] button[type=submit]")
+    _confirm(applicant)
     applicant.wait_for_selector("[data-testid=application-status]")
+    assert "20\u00a0000\u00a0000,00\u00a0kr" in applicant.inner_text(
+        "[data-testid=application-budget]"
+    )
+    assert "Civilsamhällesorganisation" in applicant.inner_text("[data-testid=members]")
     application = Application.objects.get(constellation_name="Konstellation Norrby")
 
     admin.goto(f"{base}/fund/applications/{application.pk}/")
@@ -83,25 +121,45 @@ def test_call_to_payment(browser, live_server, fund_world):
     admin.fill("#id_strengths", "Tydlig problemformulering")
     admin.fill("#id_weaknesses", "Evidensen behöver stärkas")
     admin.click("[data-testid=screening-form] button[type=submit]")
+    _confirm(admin)
     admin.wait_for_selector("[data-testid=review-form]")
-    for code, score in (("problem", "4"), ("capacity", "4"), ("cross_sector", "5")):
+    # No score is chosen for the reviewer, and one is required: the browser holds the form.
+    assert admin.eval_on_selector("#id_score_kapacitet", "e => e.value === '' && e.required")
+    admin.click("[data-testid=review-form] button[type=submit]")
+    assert admin.eval_on_selector("#id_score_kapacitet", "e => e.validity.valueMissing")
+    scores = {
+        "problemformulering": "4",
+        "kapacitet": "4",
+        "tvarsektoriell_samverkan": "5",
+        "forandringsteori": "3",
+    }
+    for code, score in scores.items():
         admin.select_option(f"#id_score_{code}", value=score)
+    admin.screenshot(path=str(SHOTS / "fund-application-sv.png"), full_page=True)
     admin.click("[data-testid=review-form] button[type=submit]")
     admin.wait_for_selector("[data-testid=reviews] td")
     application.refresh_from_db()
     services.review_submit(
         application=application,
         actor=w.reviewer,
-        scores={"problem": 3, "capacity": 4, "cross_sector": 4},
+        scores={
+            "problemformulering": 3,
+            "kapacitet": 4,
+            "tvarsektoriell_samverkan": 4,
+            "forandringsteori": 4,
+        },
     )
 
     admin.goto(f"{base}/fund/calls/{call.pk}/")
     admin.click("button[name=close]")
+    assert "före sista ansökningsdag" in admin.inner_text("[data-testid=confirm-dialog]")
+    _confirm(admin)
     admin.wait_for_selector("[data-testid=selection-form]")
     assert admin.is_checked("[data-testid=selection-form] input[type=checkbox]")
     admin.fill("#id_reasons", "Högst poäng inom ramen")
     admin.screenshot(path=str(SHOTS / "fund-selection.png"), full_page=True)
     admin.click("[data-testid=selection-form] button[type=submit]")
+    _confirm(admin)
     admin.wait_for_selector("text=Urvalet är beslutat.")
     constellation = Application.objects.get(pk=application.pk).constellation
 
@@ -109,7 +167,7 @@ def test_call_to_payment(browser, live_server, fund_world):
     applicant.goto(url)
     for start, end, costs, count, baseline in (
         ("2025-01-01", "2025-06-30", "0", "60", True),
-        ("2025-07-01", "2025-12-31", "2000000", "30", False),
+        ("2025-07-01", "2025-12-31", "2 000 000,00", "30", False),
     ):
         applicant.fill("#id_period_start", start)
         applicant.fill("#id_period_end", end)
@@ -119,6 +177,7 @@ def test_call_to_payment(browser, live_server, fund_world):
         applicant.fill("#id_n_school_absence", "300")
         applicant.fill("#id_count_school_absence", count)
         applicant.click("[data-testid=report-form] button[type=submit]")
+        _confirm(applicant)
         applicant.wait_for_selector("text=Rapporten skickades in.")
 
     admin.goto(url)
@@ -141,21 +200,23 @@ def test_call_to_payment(browser, live_server, fund_world):
     evaluator.click("[data-testid=evaluate-form] button[type=submit]")
     evaluator.wait_for_selector("[data-testid=statement][data-status=draft]")
     # Computed from the imported report rows by the pipeline, nothing entered by hand.
-    assert "school_absence_units" in evaluator.inner_text("[data-testid=evaluations]")
     assert "Skolfrånvaro mot baslinjen" in evaluator.inner_text("[data-testid=evaluations]")
     assert evaluator.query_selector("[data-testid=manual-inputs]") is None
     evaluator.click("button[name=action][value=review]")
+    _confirm(evaluator, required=False)
     evaluator.wait_for_selector("[data-testid=statement][data-status=review]")
     evaluator.fill("#id_totp_code", totp_code(w.evaluator))
     evaluator.click("[data-testid=sign-form] button[type=submit]")
+    _confirm(evaluator, required=False)
     evaluator.wait_for_selector("[data-testid=statement][data-status=signed]", timeout=60_000)
     evaluator.screenshot(path=str(SHOTS / "fund-statement.png"), full_page=True)
 
     admin.goto(url)
     admin.select_option("#id_year", value="2026")
     admin.click("[data-testid=pay-form] button[type=submit]")
+    _confirm(admin)
     admin.wait_for_selector("[data-testid=payment]")
-    assert "300" in admin.inner_text("[data-testid=payment]")
+    assert "300\u00a0000,00\u00a0kr" in admin.inner_text("[data-testid=payment]")
     admin.screenshot(path=str(SHOTS / "fund-payment.png"), full_page=True)
     payment = OutcomePayment.objects.get()
     assert str(payment.amount) == "300000.00" and payment.binding == "outcomes"
@@ -163,7 +224,18 @@ def test_call_to_payment(browser, live_server, fund_world):
 
     admin.goto(f"{base}/fund/{w.fund.pk}/")
     assert "K-01" in admin.inner_text("[data-testid=portfolio]")
-    admin.screenshot(path=str(SHOTS / "fund-dashboard.png"), full_page=True)
+    admin.screenshot(path=str(SHOTS / "fund-dashboard-sv.png"), full_page=True)
+
+    # The same pages in English.
+    english = _signed_in(browser, base, "fundadmin", locale="en-GB")
+    english.goto(f"{base}/fund/{w.fund.pk}/")
+    assert "365,000,000" in english.inner_text("[data-testid=budget]")
+    english.screenshot(path=str(SHOTS / "fund-dashboard-en.png"), full_page=True)
+    english.click("details:has([data-testid=call-form]) > summary")
+    english.screenshot(path=str(SHOTS / "fund-call-form-en.png"), full_page=True)
+    english.goto(f"{base}/fund/applications/{application.pk}/")
+    assert "SEK\u00a020,000,000.00" in english.inner_text("[data-testid=application-budget]")
+    english.screenshot(path=str(SHOTS / "fund-application-en.png"), full_page=True)
 
     # Published, the fund's contract shows the constellation's aggregate to anyone.
     publication_update(contract=w.contract, actor=w.applicant, published=True)

@@ -63,19 +63,40 @@ def test_applicants_see_their_own_application_and_feedback_only(client, fund_wor
     assert "selection-form" not in call_page and "ranking" not in call_page
 
 
+def formset(prefix, rows, total=None):
+    """The POST data of a formset with these rows (dicts of field values)."""
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(total or len(rows)),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        data.update({f"{prefix}-{index}-{key}": value for key, value in row.items()})
+    return data
+
+
 def _apply_form(w):
     return {
+        **formset(
+            "members",
+            [
+                {"name": "Norrby kommun", "kind": "municipality"},
+                {"name": "Region Mitt", "kind": "region"},
+                {"name": "Föreningen", "kind": "civil_society"},
+            ],
+            total=4,
+        ),
         "organisation": w.municipality.pk,
         "constellation_name": "Konstellation Webb",
-        "members": "Norrby kommun; municipality\nRegion Mitt; region\nFöreningen; civil_society",
         "needs_analysis": "Rising youth crime",
         "target_group": "Young people",
         "theory_of_change": "Prevention triangle",
         "evaluation_design": "Baseline comparison",
         "readiness": "Ready",
-        "budget_total": "20000000",
+        "budget_total": "20 000 000,00",
         "co_financing": "10000000",
-        "requested_outcome_payment": "10000000",
+        "requested_outcome_payment": "10 000 000",
         "indicator_0": w.indicators["school_absence"].pk,
         "desired_change_0": "Pupils attend school",
         "causal_effect_0": "Difference against the baseline",
@@ -87,7 +108,8 @@ def test_the_whole_path_through_the_forms(client, fund_world):
     _login(client, w.applicant)
     bad = dict(_apply_form(w), requested_outcome_payment="15000000")
     response = client.post(f"/fund/calls/{w.call.pk}/apply/", bad)
-    assert response.status_code == 200 and "at most 50%" in response.content.decode()
+    assert response.status_code == 200
+    assert "högst 50\u00a0% av budgeten" in response.content.decode()
     response = client.post(f"/fund/calls/{w.call.pk}/apply/", _apply_form(w))
     application = Application.objects.get(constellation_name="Konstellation Webb")
     assert response.status_code == 302
@@ -114,7 +136,7 @@ def test_the_whole_path_through_the_forms(client, fund_world):
     call_url = f"/fund/calls/{w.call.pk}/"
     client.post(call_url, {"close": "1"})
     page = client.get(call_url).content.decode()
-    assert "selection-form" in page and "3.750" in page.replace(",", ".")
+    assert "selection-form" in page and "3,75" in page
     client.post(
         call_url, {"select": "1", "applications": [str(application.pk)], "reasons": "Highest score"}
     )
@@ -180,38 +202,54 @@ def test_the_whole_path_through_the_forms(client, fund_world):
     # 30 fewer pupils with problematic absence × 10 000 SEK = 300 000 SEK, under 1 MSEK.
     assert payment.amount == Decimal("300000.00") and payment.binding == "outcomes"
     page = client.get(c_url).content.decode()
-    assert 'data-testid="payment"' in page and "outcomes" in page
+    assert 'data-testid="payment"' in page and "de verifierade utfallen" in page
+    assert "300\u00a0000,00\u00a0kr" in page
 
 
 @pytest.mark.parametrize("path", ["/fund/indicators/"])
 def test_indicator_library_page(client, fund_world, path):
     text = _login(client, fund_world.applicant).get(path).content.decode()
-    assert "Minskad skolfrånvaro" in text and "Bilaga 4" in text
+    assert "Minskad skolfrånvaro" in text and "bilaga 4" in text
+    assert "Reduced school absence" not in text and "Seed 003" not in text
 
 
-def test_new_call_form(client, fund_world):
-    w = fund_world
-    _login(client, w.admin)
+def call_form(**changes):
+    """The new-call form with three criteria rows (the third empty)."""
     form = {
         "new_call": "1",
         "title": "Call 2",
         "description": "More",
         "opens_on": "2026-01-01",
         "deadline": "2026-03-01",
-        "outcome_payment_frame": "30000000",
+        "outcome_payment_frame": "30 000 000,00",
         "implementation_start_year": "2026",
         "implementation_end_year": "2028",
-        "criteria": "problem; Problem; 1; base\nbroken line",
+        **formset(
+            "criteria",
+            [
+                {"name": "Problemformulering", "weight": "1", "kind": "base"},
+                {"name": "Tvärsektoriell samverkan", "weight": "1,5", "kind": "scored"},
+                {"name": "", "weight": "1", "kind": "scored"},
+            ],
+        ),
     }
-    page = client.post(f"/fund/{w.fund.pk}/", form).content.decode()
-    assert "Line 2" in page or "Rad 2" in page
-    form["criteria"] = "problem; Problem; 1; base\ncross; Cross-sector; 2"
-    response = client.post(f"/fund/{w.fund.pk}/", form)
+    form.update(changes)
+    return form
+
+
+def test_new_call_form(client, fund_world):
+    w = fund_world
+    _login(client, w.admin)
+    page = client.post(f"/fund/{w.fund.pk}/", call_form(**{"criteria-1-weight": "abc"}))
+    text = page.content.decode()
+    assert page.status_code == 200 and "Vikt: ”abc” är inte ett tal" in text
+    response = client.post(f"/fund/{w.fund.pk}/", call_form())
     call = w.fund.calls.get(title="Call 2")
     assert response["Location"] == f"/fund/calls/{call.pk}/"
-    assert [(c.code, c.weight, c.is_base) for c in call.criteria.all()] == [
-        ("problem", Decimal("1.00"), True),
-        ("cross", Decimal("2.00"), False),
+    assert [(c.code, c.name, c.weight, c.is_base) for c in call.criteria.all()] == [
+        ("problemformulering", "Problemformulering", Decimal("1.00"), True),
+        ("tvarsektoriell_samverkan", "Tvärsektoriell samverkan", Decimal("1.50"), False),
     ]
+    assert call.outcome_payment_frame == Decimal("30000000.00")
     _login(client, w.applicant)
-    assert client.post(f"/fund/{w.fund.pk}/", form).status_code == 403
+    assert client.post(f"/fund/{w.fund.pk}/", call_form()).status_code == 403

@@ -53,9 +53,11 @@ def test_evaluator_settles_signs_and_exports(page, live_server, tmp_path):
     page.screenshot(path=str(SHOTS / "settlement-draft.png"), full_page=True)
 
     page.click("button[name=action][value=review]")
+    page.click("[data-testid=confirm-ok]")  # the step is confirmed first (issue 15)
     page.wait_for_selector("[data-testid=statement][data-status=review]")
     page.fill("#id_totp_code", totp_code(world.evaluator))
     page.click("[data-testid=sign-form] button[type=submit]")
+    page.click("[data-testid=confirm-ok]")
     page.wait_for_selector("[data-testid=statement][data-status=signed]", timeout=60_000)
     page.screenshot(path=str(SHOTS / "settlement-final.png"), full_page=True)
 
@@ -80,7 +82,7 @@ def test_evaluator_settles_signs_and_exports(page, live_server, tmp_path):
         text=plan.read_text(encoding="utf-8"),
     )
     page.goto(f"{base}/contracts/{world.contract.identifier}/finance/")
-    page.wait_for_selector("[data-testid=drawdowns]")
+    page.wait_for_selector("[data-testid=drawdowns]", state="attached")  # table behind its chart
     assert "%" in page.inner_text("[data-testid=irr]")
     page.screenshot(path=str(SHOTS / "finance.png"), full_page=True)
 

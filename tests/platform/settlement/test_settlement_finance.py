@@ -178,7 +178,13 @@ def test_the_finance_page_and_the_simulation(final_world, client):
         url,
         {
             "simulate": "1",
-            "distributions": "net_savings_sek=normal(12000000, 4000000)",
+            # One row per input (issue 15); the others are fixed from the statement.
+            "d-TOTAL_FORMS": "1",
+            "d-INITIAL_FORMS": "1",
+            "d-0-name": "net_savings_sek",
+            "d-0-kind": "normal",
+            "d-0-first": "12 000 000",
+            "d-0-second": "4 000 000",
             "size": 2000,
             "seed": 7,
         },

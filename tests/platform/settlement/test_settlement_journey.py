@@ -292,9 +292,11 @@ def test_the_rate_card_journey_in_chromium(path, page, live_server, tmp_path):
     card = next(s for s in document.document.evaluations.values() if s.method == "rate_card")
     assert card.label is not None and card.label.sv in page.inner_text("[data-testid=evaluations]")
     page.click("button[name=action][value=review]")
+    page.click("[data-testid=confirm-ok]")  # the step is confirmed first (issue 15)
     page.wait_for_selector("[data-testid=statement][data-status=review]")
     page.fill("#id_totp_code", totp_code(world.evaluator))
     page.click("[data-testid=sign-form] button[type=submit]")
+    page.click("[data-testid=confirm-ok]")
     page.wait_for_selector("[data-testid=statement][data-status=signed]", timeout=60_000)
     with page.expect_download() as download:
         page.click("[data-testid=bundle-link]")

@@ -46,12 +46,14 @@ def test_the_evaluator_settles_through_the_pages(final_world, client):
     assert page.status_code == 200 and b'data-testid="start"' in page.content
     response = c.post(url, dict(PERIOD))
     assert response.status_code == 302
+    assert "/settlements/jobs/" in response["Location"]  # computed as a background task
     statement = Settlement.objects.order_by("-pk").first()
-    detail = c.get(response["Location"])
+    detail = c.get(response["Location"], follow=True)
     html = detail.content.decode()
     assert statement.status == "draft" and "net_savings_sek" in html
-    assert 'data-testid="explanation"' in html and "historical_reference" in html
-    assert "invested_sek" in html and "aggregate" in html  # drawn from the cost reports
+    # The evaluation by its label (issue 15), not by its method's identifier.
+    assert 'data-testid="explanation"' in html and "Kostnader mot historiskt förväntade" in html
+    assert "invested_sek" in html and "Avropat belopp" in html  # drawn from the cost reports
     action = f"{url}{statement.pk}/action/"
     c.post(action, {"action": "review"})
     fin = _client(client.__class__(), world.users[Role.FINANCIER])
@@ -183,6 +185,26 @@ def test_the_api_workflow_and_its_permission_rules(final_world, client):
     assert signed.json()["key_fingerprint"] in {k["fingerprint"] for k in keys}
 
 
+def test_the_api_gives_the_statement_for_people_in_the_asked_language(final_world, client):
+    """Issue 15: the machine fields stay decimal strings; ``display`` has labels and figures
+    written the language's way (Accept-Language)."""
+    world = final_world
+    financier = _bearer(world.users[Role.FINANCIER])
+    url = f"/api/contracts/{world.contract.identifier}/settlements/{world.final.pk}"
+    swedish = client.get(url, HTTP_ACCEPT_LANGUAGE="sv", **financier).json()
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en", **financier).json()
+    assert swedish["payments"] == english["payments"]  # machine fields unchanged
+    machine = swedish["payments"][0]["amount_sek"]
+    assert "." in machine or machine.isdigit()
+    for body, language, unit in ((swedish, "sv", "\u00a0kr"), (english, "en", "SEK\u00a0")):
+        shown = body["display"]
+        assert shown["language"] == language
+        assert all(unit in p["amount"] for p in shown["payments"])
+        assert all("_" not in o["label"] for o in shown["outputs"])
+        assert all(p["payer"] and p["payer"] != "None" for p in shown["payments"])
+    assert swedish["display"]["status"] != english["display"]["status"]
+
+
 def test_the_admin_shows_a_final_statement_read_only(final_world, client):
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.contrib.auth import get_user_model
@@ -229,5 +251,5 @@ def test_a_correction_through_the_pages_in_swedish_and_english(final_world, clie
     assert correction.supersedes == final and correction.status == "draft"
     assert correction.correction_reason == "the 2021 drawdown was missed"
     c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    english = c.get(response["Location"]).content.decode()
+    english = c.get(response["Location"], follow=True).content.decode()
     assert "How every figure was computed" in english and "the 2021 drawdown was missed" in english

@@ -54,6 +54,18 @@ __all__ = [
 def contract_json_schema() -> dict[str, Any]:
     """The JSON Schema of a contract document (by alias: ``from``/``to``)."""
     schema = ContractDocument.model_json_schema(by_alias=True)
+    # A label or summary may be one string for both languages (their shorthand).
+    for name in ("LabelDocument", "SummaryDocument"):
+        label = schema.get("$defs", {}).get(name)
+        if label is not None:
+            schema["$defs"][name] = {
+                "title": label.get("title", name),
+                "description": label.get("description", ""),
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {k: v for k, v in label.items() if k not in ("title", "description")},
+                ],
+            }
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "urn:utfall:schema:contract:1"
     return schema

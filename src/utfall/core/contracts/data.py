@@ -26,7 +26,12 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from utfall.core.contracts.schema import ColumnDocument, DataDocument, LabelDocument
+from utfall.core.contracts.schema import (
+    ColumnDocument,
+    DataDocument,
+    LabelDocument,
+    SummaryDocument,
+)
 from utfall.core.contracts.yamlio import YamlDocument
 from utfall.errors import Finding
 
@@ -95,6 +100,7 @@ class Column:
     label: Label
     required: bool = True
     description: str | None = None
+    summary: Label | None = None  # the description in Swedish and English, when declared
     unit: str | None = None
     default: Any = None
     synonyms: tuple[str, ...] = ()
@@ -132,6 +138,7 @@ class Table:
     key: tuple[str, ...] = ()
     import_roles: tuple[str, ...] = ("commissioner",)
     description: str | None = None
+    summary: Label | None = None  # the description in Swedish and English, when declared
     # The participants table only:
     unit: Label | None = None
     identity: tuple[str, ...] = ()
@@ -197,6 +204,15 @@ class DataDeclaration:
 
 def _label(document: LabelDocument) -> Label:
     return Label(document.sv, document.en)
+
+
+def _summary(document: SummaryDocument | None, description: str | None) -> Label | None:
+    """A declared description in both languages (English from ``description`` when the
+    summary has none), or ``None``."""
+    if document is None:
+        return None
+    english = document.en or description or document.sv
+    return Label(" ".join(document.sv.split()), " ".join(english.split()))
 
 
 def _bound(raw: Any, what: str) -> Decimal:
@@ -274,6 +290,7 @@ def _column(
         label=_label(document.label),
         required=document.required,
         description=document.description,
+        summary=_summary(document.summary, document.description),
         unit=document.unit,
         synonyms=tuple(document.synonyms),
         places=2
@@ -454,6 +471,7 @@ def compile_data(
             key=(),
             import_roles=tuple(doc.import_roles),
             description=doc.description,
+            summary=_summary(doc.summary, doc.description),
             unit=_label(doc.unit),
             identity=tuple(doc.identity),
             end=doc.end,
@@ -532,6 +550,7 @@ def compile_data(
             key=tuple(table_doc.key),
             import_roles=tuple(table_doc.import_roles),
             description=table_doc.description,
+            summary=_summary(table_doc.summary, table_doc.description),
         )
     return DataDeclaration(participants, tables)
 
@@ -540,7 +559,16 @@ def compile_data(
 
 
 class CellError(ValueError):
-    """A cell that cannot be converted; the message says what was expected."""
+    """A cell that cannot be converted; the message says what was expected (in English).
+
+    ``code`` names the reason (``date-not-exists``, ``not-number`` …) and ``params`` its
+    values (``value``, ``minimum`` …), so that a page can say it in its own language.
+    """
+
+    def __init__(self, message: str, code: str = "invalid", **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = {name: str(value) for name, value in params.items()}
 
 
 def normalise_name(name: str) -> str:
@@ -562,17 +590,23 @@ def _date(value: Any) -> dt.date:
     text = str(value).strip()
     match = _DATE_PATTERN.match(text)
     if not match:
-        raise CellError(f"{text!r} is not a date (write YYYY-MM-DD, or YYYY-MM for a month)")
+        raise CellError(
+            f"{text!r} is not a date (write YYYY-MM-DD, or YYYY-MM for a month)",
+            "date-format",
+            value=text,
+        )
     year, month, day = int(match[1]), int(match[2]), int(match[3] or 1)
     try:
         return dt.date(year, month, day)
     except ValueError as error:
-        raise CellError(f"{text!r} is not a date that exists") from error
+        raise CellError(
+            f"{text!r} is not a date that exists", "date-not-exists", value=text
+        ) from error
 
 
 def _decimal(value: Any, decimal_comma: bool) -> Decimal:
     if isinstance(value, bool):
-        raise CellError(f"{value!r} is not a number")
+        raise CellError(f"{value!r} is not a number", "not-number", value=value)
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, Decimal):
@@ -589,9 +623,13 @@ def _decimal(value: Any, decimal_comma: bool) -> Decimal:
         try:
             number = Decimal(text)
         except InvalidOperation as error:
-            raise CellError(f"{str(value).strip()!r} is not a number") from error
+            raise CellError(
+                f"{str(value).strip()!r} is not a number", "not-number", value=str(value).strip()
+            ) from error
     if not number.is_finite():
-        raise CellError(f"{str(value).strip()!r} is not a number")
+        raise CellError(
+            f"{str(value).strip()!r} is not a number", "not-number", value=str(value).strip()
+        )
     return number
 
 
@@ -600,7 +638,7 @@ def convert_cell(column: Column, value: Any, *, decimal_comma: bool) -> Any:
     default (None without one)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if column.required:
-            raise CellError("the cell is empty")
+            raise CellError("the cell is empty", "empty")
         return column.default
     kind = column.type
     if kind == "date":
@@ -608,16 +646,31 @@ def convert_cell(column: Column, value: Any, *, decimal_comma: bool) -> Any:
     if kind in NUMERIC:
         number = _decimal(value, decimal_comma)
         if kind == "integer" and number != number.to_integral_value():
-            raise CellError(f"{number} is not a whole number")
+            raise CellError(f"{number} is not a whole number", "not-whole", value=number)
         if column.minimum is not None and number < column.minimum:
-            raise CellError(f"{number} is less than {column.minimum}")
+            raise CellError(
+                f"{number} is less than {column.minimum}",
+                "below-minimum",
+                value=number,
+                minimum=column.minimum,
+            )
         if column.maximum is not None and number > column.maximum:
-            raise CellError(f"{number} is more than {column.maximum}")
+            raise CellError(
+                f"{number} is more than {column.maximum}",
+                "above-maximum",
+                value=number,
+                maximum=column.maximum,
+            )
         if kind != "integer" and -number.as_tuple().exponent > column.places:  # type: ignore[operator]
             what = "öre (2 decimals)" if kind == "money" else f"{column.places} decimals"
-            raise CellError(f"{number} has more decimals than {what}")
+            raise CellError(
+                f"{number} has more decimals than {what}",
+                "too-many-decimals",
+                value=number,
+                places=column.places,
+            )
         if abs(number) >= 10**13:
-            raise CellError(f"{number} is too large")
+            raise CellError(f"{number} is too large", "too-large", value=number)
         if kind == "integer":
             return int(number)
         return number.quantize(Decimal(1).scaleb(-column.places))
@@ -628,7 +681,11 @@ def convert_cell(column: Column, value: Any, *, decimal_comma: bool) -> Any:
         folded = text.strip().casefold()
         if folded in _TRUE | _FALSE:
             return folded in _TRUE
-        raise CellError(f"{text.strip()!r} is not yes or no (ja/nej, true/false, 1/0)")
+        raise CellError(
+            f"{text.strip()!r} is not yes or no (ja/nej, true/false, 1/0)",
+            "not-boolean",
+            value=text.strip(),
+        )
     text = str(value).strip()
     if isinstance(value, float) and value.is_integer():
         text = str(int(value))
@@ -639,13 +696,28 @@ def convert_cell(column: Column, value: Any, *, decimal_comma: bool) -> Any:
             names = (choice.value, choice.label.sv, choice.label.en)
             if wanted in {normalise_name(name) for name in names}:
                 return choice.value
-        raise CellError(f"{text!r} is not one of: {', '.join(column.choice_values)}")
+        raise CellError(
+            f"{text!r} is not one of: {', '.join(column.choice_values)}",
+            "not-choice",
+            value=text,
+            choices=", ".join(c.label.sv for c in column.choices)
+            or ", ".join(column.choice_values),
+            choices_en=", ".join(c.label.en for c in column.choices)
+            or ", ".join(column.choice_values),
+        )
     if kind == "reference":
         if text not in column.allowed:
-            raise CellError(f"{text!r} is not one of: {', '.join(sorted(column.allowed))}")
+            raise CellError(
+                f"{text!r} is not one of: {', '.join(sorted(column.allowed))}",
+                "not-party",
+                value=text,
+                choices=", ".join(sorted(column.allowed)),
+            )
         return text
     if len(text) > TEXT_LENGTH:
-        raise CellError(f"the text is longer than {TEXT_LENGTH} characters")
+        raise CellError(
+            f"the text is longer than {TEXT_LENGTH} characters", "text-too-long", limit=TEXT_LENGTH
+        )
     return text
 
 

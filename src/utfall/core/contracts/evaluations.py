@@ -416,7 +416,9 @@ def compile_evaluations(
                 )
             )
             continue
-        raw = document.model_dump(exclude={"table", "label", "description"}, exclude_unset=True)
+        raw = document.model_dump(
+            exclude={"table", "label", "description", "summary"}, exclude_unset=True
+        )
         raw["method"] = document.method
         raw["data"] = document.table
         rule = METHOD_RULES.get(document.method)

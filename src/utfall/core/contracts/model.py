@@ -472,7 +472,7 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
                 payment_doc.id,
                 payment_doc.payer,
                 payment_doc.payee,
-                payment_doc.label,
+                payment_doc.label.sv,
                 payment_doc.amount,
                 compiled,
                 payment_doc.description,

@@ -29,6 +29,7 @@ __all__ = [
     "PartyDocument",
     "PaymentDocument",
     "PeriodDocument",
+    "SummaryDocument",
     "TableDocument",
     "TestCaseDocument",
     "ValueType",
@@ -50,6 +51,31 @@ class _Strict(BaseModel):
     )
 
 
+class LabelDocument(_Strict):
+    """A text a person reads, in Swedish and English (a plain string serves both)."""
+
+    sv: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"sv": value, "en": value} if isinstance(value, str) else value
+
+
+class SummaryDocument(_Strict):
+    """A description in Swedish and English; without ``en``, the English is the part's
+    ``description`` (a plain string serves both languages)."""
+
+    sv: str = Field(min_length=1)
+    en: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"sv": value, "en": value} if isinstance(value, str) else value
+
+
 class PartyDocument(_Strict):
     """A party to the contract and the role it takes."""
 
@@ -58,6 +84,9 @@ class PartyDocument(_Strict):
     role: Role
     organisation_number: str | None = Field(
         default=None, description="Swedish organisation number, e.g. 212000-0142."
+    )
+    label: LabelDocument | None = Field(
+        default=None, description="The party's name as pages show it, in Swedish and English."
     )
 
 
@@ -85,6 +114,12 @@ class _Typed(_Strict):
     unit: str | None = None
     description: str | None = None
     source: str | None = Field(default=None, description="Where the term comes from.")
+    label: LabelDocument | None = Field(
+        default=None, description="The term's name as pages show it, in Swedish and English."
+    )
+    summary: SummaryDocument | None = Field(
+        default=None, description="The description as pages show it, in Swedish and English."
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> _Typed:
@@ -123,24 +158,15 @@ def _commissioner() -> list[ImportRole]:
     return ["commissioner"]
 
 
-class LabelDocument(_Strict):
-    """A text a person reads, in Swedish and English (a plain string serves both)."""
-
-    sv: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        return {"sv": value, "en": value} if isinstance(value, str) else value
-
-
 class ColumnDocument(_Strict):
     """A column of a declared table: its type, its labels and how a file may name it."""
 
     type: ColumnType
     label: LabelDocument
     description: str | None = None
+    summary: SummaryDocument | None = Field(
+        default=None, description="The description as pages show it, in Swedish and English."
+    )
     unit: str | None = Field(default=None, description="Unit of the values, e.g. SEK or days.")
     required: bool = Field(default=True, description="Whether every row must have a value.")
     default: Any = Field(default=None, description="Value of an empty cell of an optional column.")
@@ -198,6 +224,9 @@ class _TableBody(_Strict):
 
     label: LabelDocument
     description: str | None = None
+    summary: SummaryDocument | None = Field(
+        default=None, description="The description as pages show it, in Swedish and English."
+    )
     import_roles: list[ImportRole] = Field(
         default_factory=_commissioner,
         alias="import",
@@ -282,6 +311,9 @@ class EvaluationDocument(SpecBody):
     table: str = Field(pattern=NAME_PATTERN, description="The declared table evaluated.")
     label: LabelDocument | None = None
     description: str | None = None
+    summary: SummaryDocument | None = Field(
+        default=None, description="The description as pages show it, in Swedish and English."
+    )
 
 
 class InputDocument(_Typed):
@@ -319,15 +351,25 @@ class MultipleTestingDocument(_Strict):
     testing).
     """
 
-    # Romano–Wolf needs the evaluations bootstrapped jointly on the same units; the core
-    # has it (utfall.core.evaluation.multiple_testing), contracts not yet.
-    method: Literal["holm", "benjamini_hochberg"] = Field(
-        description="holm (controls the family-wise error rate) or benjamini_hochberg "
-        "(controls the false discovery rate)."
+    method: Literal["holm", "benjamini_hochberg", "romano_wolf"] = Field(
+        description="holm (controls the family-wise error rate), benjamini_hochberg "
+        "(controls the false discovery rate) or romano_wolf (family-wise error rate from "
+        "the family's evaluations bootstrapped jointly over participants)."
     )
     alpha: float = Field(default=0.05, gt=0, lt=1, description="The adjusted p-value to reach.")
     family: list[str] = Field(
         min_length=2, description="The boolean inputs tested together (input names)."
+    )
+    reps: int = Field(
+        default=999,
+        ge=19,
+        le=99_999,
+        description="romano_wolf: the number of participant resamples.",
+    )
+    seed: int = Field(
+        default=20160101,
+        ge=0,
+        description="romano_wolf: the seed of the resamples, so a settlement is reproducible.",
     )
 
 
@@ -339,6 +381,12 @@ class OutputDocument(_Strict):
     of: ElementType | None = None
     unit: str | None = None
     description: str | None = None
+    label: LabelDocument | None = Field(
+        default=None, description="The output's name as pages show it, in Swedish and English."
+    )
+    summary: SummaryDocument | None = Field(
+        default=None, description="The description as pages show it, in Swedish and English."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -352,9 +400,14 @@ class PaymentDocument(_Strict):
     id: str = Field(pattern=NAME_PATTERN)
     payer: str = Field(alias="from", description="Party id of the payer.")
     payee: str = Field(alias="to", description="Party id of the payee.")
-    label: str = Field(min_length=1)
+    label: LabelDocument = Field(
+        description="What the payment is called, in Swedish and English (a string serves both)."
+    )
     amount: str = Field(min_length=1, description="Formula of the amount in SEK.")
     description: str | None = None
+    summary: SummaryDocument | None = Field(
+        default=None, description="The description as pages show it, in Swedish and English."
+    )
 
 
 class ExpectationDocument(_Strict):
@@ -369,6 +422,13 @@ class TestCaseDocument(_Strict):
 
     name: str = Field(min_length=1)
     description: str | None = None
+    label: LabelDocument | None = Field(
+        default=None, description="The test's name as pages show it, in Swedish and English."
+    )
+    summary: SummaryDocument | None = Field(
+        default=None,
+        description="What the test shows, in a sentence, in Swedish and English.",
+    )
     parameters: dict[str, Any] = Field(default_factory=dict)
     inputs: dict[str, Any] = Field(default_factory=dict)
     expect: ExpectationDocument
@@ -385,6 +445,17 @@ class ContractDocument(_Strict):
         default="half_up", description="Rule of round() in formulas (default half-up)."
     )
     description: str | None = None
+    label: LabelDocument | None = Field(
+        default=None, description="The title as pages show it, in Swedish and English."
+    )
+    summary: SummaryDocument | None = Field(
+        default=None, description="The description as pages show it, in Swedish and English."
+    )
+    cost_categories: dict[str, LabelDocument] = Field(
+        default_factory=dict,
+        description="Labels of the cost categories the contract's cost reports and finance "
+        "plans use (category → label).",
+    )
     sources: list[str] = Field(default_factory=list)
     assumptions: list[str] = Field(
         default_factory=list, description="Choices the contract makes where its sources are silent."

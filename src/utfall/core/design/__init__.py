@@ -14,10 +14,16 @@ Reading a spec file or data is the job of :mod:`utfall.services.design`.
 
 from __future__ import annotations
 
-from utfall.core.design.chart import power_curve_chart
+from utfall.core.design.chart import payment_risk_chart, power_curve_chart
 from utfall.core.design.power import Design, DesignSample, design, design_sample, power_at
 from utfall.core.design.registration import registration_record, spec_deviations, spec_record
-from utfall.core.design.simulation import SIMULATED_METHODS, PaymentRisk, draw_frame, payment_risk
+from utfall.core.design.simulation import (
+    SIMULATED_METHODS,
+    PaymentRisk,
+    draw_frame,
+    payment_risk,
+    trend_index_frame,
+)
 from utfall.core.design.spec import DATA_METHODS, DESIGN_METHODS, DesignSpec, design_spec_validate
 
 __all__ = [
@@ -33,9 +39,11 @@ __all__ = [
     "design_spec_validate",
     "draw_frame",
     "payment_risk",
+    "payment_risk_chart",
     "power_at",
     "power_curve_chart",
     "registration_record",
     "spec_deviations",
     "spec_record",
+    "trend_index_frame",
 ]

@@ -6,7 +6,7 @@ from typing import Any
 
 from utfall.core.design.power import Design
 
-__all__ = ["power_curve_chart"]
+__all__ = ["payment_risk_chart", "power_curve_chart"]
 
 VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 
@@ -60,4 +60,51 @@ def power_curve_chart(design: Design, *, title: str | None = None) -> dict[str, 
         "height": 280,
         "data": {"values": values},
         "layer": layers,
+    }
+
+
+def payment_risk_chart(
+    risk: Any,
+    *,
+    title: str = "Probability that each payment is triggered",
+    x_title: str = "true effect",
+    y_title: str = "probability triggered",
+    color_title: str = "payment",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The probability that each payment is triggered against the true effect, one line
+    per payment (``risk`` is a :class:`~utfall.core.design.simulation.PaymentRisk`);
+    ``labels`` names the payments for people (payment id → label)."""
+    names = labels or {}
+    values = [
+        {
+            "effect": row["effect"],
+            "payment": names.get(row["payment"], row["payment"]),
+            "probability": row["probability_triggered"],
+        }
+        for row in risk.rows
+    ]
+    return {
+        "$schema": VEGA_LITE_SCHEMA,
+        "title": title,
+        "width": 480,
+        "height": 260,
+        "data": {"values": values},
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "effect", "type": "quantitative", "title": x_title},
+            "y": {
+                "field": "probability",
+                "type": "quantitative",
+                "title": y_title,
+                "scale": {"domain": [0, 1]},
+                "axis": {"format": ".0%"},
+            },
+            "color": {"field": "payment", "type": "nominal", "title": color_title},
+            "tooltip": [
+                {"field": "payment", "type": "nominal"},
+                {"field": "effect", "type": "quantitative", "format": ".3g"},
+                {"field": "probability", "type": "quantitative", "format": ".0%"},
+            ],
+        },
     }

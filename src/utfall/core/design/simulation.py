@@ -13,7 +13,12 @@ SD, treated units shifted by the effect, clusters of ``cluster_size`` with a nor
 cluster effect of variance ``icc·σ²``; ``proportions`` — 0/1 outcomes with
 ``p_control`` and ``p_control + effect``; ``did`` — each unit measured before and
 after, a unit effect of variance ``r·σ²`` (``r`` = autocorrelation) and noise of
-``(1 − r)·σ²``, treated units shifted by the effect after. One
+``(1 − r)·σ²``, treated units shifted by the effect after; ``twfe`` — the same two-period
+panel, as unit, period and a treatment that is on for the treated units after (units
+not clustered: TWFE clusters by unit, so clusters of several units are refused);
+``historical_reference`` — included individuals and a reference cohort month by month
+from the reference cohort's own variance; ``trend_adjusted`` — the employee-month panel
+of both periods (decision 0723). One
 ``numpy.random.default_rng(seed)`` stream, effect by effect, draw by draw: the same
 seed gives the same figures.
 """
@@ -33,9 +38,24 @@ from utfall.core.design.spec import DesignSpec
 from utfall.core.evaluation.result import Estimate
 from utfall.errors import EvaluationError, SpecInvalid
 
-__all__ = ["SIMULATED_METHODS", "PaymentRisk", "draw_frame", "payment_risk"]
+__all__ = [
+    "SIMULATED_METHODS",
+    "PaymentRisk",
+    "draw_frame",
+    "payment_risk",
+    "trend_index_frame",
+]
 
-SIMULATED_METHODS = ("difference_in_means", "proportions", "did")
+SIMULATED_METHODS = (
+    "difference_in_means",
+    "proportions",
+    "did",
+    "twfe",
+    "historical_reference",
+    "trend_adjusted",
+)
+MONTHS = {"historical_reference": 12, "trend_adjusted": 36}
+"""The months drawn when the spec gives none (and the contract's evaluation does not)."""
 ORE = Decimal("0.01")
 
 
@@ -85,6 +105,10 @@ def draw_frame(
     ``columns`` maps the roles ``outcome``, ``treatment``, ``post`` and ``unit`` to the
     evaluation's column names.
     """
+    if spec.method == "historical_reference":
+        return _draw_reference_cohorts(spec, effect, n_per_group, columns, rng)
+    if spec.method == "trend_adjusted":
+        return _draw_employee_months(spec, effect, n_per_group, columns, rng)
     n_control = max(2, math.ceil(n_per_group * spec.ratio - 1e-9))
     treated = np.r_[np.ones(n_per_group, dtype=np.int64), np.zeros(n_control, dtype=np.int64)]
     total = len(treated)
@@ -118,7 +142,12 @@ def draw_frame(
         if "unit" in columns:
             frame[columns["unit"]] = cluster_codes
         return pd.DataFrame(frame)
-    if spec.method == "did":
+    if spec.method == "twfe" and size > 1:
+        raise SpecInvalid(
+            f"{spec.source}: cluster_size: payment risk of twfe draws single units (the "
+            "estimator clusters by unit); plan clusters of units as did"
+        )
+    if spec.method in ("did", "twfe"):
         r = spec.autocorrelation
         within = math.sqrt(max(1 - spec.icc, 0.0)) * sd
         unit_effect = rng.normal(0.0, math.sqrt(r) * within, total)
@@ -130,6 +159,16 @@ def draw_frame(
             + effect * treated
         )
         unit_ids = np.arange(total)
+        post = np.r_[np.zeros(total, dtype=np.int64), np.ones(total, dtype=np.int64)]
+        if spec.method == "twfe":
+            return pd.DataFrame(
+                {
+                    columns["outcome"]: np.r_[before, after],
+                    columns["treatment"]: np.r_[np.zeros(total, dtype=np.int64), treated],
+                    columns["time"]: post,
+                    columns["unit"]: np.r_[unit_ids, unit_ids],
+                }
+            )
         frame = {
             columns["outcome"]: np.r_[before, after],
             columns["treatment"]: np.r_[treated, treated],
@@ -143,6 +182,107 @@ def draw_frame(
     raise SpecInvalid(
         f"{spec.source}: method: payment risk simulates {', '.join(SIMULATED_METHODS)}; "
         f"{spec.method} is planned with the figures only"
+    )
+
+
+def _monthly_sd(spec: DesignSpec, months: int) -> float:
+    """The SD of one month from the SD of an individual's total over ``months`` months
+    whose months correlate ``r`` (compound symmetry): ``σ_m = σ / √(M(1 + (M − 1)r))``."""
+    if spec.sd is None:
+        raise SpecInvalid(f"{spec.source}: sd: payment risk draws the outcome with this SD")
+    r = spec.autocorrelation
+    return spec.sd / math.sqrt(months * (1 + (months - 1) * r))
+
+
+def _draw_reference_cohorts(
+    spec: DesignSpec,
+    effect: float,
+    n_per_group: int,
+    columns: Mapping[str, str],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Included individuals and a historical reference cohort, months ``0 … M − 1`` since
+    inclusion, both drawn from the reference cohort's own variance: the level
+    ``reference_mean + trend·m``, an individual effect of variance ``r·σ_m²`` and monthly
+    noise of ``(1 − r)·σ_m²`` (``σ`` the SD of an individual's total over the follow-up,
+    ``r`` = autocorrelation). The included individuals' costs are lowered by
+    ``effect / M`` a month: ``effect`` is the true saving per individual over the
+    follow-up. Treatment is 1 for the included, 0 for the reference cohort."""
+    months = spec.months or MONTHS["historical_reference"]
+    sd_month = _monthly_sd(spec, months)
+    r = spec.autocorrelation
+    n_reference = spec.n_reference or max(2, math.ceil(n_per_group * spec.ratio - 1e-9))
+    total = n_per_group + n_reference
+    included = np.r_[np.ones(n_per_group, dtype=np.int64), np.zeros(n_reference, dtype=np.int64)]
+    level = spec.reference_mean + spec.trend * np.arange(months, dtype=np.float64)
+    person = rng.normal(0.0, math.sqrt(r) * sd_month, total)
+    noise = rng.normal(0.0, math.sqrt(1 - r) * sd_month, (total, months))
+    cost = level[None, :] + person[:, None] + noise - (effect / months) * included[:, None]
+    return pd.DataFrame(
+        {
+            columns["unit"]: np.repeat(np.arange(total, dtype=np.int64), months),
+            columns["time"]: np.tile(np.arange(months, dtype=np.int64), total),
+            columns["outcome"]: cost.reshape(-1),
+            columns["treatment"]: np.repeat(included, months),
+        }
+    )
+
+
+def _draw_employee_months(
+    spec: DesignSpec,
+    effect: float,
+    n_per_group: int,
+    columns: Mapping[str, str],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """The employee-month panel of a trend-adjusted saving: ``n_per_group`` employees,
+    each in the reference period and in the contract period for months ``1 … M``. An
+    employee's monthly days are ``level + u_j + e``, ``u_j`` of variance ``r·σ²`` (the
+    employee's own level, r = autocorrelation) and ``e`` of ``(1 − r)·σ²`` (σ = sd, the
+    employee-level SD of monthly days); the level is ``reference_mean`` in the reference
+    period and ``reference_mean · trend_ratio − effect`` in the contract period:
+    ``effect`` is the true reduction in days per employee and month against the
+    trend-adjusted expectation. The trend index is :func:`trend_index_frame`."""
+    if spec.sd is None:
+        raise SpecInvalid(f"{spec.source}: sd: payment risk draws the outcome with this SD")
+    months = spec.months or MONTHS["trend_adjusted"]
+    r = spec.autocorrelation
+    employees = n_per_group
+    person = rng.normal(0.0, math.sqrt(r) * spec.sd, employees)
+    within = math.sqrt(1 - r) * spec.sd
+    reference = spec.reference_mean + person[:, None] + rng.normal(0, within, (employees, months))
+    contract = (
+        spec.reference_mean * spec.trend_ratio
+        - effect
+        + person[:, None]
+        + rng.normal(0, within, (employees, months))
+    )
+    month_index = np.tile(np.arange(1, months + 1, dtype=np.int64), employees)
+    unit = np.repeat(np.arange(employees, dtype=np.int64), months)
+    return pd.DataFrame(
+        {
+            columns["unit"]: np.r_[unit, unit],
+            columns["time"]: np.r_[month_index, month_index],
+            columns["post"]: np.r_[
+                np.full(employees * months, "reference"), np.full(employees * months, "contract")
+            ],
+            columns["outcome"]: np.r_[reference.reshape(-1), contract.reshape(-1)],
+        }
+    )
+
+
+def trend_index_frame(spec: DesignSpec, columns: Mapping[str, str]) -> pd.DataFrame:
+    """The trend index the drawn employee months are settled with: 1 in every reference
+    month, ``trend_ratio`` in every contract month. ``columns`` maps ``period``, ``time``
+    and ``value`` to the index table's column names."""
+    months = spec.months or MONTHS["trend_adjusted"]
+    index = np.arange(1, months + 1, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            columns["period"]: np.r_[np.full(months, "reference"), np.full(months, "contract")],
+            columns["time"]: np.r_[index, index],
+            columns["value"]: np.r_[np.ones(months), np.full(months, spec.trend_ratio)],
+        }
     )
 
 

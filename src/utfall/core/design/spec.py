@@ -73,6 +73,25 @@ class DesignSpec(BaseModel):
     baseline: Any = None
     follow_up: Any = None
     n_reference: int | None = Field(default=None, ge=2)
+    months: int | None = Field(
+        default=None,
+        ge=1,
+        le=240,
+        description="Payment risk of historical_reference/trend_adjusted: months of follow-up.",
+    )
+    reference_mean: float = Field(
+        default=0.0,
+        description="Payment risk: the reference level per individual (employee) and month.",
+    )
+    trend: float = Field(
+        default=0.0,
+        description="historical_reference: change of the reference level per month.",
+    )
+    trend_ratio: float = Field(
+        default=1.0,
+        gt=0,
+        description="trend_adjusted: the trend index of the contract months over the reference's.",
+    )
     effects: list[float] = Field(
         default_factory=list, description="True effects (outcome units) for payment risk."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from statsmodels.regression.linear_model import OLS  # type: ignore[import-untyp
 from utfall.core.evaluation import _frame, few_treated
 from utfall.core.evaluation import event_study as _event_study
 from utfall.core.evaluation._assemble import dropped_note, finish
-from utfall.core.evaluation.inference import Inference, IntArray, shuffle_units
+from utfall.core.evaluation.inference import Inference, IntArray, draw_seed, shuffle_units
 from utfall.core.evaluation.means import require_clusters
 from utfall.core.evaluation.result import Estimate
 from utfall.errors import DataInvalid, EvaluationError, Finding, SpecInvalid
@@ -618,6 +619,19 @@ def _twfe_event_study(
         n_absorbed_params=x_k.shape[1] + n_times_k,
     )
     df = float(n_units_k - 1)
+    if inference.method == "wild_bootstrap":
+        return _wild_event_study(
+            design,
+            coefficients,
+            covariance,
+            y[keep],
+            units_k,
+            n_units_k,
+            sweep,
+            n_absorbed_params=x_k.shape[1] + n_times_k,
+            df=df,
+            inference=inference,
+        )
     if inference.method != "randomisation" or paths is None:
         return _event_study.event_study_extras(
             design, coefficients, covariance, df=df, level=inference.level
@@ -686,4 +700,71 @@ def _twfe_event_study(
         pre_trend=pre_trend,
     )
     extras["event_study_ci_method"] = "randomisation"
+    return extras
+
+
+def _wild_event_study(
+    design: _event_study.EventDesign,
+    coefficients: FloatArray,
+    covariance: FloatArray,
+    y: FloatArray,
+    unit_codes: IntArray,
+    n_units: int,
+    sweep: _event_study.Sweep,
+    *,
+    n_absorbed_params: int,
+    df: float,
+    inference: Inference,
+) -> dict[str, Any]:
+    """Each event-study coefficient with its own restricted wild cluster bootstrap (WCR)
+    test and inverted interval.
+
+    Coefficient ``j`` is the slope of its dummy once the unit and period effects, the
+    covariates *and the other dummies* are swept out (Frisch-Waugh-Lovell), so the
+    one-slope bootstrap of :func:`few_treated.wild_cluster_bootstrap` applies with a sweep
+    that also removes the other dummies; its CR1 standard error is the full regression's.
+    Every coefficient uses the same weights (one seed). The joint pre-trend test stays the
+    CR1 Wald test.
+    """
+    swept = sweep(np.column_stack([design.dummies, y]))
+    dummies, target = swept[:, :-1], swept[:, -1]
+    n_obs = len(y)
+    k = dummies.shape[1]
+    factor = n_units / (n_units - 1) * (n_obs - 1) / (n_obs - (k + n_absorbed_params))
+    fixed = replace(inference, seed=draw_seed(inference.seed))
+    intervals: list[tuple[float | None, float | None]] = []
+    p_values: list[float] = []
+    reps = 0
+    for j in range(k):
+        others = np.delete(dummies, j, axis=1)
+
+        def sweep_j(columns: FloatArray, others: FloatArray = others) -> FloatArray:
+            out = sweep(columns)
+            if others.shape[1]:
+                out = out - others @ _coefficients(others, out)
+            return out
+
+        d_j = (
+            dummies[:, j] - others @ _coefficients(others, dummies[:, j])
+            if k > 1
+            else dummies[:, j]
+        )
+        y_j = target - others @ _coefficients(others, target) if k > 1 else target
+        result = few_treated.wild_cluster_bootstrap(
+            d_j, y_j, unit_codes, n_units, sweep_j, factor=factor, inference=fixed
+        )
+        intervals.append((result.low, result.high))
+        p_values.append(result.p_value)
+        reps = result.reps
+    extras = _event_study.event_study_extras(
+        design, coefficients, covariance, df=df, level=inference.level, intervals=intervals
+    )
+    by_period = dict(zip(design.periods, p_values, strict=True))
+    for row in extras["event_study"]:
+        if row["relative_period"] in by_period:
+            row["p_value"] = by_period[row["relative_period"]]
+    extras["event_study_ci_method"] = inference.label
+    extras["event_study_wild_reps"] = reps
+    if fixed.weights != "rademacher" or 2**n_units > fixed.reps:
+        extras["event_study_wild_seed"] = fixed.seed
     return extras

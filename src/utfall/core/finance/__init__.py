@@ -3,6 +3,7 @@
 Pure (no files, no clock); numpy for the vectorised parts. Modules::
 
     money        allocate(total, weights): exact splits in whole öre
+    notes        Note: a report's note, English text with its code and params
     drawdowns    CostStructure, CostReport, draw_down(reports, commitment=, structure=)
     cashflows    CashFlow, build_cash_flows(...), net_flows(flows, party)
     returns      irr(flows) (XIRR via pyxirr), multiple(...), break_even(positions),
@@ -19,6 +20,7 @@ from __future__ import annotations
 from utfall.core.finance.cashflows import CashFlow, DatedPayment, build_cash_flows, net_flows
 from utfall.core.finance.drawdowns import CostReport, CostStructure, Drawdown, draw_down
 from utfall.core.finance.money import allocate
+from utfall.core.finance.notes import Note
 from utfall.core.finance.report import FinancePlan, FinanceReport, finance_report
 from utfall.core.finance.returns import (
     BreakEven,
@@ -46,6 +48,7 @@ __all__ = [
     "FinancePlan",
     "FinanceReport",
     "Fixed",
+    "Note",
     "VectorSettlement",
     "VectorisationError",
     "allocate",

@@ -22,6 +22,7 @@ from datetime import date
 from decimal import Decimal
 
 from utfall.core.finance.money import ORE, allocate
+from utfall.core.finance.notes import Note
 
 __all__ = ["CostReport", "CostStructure", "Drawdown", "draw_down"]
 
@@ -77,9 +78,11 @@ class CostStructure:
         """What was done about shares that do not sum to 100 %, if anything."""
         if self.total == ONE:
             return None
-        return (
+        return Note(
             f"the stated cost shares sum to {self.total * 100:f} %, not 100 % (rounded figures); "
-            f"amounts are split in proportion to them, each share divided by {self.total:f}"
+            f"amounts are split in proportion to them, each share divided by {self.total:f}",
+            "finance-shares-sum",
+            {"total": f"{self.total:f}"},
         )
 
     def effective_shares(self) -> dict[str, Decimal]:

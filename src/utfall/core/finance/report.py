@@ -29,6 +29,7 @@ from utfall.core.finance.cashflows import (
     party_totals,
 )
 from utfall.core.finance.drawdowns import CostReport, CostStructure, Drawdown, draw_down
+from utfall.core.finance.notes import Note
 from utfall.core.finance.returns import (
     BreakEven,
     MonthlyPosition,
@@ -99,6 +100,7 @@ class FinanceReport:
     break_even: BreakEven | None
     totals: Mapping[str, tuple[Decimal, Decimal]]
     notes: tuple[str, ...]
+    """What the figures alone do not say, each a :class:`Note` (English text, code, params)."""
     settled: bool = True
     """False when no settlement was given: no payments, so no returns and no break-even."""
 
@@ -140,12 +142,22 @@ def finance_report(plan: FinancePlan, payments: Sequence[PaymentLike] | None) ->
     own = sum((d.own for d in drawdowns), Decimal(0))
     if own:
         notes.append(
-            f"the cost reports exceed the commitment of {plan.commitment:f}: the commissioner "
-            f"carries {own:f} itself"
+            Note(
+                f"the cost reports exceed the commitment of {plan.commitment:f}: the "
+                f"commissioner carries {own:f} itself",
+                "finance-over-commitment",
+                {"commitment": f"{plan.commitment:f}", "own": f"{own:f}"},
+            )
         )
     late = [p.id for p in dated if drawdowns and p.date < drawdowns[-1].date]
     if late:
-        notes.append(f"payment(s) {', '.join(late)} fall before the last drawdown")
+        notes.append(
+            Note(
+                f"payment(s) {', '.join(late)} fall before the last drawdown",
+                "finance-payments-early",
+                {"payments": ", ".join(late)},
+            )
+        )
     return FinanceReport(
         drawdowns=drawdowns,
         flows=flows,

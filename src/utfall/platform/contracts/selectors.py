@@ -19,6 +19,7 @@ from utfall.platform.contracts.models import (
     Settlement,
 )
 from utfall.platform.permissions import Action, membership_lookups, parties_of, require
+from utfall.services import labels as contract_labels
 
 __all__ = [
     "ContractView",
@@ -145,9 +146,17 @@ class ContractView:
     tests: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _describe(formula: str, lang: str) -> str:
+def _in_sentence(label: str) -> str:
+    """A label as a word inside a sentence: ``Garanterad andel`` → ``garanterad andel``
+    (an abbreviation such as ``SLT-index`` stays as it is)."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _describe(formula: str, lang: str, labels: dict[str, str] | None = None) -> str:
     try:
-        return describe_formula(formula, lang=lang)
+        return describe_formula(formula, lang=lang, labels=labels)
     except Exception:  # a rendering aid only; the formula itself is shown as well
         return ""
 
@@ -157,6 +166,13 @@ def contract_render(*, version: ContractVersion, lang: str) -> ContractView:
     document = parsed_version(version)
     lang = "sv" if lang.startswith("sv") else "en"
     view = ContractView(document=document)
+    # The plain-language formulas name terms, inputs and outputs by their labels.
+    names = {
+        **{n: contract_labels.label(document, "parameter", n, lang) for n in document.parameters},
+        **{n: contract_labels.label(document, "input", n, lang) for n in document.inputs},
+        **{n: contract_labels.label(document, "output", n, lang) for n in document.outputs},
+    }
+    names = {n: _in_sentence(text) for n, text in names.items()}
     for parameter in document.parameters.values():
         view.parameters.append(
             {
@@ -181,7 +197,7 @@ def contract_render(*, version: ContractVersion, lang: str) -> ContractView:
             {
                 "name": output.name,
                 "formula": output.formula,
-                "plain": _describe(output.formula, lang),
+                "plain": _describe(output.formula, lang, names),
                 "description": output.description or "",
             }
         )
@@ -193,7 +209,7 @@ def contract_render(*, version: ContractVersion, lang: str) -> ContractView:
                 "payee": payment.payee,
                 "label": payment.label,
                 "formula": payment.formula,
-                "plain": _describe(payment.formula, lang),
+                "plain": _describe(payment.formula, lang, names),
                 "description": payment.description or "",
             }
         )

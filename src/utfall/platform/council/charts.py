@@ -6,6 +6,13 @@ each spec with the vendored vega-embed; the PDF report renders the same spec to 
 with vl-convert. A chart only ever draws the rows of its table, so suppressed cells
 are absent from the charts too. Specs are cached by their table's content and the
 language, so a repeated page does not rebuild them.
+
+Numbers on axes and in tooltips carry d3 formats (:data:`AXIS_FORMAT`, grouping and
+no trailing zeros); the separators come from the active language's format locale
+(:func:`utfall.services.formatting.vega_format_locale`), which the page hands to
+vega-embed (``formatLocale``) and :func:`chart_svg` to vl-convert, so an axis reads
+``4 000 000`` in Swedish and ``4,000,000`` in English. A spec has no title: the card
+or the report section around it is headed by the table's title.
 """
 
 from __future__ import annotations
@@ -19,12 +26,18 @@ from typing import Any
 import altair as alt
 import pandas as pd
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
-from utfall.platform.council.event_study_chart import event_study_layers
+from utfall.platform.council.event_study_chart import AXIS_FORMAT, event_study_layers
 from utfall.platform.council.tables import Chart, Table, label
 from utfall.services.council.suppression import SUPPRESSED
+from utfall.services.formatting import language_of, vega_format_locale
 
-__all__ = ["chart_spec", "chart_svg"]
+__all__ = ["AXIS_FORMAT", "TOOLTIP_FORMAT", "chart_spec", "chart_svg", "format_locale"]
+
+TOOLTIP_FORMAT = ",.2~f"
+"""Tooltips: grouped, at most two decimals."""
+MONTH_FORMAT = "%Y-%m"
 
 WIDTH = 640
 HEIGHT = 260
@@ -59,6 +72,23 @@ def _legend() -> alt.Legend:
     return alt.Legend(orient="bottom", columns=3)
 
 
+def _axis(x_type: str = "Q", **extra: Any) -> alt.Axis:
+    """An axis whose numbers (or months) are written by the format locale."""
+    if x_type == "T":
+        return alt.Axis(format=MONTH_FORMAT, **extra)
+    if x_type == "Q":
+        return alt.Axis(format=AXIS_FORMAT, **extra)
+    return alt.Axis(**extra)
+
+
+def _x_tooltip(field: str, x_type: str, title: str) -> alt.Tooltip:
+    if x_type == "T":
+        return alt.Tooltip(f"{field}:T", title=title, format=MONTH_FORMAT)
+    if x_type == "Q":
+        return alt.Tooltip(f"{field}:Q", title=title, format=AXIS_FORMAT)
+    return alt.Tooltip(f"{field}:{x_type}", title=title)
+
+
 def _lines(table: Table, chart: Chart) -> alt.Chart:
     frame = _frame(table, chart)
     names = dict(chart.series)
@@ -69,8 +99,8 @@ def _lines(table: Table, chart: Chart) -> alt.Chart:
         .transform_fold(list(names.values()), as_=["series", "value"])
         .mark_line(point=True)
         .encode(
-            x=alt.X(f"{chart.x}:{x_type}", title=chart.x_title, sort=None),
-            y=alt.Y("value:Q", title=chart.y_title),
+            x=alt.X(f"{chart.x}:{x_type}", title=chart.x_title, sort=None, axis=_axis(x_type)),
+            y=alt.Y("value:Q", title=chart.y_title, axis=_axis()),
             color=alt.Color(
                 "series:N",
                 title=None,
@@ -79,9 +109,9 @@ def _lines(table: Table, chart: Chart) -> alt.Chart:
                 legend=_legend(),
             ),
             tooltip=[
-                alt.Tooltip(f"{chart.x}:{x_type}", title=chart.x_title),
-                "series:N",
-                alt.Tooltip("value:Q", format=",.2f"),
+                _x_tooltip(chart.x, x_type, chart.x_title),
+                alt.Tooltip("series:N", title=_("Series")),
+                alt.Tooltip("value:Q", title=chart.y_title, format=TOOLTIP_FORMAT),
             ],
         )
     )
@@ -103,11 +133,15 @@ def _grouped_lines(table: Table, chart: Chart) -> alt.Chart:
         .mark_line(point=True)
         .encode(
             x=alt.X(f"{chart.x}:O", title=chart.x_title, sort=None),
-            y=alt.Y(f"{key}:Q", title=chart.y_title, scale=alt.Scale(zero=False)),
+            y=alt.Y(f"{key}:Q", title=chart.y_title, scale=alt.Scale(zero=False), axis=_axis()),
             color=alt.Color(
                 "group:N", title=None, scale=alt.Scale(range=COLOURS), legend=_legend()
             ),
-            tooltip=["group:N", f"{chart.x}:O", alt.Tooltip(f"{key}:Q", format=",.2f")],
+            tooltip=[
+                alt.Tooltip("group:N", title=_("Group")),
+                alt.Tooltip(f"{chart.x}:O", title=chart.x_title),
+                alt.Tooltip(f"{key}:Q", title=chart.y_title, format=TOOLTIP_FORMAT),
+            ],
         )
     )
 
@@ -115,11 +149,13 @@ def _grouped_lines(table: Table, chart: Chart) -> alt.Chart:
 def _area(table: Table, chart: Chart) -> alt.LayerChart:
     key = chart.series[0][0]
     frame = _frame(table, chart)[[chart.x, key]].dropna()
-    base = alt.Chart(frame).encode(x=alt.X(f"{chart.x}:{chart.x_type}", title=chart.x_title))
+    base = alt.Chart(frame).encode(
+        x=alt.X(f"{chart.x}:{chart.x_type}", title=chart.x_title, axis=_axis(chart.x_type))
+    )
     area = base.mark_area(opacity=0.35, color=COLOURS[0], line=True).encode(
-        y=alt.Y(f"{key}:Q", title=chart.y_title),
+        y=alt.Y(f"{key}:Q", title=chart.y_title, axis=_axis()),
         tooltip=[
-            alt.Tooltip(f"{chart.x}:{chart.x_type}", title=chart.x_title),
+            _x_tooltip(chart.x, chart.x_type, chart.x_title),
             alt.Tooltip(f"{key}:Q", title=chart.y_title, format=",.0f"),
         ],
     )
@@ -129,7 +165,13 @@ def _area(table: Table, chart: Chart) -> alt.LayerChart:
         layers.append(
             alt.Chart(pd.DataFrame({"x": [chart.marker], "label": [chart.marker_label]}))
             .mark_rule(color=COLOURS[1], strokeDash=[4, 3])
-            .encode(x="x:Q", tooltip=["label:N", "x:Q"])
+            .encode(
+                x="x:Q",
+                tooltip=[
+                    alt.Tooltip("label:N", title=_("Marker")),
+                    alt.Tooltip("x:Q", title=chart.x_title, format=AXIS_FORMAT),
+                ],
+            )
         )
     return alt.layer(*layers)
 
@@ -144,10 +186,10 @@ def _bars(table: Table, chart: Chart, *, horizontal: bool) -> alt.Chart:
         .mark_bar(color=COLOURS[0])
         .encode(
             category(f"{chart.x}:N", title=chart.x_title, sort=None, axis=alt.Axis(labelLimit=360)),
-            value(f"{key}:Q", title=chart.y_title),
+            value(f"{key}:Q", title=chart.y_title, axis=_axis()),
             tooltip=[
                 alt.Tooltip(f"{chart.x}:N", title=chart.x_title),
-                alt.Tooltip(f"{key}:Q", title=title, format=",.2f"),
+                alt.Tooltip(f"{key}:Q", title=title, format=TOOLTIP_FORMAT),
             ],
         )
     )
@@ -166,12 +208,12 @@ def _build(table: Table) -> Any:
         return _bars(table, chart, horizontal=chart.type == "hbars")
     if chart.type == "event_study":
         rows = [row for row in table.rows if not row.get(SUPPRESSED)]
-        return event_study_layers(rows, reference=chart.marker, language=get_language() or "sv")
+        return event_study_layers(rows, reference=chart.marker, language=_language())
     return None
 
 
 def _key(table: Table) -> str:
-    content = [get_language() or "", table.title, repr(table.chart), table.rows]
+    content = [_language(), table.title, repr(table.chart), table.rows]
     return hashlib.sha256(json.dumps(content, default=str, sort_keys=True).encode()).hexdigest()
 
 
@@ -188,7 +230,7 @@ def chart_spec(table: Table) -> dict[str, Any] | None:
     spec: dict[str, Any] | None = None
     if built is not None:
         spec = (
-            built.properties(width=WIDTH, height=HEIGHT, title=table.title)
+            built.properties(width=WIDTH, height=HEIGHT)
             .configure_view(stroke=None)
             .configure_axis(labelFontSize=11, titleFontSize=12)
             .to_dict()
@@ -200,8 +242,18 @@ def chart_spec(table: Table) -> dict[str, Any] | None:
     return spec
 
 
-def chart_svg(spec: dict[str, Any]) -> str:
-    """The chart as SVG text (vl-convert, no browser), for the PDF report."""
+def _language() -> str:
+    return language_of(get_language() or "sv")
+
+
+def format_locale(language: str | None = None) -> dict[str, Any]:
+    """The d3 format locale charts are drawn with (the active language by default)."""
+    return vega_format_locale(language_of(language) if language else _language())
+
+
+def chart_svg(spec: dict[str, Any], language: str | None = None) -> str:
+    """The chart as SVG text (vl-convert, no browser), for the PDF report, its numbers in
+    ``language`` (the active language by default)."""
     import vl_convert
 
-    return str(vl_convert.vegalite_to_svg(spec))
+    return str(vl_convert.vegalite_to_svg(spec, format_locale=format_locale(language)))

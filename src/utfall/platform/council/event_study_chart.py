@@ -15,7 +15,12 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-__all__ = ["LABELS", "event_study_chart", "event_study_layers"]
+__all__ = ["AXIS_FORMAT", "LABELS", "event_study_chart", "event_study_layers"]
+
+AXIS_FORMAT = ",~f"
+"""d3 format of numbers on axes: digit grouping, no trailing zeros; the separators come
+from the format locale the chart is drawn with (vega-embed ``formatLocale``, vl-convert
+``format_locale``)."""
 
 LABELS = {
     "sv": {
@@ -66,7 +71,7 @@ def event_study_layers(
     x = alt.X("relative_period:Q", title=text["x"], axis=alt.Axis(tickMinStep=1, format="d"))
     base = alt.Chart(frame).encode(x=x)
     tooltip = [
-        alt.Tooltip("relative_period:Q", title=text["x"]),
+        alt.Tooltip("relative_period:Q", title=text["x"], format="d"),
         alt.Tooltip("estimate:Q", title=text["y"], format=",.4f"),
         alt.Tooltip("ci_low:Q", title=text["interval"] + " –", format=",.4f"),
         alt.Tooltip("ci_high:Q", title=text["interval"] + " +", format=",.4f"),
@@ -74,10 +79,12 @@ def event_study_layers(
     bars = (
         base.transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
         .mark_rule(color=COLOUR, strokeWidth=1.5)
-        .encode(y=alt.Y("ci_low:Q", title=text["y"]), y2="ci_high:Q")
+        .encode(
+            y=alt.Y("ci_low:Q", title=text["y"], axis=alt.Axis(format=AXIS_FORMAT)), y2="ci_high:Q"
+        )
     )
     points = base.mark_point(filled=True, size=60, color=COLOUR).encode(
-        y=alt.Y("estimate:Q", title=text["y"]),
+        y=alt.Y("estimate:Q", title=text["y"], axis=alt.Axis(format=AXIS_FORMAT)),
         shape=alt.Shape(
             "is_reference:N",
             scale=alt.Scale(domain=[False, True], range=["circle", "diamond"]),

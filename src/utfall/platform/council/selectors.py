@@ -23,6 +23,11 @@ contract is computed at a time (a lock in the shared cache); a request that find
 computation under way waits up to :data:`COMPUTE_WAIT_SECONDS` for it and is then told to
 try again (:class:`DashboardBusy`, HTTP 503 with ``Retry-After``). Aggregate-only roles can
 only cause the computation of a reporting date, once per state of the data.
+
+The page does not compute in the request (issue 15): it asks with ``compute=False``,
+which returns what is cached or stored and otherwise raises :class:`NotComputed` naming
+what to compute; the page then starts a background task
+(:func:`utfall.platform.council.services.dashboard_job_start`) and shows its progress.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ __all__ = [
     "COMPUTE_WAIT_SECONDS",
     "DashboardBusy",
     "NoReportingDate",
+    "NotComputed",
     "aggregate_only",
     "dashboard_compute",
     "dashboard_for",
@@ -98,6 +104,18 @@ class DashboardBusy(UserError):
 
 class NoReportingDate(UserError):
     """The day asked for lies before the council's first reporting date."""
+
+
+class NotComputed(Exception):
+    """The dashboard asked for with ``compute=False`` is neither cached nor stored: what to
+    compute (the contract, the day, whether as a release) and the data state's ``key``."""
+
+    def __init__(self, contract: Contract, as_of: dt.date, *, release: bool, key: str) -> None:
+        super().__init__(f"the dashboard of {contract.identifier} on {as_of} is not computed")
+        self.contract = contract
+        self.as_of = as_of
+        self.release = release
+        self.key = key
 
 
 class _Memo:
@@ -244,10 +262,14 @@ def default_as_of(contract: Contract) -> dt.date:
     return following - dt.timedelta(days=1)
 
 
-def dashboard_compute(*, contract: Contract, as_of: dt.date) -> dict[str, Any]:
+def dashboard_compute(
+    *, contract: Contract, as_of: dt.date, compute: bool = True, release: bool = False
+) -> dict[str, Any]:
     """The whole dashboard for ``as_of`` (cached by data state); no permission check.
 
-    Callers are :func:`dashboard_for` and the meeting service, which check rights.
+    Callers are :func:`dashboard_for` and the meeting service, which check rights. With
+    ``compute`` False, :class:`NotComputed` instead of computing (``release`` is passed on
+    to it: what the caller will make of the result).
     """
     version = latest_version(contract)
     if version is None:
@@ -266,6 +288,8 @@ def dashboard_compute(*, contract: Contract, as_of: dt.date) -> dict[str, Any]:
     if found is not None:
         _MEMO.put(key, found)
         return found
+    if not compute:
+        raise NotComputed(contract, as_of, release=release, key=key)
     with _computing(contract, key) as done:
         if done is not None:
             _MEMO.put(key, done)
@@ -357,15 +381,18 @@ def _reporting_date_in(dates: list[dt.date], as_of: dt.date | None) -> dt.date |
     return earlier[-1]
 
 
-def release_get(*, contract: Contract, as_of: dt.date) -> dict[str, Any]:
+def release_get(*, contract: Contract, as_of: dt.date, compute: bool = True) -> dict[str, Any]:
     """The release of the dashboard on the reporting date ``as_of`` for the data as it is:
     the stored one, or computed, suppressed against every earlier release and stored. No
-    permission check (callers check)."""
+    permission check (callers check). With ``compute`` False, :class:`NotComputed` when
+    the dashboard behind it is not cached yet."""
     key = dashboard_key(contract, as_of)
     stored = CouncilRelease.objects.filter(contract=contract, key=key).first()
     if stored is not None:
         return dict(stored.dashboard)
-    small = releases.suppress_small(dashboard_compute(contract=contract, as_of=as_of))
+    small = releases.suppress_small(
+        dashboard_compute(contract=contract, as_of=as_of, compute=compute, release=True)
+    )
     try:
         with transaction.atomic():
             # One release of a contract at a time: each is compared with all stored before.
@@ -394,10 +421,16 @@ def _no_release(contract: Contract) -> dict[str, Any]:
     }
 
 
-def _release_for(contract: Contract, as_of: dt.date | None) -> dict[str, Any]:
+def _release_for(
+    contract: Contract, as_of: dt.date | None, *, compute: bool = True
+) -> dict[str, Any]:
     dates = reporting_dates(contract)
     day = _reporting_date_in(dates, as_of)
-    shown = _no_release(contract) if day is None else release_get(contract=contract, as_of=day)
+    shown = (
+        _no_release(contract)
+        if day is None
+        else release_get(contract=contract, as_of=day, compute=compute)
+    )
     shown["reporting_dates"] = [d.isoformat() for d in dates]
     shown["requested_as_of"] = as_of.isoformat() if as_of else None
     return shown
@@ -419,16 +452,20 @@ def viewer_copy(
 
 
 def dashboard_for(
-    *, user: AbstractBaseUser | AnonymousUser, contract: Contract, as_of: dt.date | None = None
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    contract: Contract,
+    as_of: dt.date | None = None,
+    compute: bool = True,
 ) -> dict[str, Any]:
     """The dashboard as this user may see it: for a role that sees aggregates only, the
     release of the reporting date on or before ``as_of`` (:class:`NoReportingDate` before
-    the first)."""
+    the first). With ``compute`` False, :class:`NotComputed` rather than computing it."""
     require(user, Action.VIEW_CONTRACT, contract)
     if aggregate_only(user, contract):
-        return _release_for(contract, as_of)
+        return _release_for(contract, as_of, compute=compute)
     as_of = as_of or default_as_of(contract)
-    return dict(dashboard_compute(contract=contract, as_of=as_of))
+    return dict(dashboard_compute(contract=contract, as_of=as_of, compute=compute))
 
 
 def individual_status(

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils.formats import number_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from utfall.core.exports import spreadsheet_row
+from utfall.platform.messages import error_said
+from utfall.services import formatting
+from utfall.services import labels as contract_labels
 from utfall.services.council.suppression import SUPPRESSED
 
-THIN_SPACE = "\u202f"  # narrow no-break space: Swedish digit grouping
 MAX_SHOWN_ROWS = 100
 """Rows a page shows of one table; the CSV holds them all."""
 
@@ -36,6 +39,7 @@ __all__ = [
     "key_figures",
     "label",
     "panel_notes",
+    "spreadsheet_csv",
     "table_csv",
 ]
 
@@ -44,7 +48,8 @@ __all__ = [
 class Column:
     key: str
     label: str
-    kind: str = "text"  # text | money | number | share | int | bool | date
+    kind: str = "text"  # text | money | number | share | int | bool | date | label | typed
+    # | pseudonym (shown as text, marked as a code to compare)
 
 
 @dataclass(frozen=True)
@@ -93,10 +98,16 @@ class Table:
                 shown.append(
                     {
                         "suppressed": False,
-                        "values": [_format(row.get(c.key), c.kind) for c in self.columns],
+                        "values": [_cell(row, c) for c in self.columns],
                     }
                 )
         return shown
+
+    @property
+    def hash_columns(self) -> list[int]:
+        """The positions of the columns that hold pseudonyms: shown to be compared, not
+        read as figures (the page marks their cells ``data-hash``)."""
+        return [i for i, column in enumerate(self.columns) if column.kind == "pseudonym"]
 
     @property
     def truncated(self) -> bool:
@@ -104,7 +115,7 @@ class Table:
 
 
 def _language() -> str:
-    return "en" if (get_language() or "sv").startswith("en") else "sv"
+    return formatting.language_of(get_language() or "sv")
 
 
 def label(value: Any, fallback: str = "") -> str:
@@ -116,37 +127,95 @@ def label(value: Any, fallback: str = "") -> str:
     return str(value)
 
 
+def _money_places(value: Any) -> int:
+    """Whole kronor without decimals, öre with two."""
+    try:
+        return 0 if Decimal(str(value)) == Decimal(str(value)).to_integral_value() else 2
+    except (InvalidOperation, ValueError):
+        return 2
+
+
 def _format(value: Any, kind: str) -> str:
+    """A cell as a person reads it, through the formatting layer in the active language."""
     if value is None or value == "":
         return "–"
+    language = _language()
     if kind == "money":
-        whole, _sep, fraction = str(value).partition(".")
-        sign = "-" if whole.startswith("-") else ""
-        digits = whole.lstrip("-")
-        groups = []
-        while digits:
-            groups.insert(0, digits[-3:])
-            digits = digits[:-3]
-        return f"{sign}{THIN_SPACE.join(groups) or '0'}{',' + fraction if fraction else ''}"
+        return formatting.money(value, language, places=_money_places(value), unit=False)
     if kind == "share":
-        return f"{float(value) * 100:.0f} %"
+        return formatting.percent(value, language, places=0)
     if kind == "bool":
         return _("yes") if value in (True, "true") else _("no")
     if kind == "number":
-        return f"{float(value):.2f}".replace(".", ",")
+        return formatting.number(value, language, 2)
+    if kind == "int":
+        shown = formatting.number(value, language, 0)
+        return str(value) if shown == formatting.EMPTY else shown
+    if kind == "decimal":
+        shown = formatting.number(value, language)
+        return str(value) if shown == formatting.EMPTY else shown
     if kind == "label":
         return label(value)
     return str(value)
 
 
+def _typed(value: Any, of: str | None) -> str:
+    """A contract figure by its declared type (money, number, boolean, list)."""
+    if isinstance(value, list):
+        return "; ".join(_typed(item, of) for item in value)
+    if of == "money":
+        return _money(value)
+    if of in ("number", "ratio", "count", "share"):
+        if isinstance(value, bool) or value in ("true", "false"):
+            return _format(value, "bool")
+        shown = formatting.number(value, _language())
+        return str(value) if shown == formatting.EMPTY else shown
+    if of == "boolean" or isinstance(value, bool) or value in ("true", "false"):
+        return _format(value, "bool")
+    return _format(value, "text")
+
+
+def _cell(row: dict[str, Any], column: Column) -> str:
+    if column.kind == "typed":
+        return _typed(row.get(column.key), row.get("of") or row.get("type"))
+    return _format(row.get(column.key), column.kind)
+
+
 def _money(value: Any) -> str:
-    return _format(value, "money") + " SEK" if value is not None else "–"
+    if value is None:
+        return "–"
+    return formatting.money(value, _language(), places=_money_places(value))
 
 
 def _interval(low: Any, high: Any, kind: str) -> str:
     if low is None or high is None:
         return ""
+    if kind == "share_points":
+        language = _language()
+        return f"({formatting.percent(low, language)} – {formatting.percent(high, language)})"
     return f"({_format(low, kind)} – {_format(high, kind)})"
+
+
+_UNITS = {
+    "SEK": lambda: _("SEK"),
+    "share": lambda: _("share"),
+    "days": lambda: _("days"),
+    "net days": lambda: _("net days"),
+    "net days per employee": lambda: _("net days per employee"),
+    "children": lambda: _("children"),
+    "employees": lambda: _("employees"),
+    "families": lambda: _("families"),
+    "pupils": lambda: _("pupils"),
+    "young people": lambda: _("young people"),
+}
+
+
+def unit_name(unit: Any) -> str:
+    """A declared unit in the active language (``{"sv": …, "en": …}`` or a known word)."""
+    if isinstance(unit, dict):
+        return label(unit)
+    known = _UNITS.get(str(unit or ""))
+    return known() if known else str(unit or "")
 
 
 def _value_kind(panel: dict[str, Any]) -> str:
@@ -154,7 +223,121 @@ def _value_kind(panel: dict[str, Any]) -> str:
 
 
 def _unit_suffix(kind: str) -> str:
-    return ", SEK" if kind == "money" else ""
+    return ", " + _("SEK") if kind == "money" else ""
+
+
+_FIGURE_NAMES = {
+    "estimate": lambda: _("Estimate"),
+    "ci_low": lambda: _("Interval, low"),
+    "ci_high": lambda: _("Interval, high"),
+    "se": lambda: _("Standard error"),
+    "std_error": lambda: _("Standard error"),
+    "p_value": lambda: _("p-value"),
+    "n": lambda: _("Individuals"),
+    "n_treated": lambda: _("Individuals"),
+    "n_control": lambda: _("Comparison"),
+    "level": lambda: _("Confidence level"),
+    "mean_before": lambda: _("Mean before"),
+    "mean_after": lambda: _("Mean after"),
+    "treated_before": lambda: _("Treated, before"),
+    "treated_after": lambda: _("Treated, after"),
+    "control_before": lambda: _("Comparison, before"),
+    "control_after": lambda: _("Comparison, after"),
+    "net_saving": lambda: _("Net saving"),
+    "reduction": lambda: _("Reduction"),
+    "statistic": lambda: _("Test statistic"),
+    "df": lambda: _("Degrees of freedom"),
+    "reps": lambda: _("Repetitions"),
+    "seed": lambda: _("Random seed"),
+    "n_clusters": lambda: _("Clusters"),
+    "n_units": lambda: _("Units"),
+    "n_periods": lambda: _("Periods"),
+    "n_reference": lambda: _("Individuals in the reference"),
+    "analytic_std_error": lambda: _("Standard error (analytic)"),
+    "cumulative_saving": lambda: _("Cumulative saving"),
+    "break_even_month": lambda: _("Break-even month"),
+    "expected_cost": lambda: _("Expected cost"),
+    "observed_cost": lambda: _("Observed cost"),
+    "mean_treated": lambda: _("Mean, intervention group"),
+    "mean_control": lambda: _("Mean, comparison group"),
+    "trend_slope": lambda: _("Trend slope"),
+    "trend_intercept": lambda: _("Trend intercept"),
+    "expected_days_per_employee": lambda: _("Expected days per employee"),
+    "observed_days_per_employee": lambda: _("Observed days per employee"),
+    "value": lambda: _("Value"),
+    "relative_magnitude": lambda: _("Relative size"),
+    "difference_in_means": lambda: _("Difference in means"),
+    "included": lambda: _("Included"),
+    "earned_ore": lambda: _("Earned (öre)"),
+    "rows": lambda: _("Rows"),
+    "baseline": lambda: _("Baseline"),
+    "baseline_count": lambda: _("Count at baseline"),
+    "baseline_n": lambda: _("Individuals at baseline"),
+    "baseline_share": lambda: _("Share at baseline"),
+    "share": lambda: _("Share"),
+    "count": lambda: _("Count"),
+    "change": lambda: _("Change"),
+    "sd_change": lambda: _("Standard deviation of the change"),
+    "follow_up": lambda: _("Follow-up"),
+    "mean_baseline": lambda: _("Mean at baseline"),
+    "mean_follow_up": lambda: _("Mean at follow-up"),
+    "cohens_dz": lambda: _("Cohen's d (paired)"),
+    "cohens_dav": lambda: _("Cohen's d (average spread)"),
+    "n_units_any_wave": lambda: _("Units in any wave"),
+    "mixed_estimate": lambda: _("Mixed model: estimate"),
+    "mixed_std_error": lambda: _("Mixed model: standard error"),
+    "mixed_p_value": lambda: _("Mixed model: p-value"),
+    "mixed_ci_low": lambda: _("Mixed model: interval, low"),
+    "mixed_ci_high": lambda: _("Mixed model: interval, high"),
+    "mixed_n_units": lambda: _("Mixed model: units"),
+    "mixed_n_obs": lambda: _("Mixed model: observations"),
+    "mixed_unit_variance": lambda: _("Mixed model: variance between units"),
+    "mixed_residual_variance": lambda: _("Mixed model: residual variance"),
+    "units": lambda: _("Units"),
+    "n_groups": lambda: _("Groups"),
+    "events": lambda: _("Events"),
+    "anticipation": lambda: _("Periods of anticipation"),
+    "event_study_critical_value": lambda: _("Critical value of the event study"),
+    "first_saving_month": lambda: _("First month with a saving"),
+    "expected_days": lambda: _("Expected days"),
+    "observed_days": lambda: _("Observed days"),
+    "saving_days": lambda: _("Days saved"),
+    "employees": lambda: _("Employees"),
+    "mean_headcount": lambda: _("Mean headcount"),
+    "value_sek": lambda: _("Value (SEK)"),
+    "value_before_caps_sek": lambda: _("Value before the caps (SEK)"),
+    "cap_total_sek": lambda: _("Cap in total (SEK)"),
+    "participants_included": lambda: _("Participants included"),
+    "participants_paid": lambda: _("Participants paid for"),
+    "explanation.change_ci": lambda: _("Confidence interval of the change"),
+}
+
+
+def figure_name(name: str) -> str:
+    """What an evaluation's named figure (``p_value``, ``ci_low``) is called on a page."""
+    known = _FIGURE_NAMES.get(str(name))
+    return known() if known else contract_labels.label(None, "output", str(name), _language())
+
+
+def declared(document: Any, kind: str, name: Any) -> str:
+    """The contract's label of a part (an output, an input, a payment, a party) in the active
+    language; a readable form of the identifier where the contract declares none."""
+    if name is None or name == "":
+        return ""
+    return contract_labels.label(document, kind, str(name), _language())
+
+
+def _number_first(rows: list[dict[str, Any]], key: str = "label") -> list[dict[str, Any]]:
+    """Rows whose labels all start with a number (age groups ``6-12``, ``13-15``) in the
+    order of that number, not as text; any other rows as they come."""
+    keys = []
+    for row in rows:
+        found = re.match(r"\s*(\d+(?:[.,]\d+)?)", label(row.get(key)))
+        if found is None:
+            return rows
+        keys.append(Decimal(found.group(1).replace(",", ".")))
+    order = sorted(range(len(rows)), key=lambda i: keys[i])
+    return [rows[i] for i in order]
 
 
 # --- panels ------------------------------------------------------------------------------
@@ -184,9 +367,9 @@ def _cost_trajectory(panel: dict[str, Any]) -> list[Table]:
                 "month",
                 _("Month since inclusion"),
                 (("expected", _("Expected (reference)")), ("observed", _("Observed"))),
-                "SEK",
+                _("SEK"),
             ),
-            description=panel.get("description") or "",
+            description=label(panel.get("description")),
         ),
         Table(
             f"{panel['id']}-cumulative",
@@ -235,7 +418,7 @@ def _expected_observed(panel: dict[str, Any]) -> list[Table]:
                 ),
                 label(panel.get("outcome_label")) or _("Per individual"),
             ),
-            description=panel.get("description") or "",
+            description=label(panel.get("description")),
         ),
         Table(
             f"{panel['id']}-cumulative",
@@ -272,7 +455,7 @@ def _funnel(panel: dict[str, Any]) -> list[Table]:
             columns,
             rows,
             chart=Chart("lines", "month", _("Month"), tuple(series), _("Participants"), "T"),
-            description=panel.get("description") or "",
+            description=label(panel.get("description")),
         ),
         Table(
             f"{panel['id']}-earned",
@@ -288,7 +471,7 @@ def _funnel(panel: dict[str, Any]) -> list[Table]:
                 "month",
                 _("Month"),
                 (("earned", _("Earned so far")), ("cap", _("Cap"))),
-                "SEK",
+                _("SEK"),
                 "T",
             ),
         ),
@@ -360,7 +543,7 @@ def _before_after(panel: dict[str, Any]) -> list[Table]:
             chart=Chart(
                 "grouped_lines", "period", _("When"), (("mean", _("Mean")),), _("Mean"), "O"
             ),
-            description=panel.get("description") or "",
+            description=label(panel.get("description")),
         )
     ]
     return tables
@@ -378,7 +561,7 @@ def _aggregate(panel: dict[str, Any]) -> list[Table]:
             [Column("label", _("Level"), "label"), Column("number", _("Value"), kind)],
             levels,
             chart=Chart("hbars", "label", _("Level"), (("number", _("Value")),), _("Value")),
-            description=panel.get("description") or "",
+            description=label(panel.get("description")),
         )
     ]
 
@@ -387,22 +570,29 @@ def _estimate(panel: dict[str, Any]) -> list[Table]:
     tables = []
     for series in panel.get("series") or []:
         rows = [{"position": i + 1, "value": v} for i, v in enumerate(series["values"])]
+        name = figure_name(series["name"])
         tables.append(
             Table(
                 f"{panel['id']}-{series['name']}".replace(".", "-").replace("_", "-"),
-                f"{label(panel['label'])}: {series['name']}",
+                f"{label(panel['label'])}: {name}",
                 [Column("position", _("Position"), "int"), Column("value", _("Value"), "number")],
                 rows,
-                chart=Chart(
-                    "lines", "position", _("Position"), (("value", series["name"]),), _("Value")
-                ),
+                chart=Chart("lines", "position", _("Position"), (("value", name),), _("Value")),
             )
         )
     return tables
 
 
-def _thresholds(panel: dict[str, Any]) -> list[Table]:
-    rows = [row for row in panel.get("bound") or [] if "at_least" in row]
+def _thresholds(panel: dict[str, Any], document: Any = None) -> list[Table]:
+    rows = [
+        {
+            **row,
+            "input_label": declared(document, "input", row.get("input")),
+            "take_label": figure_name(row.get("take") or "estimate"),
+        }
+        for row in panel.get("bound") or []
+        if "at_least" in row
+    ]
     if not rows:
         return []
     return [
@@ -410,8 +600,8 @@ def _thresholds(panel: dict[str, Any]) -> list[Table]:
             f"{panel['id']}-thresholds",
             _("%(evaluation)s: the contract's thresholds") % {"evaluation": label(panel["label"])},
             [
-                Column("input", _("Input")),
-                Column("take", _("Figure")),
+                Column("input_label", _("Input")),
+                Column("take_label", _("Figure")),
                 Column("figure", _("Value"), "number"),
                 Column("at_least", _("At least"), "number"),
                 Column("met", _("Met"), "bool"),
@@ -427,6 +617,7 @@ def _subgroups(panel: dict[str, Any]) -> list[Table]:
     for group in panel.get("subgroups") or []:
         if not group.get("rows"):
             continue
+        group = {**group, "rows": _number_first(list(group["rows"]))}
         per_individual = any("per_individual" in row for row in group["rows"])
         columns = [
             Column("label", label(group["label"], group["column"]), "label"),
@@ -476,7 +667,7 @@ def _event_study(panel: dict[str, Any]) -> list[Table]:
     if reference is not None:
         description = _(
             "The reference period is %(reference)s (its effect is 0 by definition)."
-        ) % {"reference": reference}
+        ) % {"reference": formatting.number(reference, _language(), 0)}
     else:
         description = _(
             "Each period is compared with the last period before adoption; no period is "
@@ -485,7 +676,10 @@ def _event_study(panel: dict[str, Any]) -> list[Table]:
     if test and test.get("p_value") is not None:
         description += " " + _(
             "Joint test of no effect before adoption: p = %(p)s (%(df)s periods)."
-        ) % {"p": number_format(test["p_value"], 3), "df": test.get("df")}
+        ) % {
+            "p": formatting.number(test["p_value"], _language(), 3),
+            "df": formatting.number(test.get("df"), _language(), 0),
+        }
     return [
         Table(
             f"{panel['id']}-event-study",
@@ -525,7 +719,7 @@ LAYOUTS = {
 
 
 def _named(panel: dict[str, Any]) -> list[Table]:
-    rows = panel.get("named") or []
+    rows = [{**row, "label": figure_name(row["name"])} for row in panel.get("named") or []]
     if not rows:
         return []
     return [
@@ -533,14 +727,14 @@ def _named(panel: dict[str, Any]) -> list[Table]:
             f"{panel['id']}-figures",
             _("%(evaluation)s: the evaluation's named figures")
             % {"evaluation": label(panel["label"])},
-            [Column("name", _("Figure")), Column("value", _("Value"))],
+            [Column("label", _("Figure")), Column("number", _("Value"), "decimal")],
             rows,
             description=_("What a contract input may take from the evaluation, by name."),
         )
     ]
 
 
-def panel_tables(panel: dict[str, Any]) -> list[Table]:
+def panel_tables(panel: dict[str, Any], document: Any = None) -> list[Table]:
     """The tables of one panel, by its kind, then its thresholds, subgroups and the
     evaluation's named figures."""
     if panel.get("status") != "ok":
@@ -549,66 +743,79 @@ def panel_tables(panel: dict[str, Any]) -> list[Table]:
     return [
         *tables,
         *_event_study(panel),
-        *_thresholds(panel),
+        *_thresholds(panel, document),
         *_subgroups(panel),
         *_named(panel),
     ]
 
 
-def _settlement(dashboard: dict[str, Any]) -> list[Table]:
+def _settlement(dashboard: dict[str, Any], document: Any = None) -> list[Table]:
     settlement = dashboard.get("settlement") or {}
     if settlement.get("error") or not settlement.get("outputs"):
         return []
     tables = []
     if settlement.get("payments"):
+        payments = [
+            {
+                **row,
+                "label": declared(document, "payment", row.get("id")) or row.get("label"),
+                "from_label": declared(document, "party", row.get("from")),
+                "to_label": declared(document, "party", row.get("to")),
+            }
+            for row in settlement["payments"]
+        ]
         tables.append(
             Table(
                 "settlement",
                 _("What the contract would pay if it ended today"),
                 [
                     Column("label", _("Payment")),
-                    Column("from", _("From")),
-                    Column("to", _("To")),
+                    Column("from_label", _("From")),
+                    Column("to_label", _("To")),
                     Column("amount", _("Amount, SEK"), "money"),
                 ],
-                settlement["payments"],
-                chart=Chart("hbars", "label", _("Payment"), (("amount", "SEK"),), "SEK"),
+                payments,
+                chart=Chart("hbars", "label", _("Payment"), (("amount", _("SEK")),), _("SEK")),
             )
         )
     tables.append(
         Table(
             "outputs",
-            _("The contract's figures today, with their formulas"),
+            _("The contract's figures today"),
             [
-                Column("name", _("Figure")),
-                Column("value", _("Value")),
-                Column("formula", _("Formula")),
-                Column("description", _("What it is")),
+                Column("label", _("Figure")),
+                Column("value", _("Value"), "typed"),
+                Column("summary", _("What it is")),
             ],
             [
                 {
                     **row,
-                    "value": ", ".join(row["value"])
-                    if isinstance(row["value"], list)
-                    else row["value"],
+                    "label": declared(document, "output", row["name"]),
+                    "summary": contract_labels.summary(document, "output", row["name"], _language())
+                    or row.get("description")
+                    or "",
+                    "of": row.get("of") if row.get("type") == "series" else row.get("type"),
                 }
                 for row in settlement["outputs"]
             ],
+            description=_("The formulas are in the contract and in the CSV download."),
+            extra={"csv_columns": [Column("name", _("Name")), Column("formula", _("Formula"))]},
         )
     )
     return tables
 
 
-def _series(dashboard: dict[str, Any]) -> list[Table]:
+def _series(dashboard: dict[str, Any], document: Any = None) -> list[Table]:
     tables = []
     for series in dashboard.get("series") or []:
         kind = "money" if series.get("of") == "money" else "number"
+        name = declared(document, "output", series["name"])
+        summary = contract_labels.summary(document, "output", series["name"], _language())
+        summary = summary or series.get("description") or ""
         tables.append(
             Table(
                 f"output-{series['name']}".replace("_", "-"),
-                f"{series['name']}: {series['description']}"
-                if series["description"]
-                else series["name"],
+                name,
                 [
                     Column("position", _("Position"), "int"),
                     Column("shown", _("Value") + _unit_suffix(kind), kind),
@@ -618,9 +825,10 @@ def _series(dashboard: dict[str, Any]) -> list[Table]:
                     "lines",
                     "position",
                     _("Position"),
-                    (("value", series["name"]),),
+                    (("value", name),),
                     _("Value") + _unit_suffix(kind),
                 ),
+                description=summary,
             )
         )
     return tables
@@ -637,7 +845,7 @@ def _individuals(dashboard: dict[str, Any]) -> list[Table]:
     for column in individuals["columns"]:
         kind = column["kind"]
         if kind == "pseudonym":
-            columns.append(Column(column["key"], _("Pseudonym")))
+            columns.append(Column(column["key"], _("Pseudonym"), "pseudonym"))
         elif kind == "months":
             columns.append(Column(column["key"], _("Months since inclusion"), "int"))
         elif kind == "rows":
@@ -670,62 +878,81 @@ def _individuals(dashboard: dict[str, Any]) -> list[Table]:
     ]
 
 
-def _panel_note(panel: dict[str, Any]) -> dict[str, Any]:
+def _panel_note(panel: dict[str, Any], document: Any = None) -> dict[str, Any]:
     return {
         "id": panel["id"],
         "title": label(panel["label"]),
         "status": panel["status"],
         "paid": panel.get("paid", False),
-        "error": panel.get("error"),
+        "error": error_said(panel.get("error"), document=document),
     }
 
 
-def dashboard_sections(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+def dashboard_sections(dashboard: dict[str, Any], document: Any = None) -> list[dict[str, Any]]:
     """The dashboard in page order, each item a table (``{"table": …}``) or a panel that
     shows no figures (``{"note": …}``): the evaluations the contract pays on, what it
     would pay today, the followed evaluations, the series among its figures, the status
-    per individual."""
+    per individual. ``document`` (the contract) gives the labels of its parts."""
     panels = dashboard.get("panels") or []
 
     def of(selected: list[dict[str, Any]]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for panel in selected:
             if panel.get("status") == "ok":
-                items += [{"table": table} for table in panel_tables(panel)]
+                items += [{"table": table} for table in panel_tables(panel, document)]
             else:
-                items.append({"note": _panel_note(panel)})
+                items.append({"note": _panel_note(panel, document)})
         return items
 
     return [
         *of([p for p in panels if p.get("paid")]),
-        *({"table": t} for t in _settlement(dashboard)),
+        *({"table": t} for t in _settlement(dashboard, document)),
         *of([p for p in panels if not p.get("paid")]),
-        *({"table": t} for t in _series(dashboard)),
+        *({"table": t} for t in _series(dashboard, document)),
         *({"table": t} for t in _individuals(dashboard)),
     ]
 
 
-def dashboard_tables(dashboard: dict[str, Any]) -> list[Table]:
+def dashboard_tables(dashboard: dict[str, Any], document: Any = None) -> list[Table]:
     """Every table of the dashboard, in page order."""
-    return [item["table"] for item in dashboard_sections(dashboard) if "table" in item]
+    return [item["table"] for item in dashboard_sections(dashboard, document) if "table" in item]
 
 
-def table_csv(table: Table) -> str:
-    """The table as CSV (raw values; a suppressed row carries only the word ``suppressed``;
-    text a spreadsheet would run as a formula is neutralised, decision 0623)."""
+def table_csv(table: Table, *, excel: bool = False) -> str:
+    """The table as CSV; text a spreadsheet would run as a formula is neutralised (decision
+    0623).
+
+    The plain form (``excel`` False) is for programs: comma-separated, the columns' keys as
+    headers, raw values (a decimal point), a suppressed row carrying only ``true`` in the
+    ``suppressed`` column. The form for Excel (decision 0825) is for people with a
+    Swedish spreadsheet: semicolons, the headers in the active language, decimal commas,
+    labels instead of identifiers, and a byte-order mark so Excel reads UTF-8.
+    """
+    columns = [*table.columns, *table.extra.get("csv_columns", [])]
+    if excel:
+        header = [c.label for c in table.columns] + [_("Suppressed")]
+        rows = []
+        for row in table.rows:
+            suppressed = bool(row.get(SUPPRESSED))
+            values = [
+                "" if suppressed and c.key not in row else _spreadsheet_value(row, c)
+                for c in table.columns
+            ]
+            rows.append([*values, _("yes") if suppressed else _("no")])
+        return spreadsheet_csv(header, rows)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(spreadsheet_row([c.key for c in table.columns] + ["suppressed"]))
+    writer.writerow(spreadsheet_row([c.key for c in columns] + ["suppressed"]))
     for row in table.rows:
         if row.get(SUPPRESSED):
             writer.writerow(
                 spreadsheet_row(
-                    [row.get(c.key, "") if c.key in row else "" for c in table.columns] + ["true"]
+                    [row.get(c.key, "") if c.key in row else "" for c in columns] + ["true"]
                 )
             )
         else:
             writer.writerow(
-                spreadsheet_row([_csv_value(row.get(c.key)) for c in table.columns] + ["false"])
+                spreadsheet_row([_csv_value(row.get(c.key)) for c in columns] + ["false"])
             )
     return out.getvalue()
 
@@ -736,6 +963,56 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, dict):
         return label(value)
     return value
+
+
+_NUMERIC = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+
+
+def spreadsheet_number(value: Any) -> Any:
+    """A number as a Swedish spreadsheet reads it: a decimal comma, no digit grouping, a
+    hyphen-minus (Excel reads U+2212 as text); anything else unchanged."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float, Decimal)) or (
+        isinstance(value, str) and _NUMERIC.match(value.strip())
+    ):
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            return value
+        if not amount.is_finite():
+            return ""
+        text = format(amount, "f")
+        return text.replace(".", ",")
+    return value
+
+
+def _spreadsheet_value(row: dict[str, Any], column: Column) -> Any:
+    value = row.get(column.key)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dict):
+        return label(value)
+    if isinstance(value, list):
+        return "; ".join(str(spreadsheet_number(item)) for item in value)
+    if column.kind == "bool" or isinstance(value, bool) or value in ("true", "false"):
+        return _("yes") if value in (True, "true") else _("no")
+    if column.kind in ("money", "number", "int", "share", "typed"):
+        return spreadsheet_number(value)
+    return value
+
+
+def spreadsheet_csv(header: list[str], rows: list[list[Any]]) -> str:
+    """Rows as CSV for a spreadsheet set to Swedish: semicolon-separated, a byte-order mark
+    first (UTF-8 in Excel), each cell neutralised against formulas (decision 0623).
+    Numbers in the rows should already be :func:`spreadsheet_number`."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(spreadsheet_row(header))
+    for row in rows:
+        writer.writerow(spreadsheet_row(row))
+    return out.getvalue()
 
 
 # --- headline figures and notes ---------------------------------------------------------
@@ -761,16 +1038,20 @@ def _panel_figures(panel: dict[str, Any]) -> list[tuple[str, str, str]]:
         return out
     if panel["kind"] == "aggregate" and not panel.get("levels"):
         value = figures.get("value")
-        out.append((title, _money(value) if kind == "money" else _format(value, "text"), ""))
+        shown = _money(value) if kind == "money" else _typed(value, "number")
+        out.append((title, shown, ""))
         return out
     if estimate.get("shown") is not None and panel["kind"] != "aggregate":
-        level = f"{(estimate.get('level') or 0.95) * 100:.0f} %"
+        level = formatting.percent(estimate.get("level") or 0.95, _language(), places=0)
         unit = panel.get("outcome_unit") or ""
-        shown = (
-            _money(estimate["shown"])
-            if kind == "money"
-            else f"{_format(estimate['shown'], 'number')} {unit}".strip()
-        )
+        if kind != "money" and unit == "share":
+            kind = "share_points"
+        if kind == "money":
+            shown = _money(estimate["shown"])
+        elif kind == "share_points":
+            shown = formatting.percent(estimate["shown"], _language(), places=1)
+        else:
+            shown = f"{_format(estimate['shown'], 'number')} {unit_name(unit)}".strip()
         out.append(
             (
                 title,
@@ -790,11 +1071,13 @@ def _panel_figures(panel: dict[str, Any]) -> list[tuple[str, str, str]]:
         out.append(
             (
                 _("Month since inclusion from which the saving stays positive"),
-                "–" if month is None else str(month),
+                _format(month, "int"),
                 _("interval %(low)s – %(high)s")
                 % {
-                    "low": "–" if interval[0] is None else interval[0],
-                    "high": _("not reached") if interval[1] is None else interval[1],
+                    "low": _format(interval[0], "int"),
+                    "high": _("not reached")
+                    if interval[1] is None
+                    else _format(interval[1], "int"),
                 },
             )
         )
@@ -803,7 +1086,7 @@ def _panel_figures(panel: dict[str, Any]) -> list[tuple[str, str, str]]:
             out.append(
                 (
                     _("Projected saving at month %(month)s since inclusion")
-                    % {"month": (figures.get("horizon"))},
+                    % {"month": _format(figures.get("horizon"), "int")},
                     _money(projection["value"]),
                     _("uncertainty band %(interval)s")
                     % {"interval": _interval(projection["low"], projection["high"], "money")},
@@ -822,8 +1105,9 @@ def key_figures(dashboard: dict[str, Any]) -> list[tuple[str, str, str]]:
             (
                 _("The contract would pay if it ended today"),
                 _money(settlement["total"]),
-                _("settled on the data as of %(day)s") % {"day": dashboard.get("as_of")}
-                + (_("; other inputs from %(source)s") % {"source": source} if source else ""),
+                _("settled on the data as of %(day)s")
+                % {"day": formatting.date(dashboard.get("as_of"), _language())}
+                + (_("; the other inputs as the newest statement settled them") if source else ""),
             )
         )
     break_even = dashboard.get("break_even")
@@ -832,7 +1116,7 @@ def key_figures(dashboard: dict[str, Any]) -> list[tuple[str, str, str]]:
             out.append(
                 (
                     _("The commissioner's break-even month (finance plan)"),
-                    str(break_even["month"]),
+                    _format(break_even["month"], "int"),
                     _("from %(start)s the cumulative position stays at or above zero")
                     % {"start": break_even["start"][:7]},
                 )
@@ -850,7 +1134,7 @@ def key_figures(dashboard: dict[str, Any]) -> list[tuple[str, str, str]]:
         out.append(
             (
                 _("Included (%(unit)s)") % {"unit": label(participants.get("unit"))},
-                str(participants["included"]),
+                _format(participants["included"], "int"),
                 label(participants.get("label")),
             )
         )

@@ -9,6 +9,11 @@ app_name = "council"
 urlpatterns = [
     path("contracts/<slug:identifier>/council/", views.dashboard, name="dashboard"),
     path(
+        "contracts/<slug:identifier>/council/progress/",
+        views.dashboard_progress,
+        name="dashboard_progress",
+    ),
+    path(
         "contracts/<slug:identifier>/council/dashboard.json",
         views.dashboard_json,
         name="dashboard_json",
@@ -24,5 +29,10 @@ urlpatterns = [
         "contracts/<slug:identifier>/council/meetings/<int:pk>/report.<str:fmt>",
         views.meeting_report,
         name="report",
+    ),
+    path(
+        "contracts/<slug:identifier>/council/meetings/<int:pk>/report-progress/",
+        views.report_progress,
+        name="report_progress",
     ),
 ]

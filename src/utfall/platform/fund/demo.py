@@ -5,9 +5,14 @@ Everything goes through the fund's and the knowledge platform's services, so the
 exercises them. Constellations, budgets and indicator reports come from the synthetic fund
 (``utfall synth fund``), with a fixed seed.
 
-The demo is where the reference data live: the indicator library (seed 003 appendix 4,
-then the outcomes of the other reference contracts) and the fund's configuration against
-its reference contract (where it writes the reports, the costs and its payments).
+The demo is where the reference data live: the indicator library (appendix 4 of the
+proposal for national outcome financing, then the outcomes of the other reference
+contracts) and the fund's configuration against its reference contract (where it writes
+the reports, the costs and its payments).
+
+Its texts are written as Swedish users would write them: the applications, reviews,
+comments and decisions in Swedish; the library's and the call's texts that pages show in
+the reader's language as ``svenska / English`` pairs (shown by their half).
 """
 
 from __future__ import annotations
@@ -67,8 +72,12 @@ FUND_CONFIGURATION = services.FundConfiguration(
     payment_column="amount",
     value_output="rate_card_value_sek",
 )
-APPENDIX_4_SOURCE = "Seed 003, Bilaga 4 (Case: Förebygga ungdomskriminalitet)"
-# Seed 003, appendix 4 (Bilaga 4): indicators for preventing youth crime, first in the library;
+APPENDIX_4_SOURCE = (
+    "Förslaget om nationell utfallsfinansiering, bilaga 4 (fall: förebygga "
+    "ungdomskriminalitet) / Proposal for national outcome financing, appendix 4 (case: "
+    "preventing youth crime)"
+)
+# Appendix 4 (Bilaga 4): indicators for preventing youth crime, first in the library;
 # the codes are the values of the reference contract's indicator column.
 APPENDIX_4 = (
     services.IndicatorEntry(
@@ -134,6 +143,9 @@ APPENDIX_4 = (
 )
 # Outcomes of the other reference contracts, reusable by constellations (followed: the fund's
 # contract does not pay on them).
+NORRKOPING_SOURCE = (
+    "Referensavtalet Norrköping, placerade barn / Reference contract Norrköping, placed children"
+)
 REFERENCE_OUTCOMES = (
     services.IndicatorEntry(
         "placement_costs",
@@ -142,7 +154,7 @@ REFERENCE_OUTCOMES = (
         "Placed children return home and stay home",
         "SEK",
         Direction.LOWER,
-        "Reference contract norrkoping-placed-children (seeds 000–002)",
+        NORRKOPING_SOURCE,
     ),
     services.IndicatorEntry(
         "school_results_placed",
@@ -151,7 +163,7 @@ REFERENCE_OUTCOMES = (
         "Placed children succeed in school",
         "pupils",
         Direction.HIGHER,
-        "Reference contract norrkoping-placed-children (seeds 000–002)",
+        NORRKOPING_SOURCE,
     ),
     services.IndicatorEntry(
         "short_term_sick_leave",
@@ -160,7 +172,8 @@ REFERENCE_OUTCOMES = (
         "Employees stay healthy at work",
         "days",
         Direction.LOWER,
-        "Reference contract sick-leave-botkyrka (seed 004)",
+        "Referensavtalet Botkyrka, korttidssjukfrånvaro / Reference contract Botkyrka, "
+        "short-term sick leave",
     ),
     services.IndicatorEntry(
         "collective_process_outcomes",
@@ -168,10 +181,21 @@ REFERENCE_OUTCOMES = (
         "Actors in the district work towards a shared goal",
         "milestones",
         Direction.HIGHER,
-        "Reference contract hasselby-vallingby-collective-impact (seed 003)",
+        "Referensavtalet Hässelby-Vällingby, kollektiv påverkan / Reference contract "
+        "Hässelby-Vällingby, collective impact",
     ),
 )
 INDICATOR_LIBRARY = APPENDIX_4 + REFERENCE_OUTCOMES
+# The desired change in an application's own words (the applicants write Swedish).
+DESIRED_CHANGE = {
+    "parenting_capacity": "Föräldrarna har bättre förmåga att stödja sina barn",
+    "language_grade_1": "Barnen börjar skolan med ett fungerande skolspråk",
+    "school_absence": "Eleverna går i skolan och frånvaro upptäcks tidigt",
+    "upper_secondary_eligibility": "Fler elever blir behöriga till gymnasiet",
+    "work_or_studies": "Fler unga vuxna arbetar eller studerar och kan försörja sig",
+    "criminal_group_inflow": "Färre unga dras in i kriminella grupperingar",
+    "youth_at_risk": "Färre unga och unga vuxna är i riskzonen för kriminalitet",
+}
 SEED = 2023
 PLACES = ("Norrby", "Söderås", "Västerån", "Österbro", "Mellanvik", "Sjöstad")
 KIND_OF = {"municipality": "municipality", "region": "region", "agency": "agency"}
@@ -181,33 +205,38 @@ CRITERIA = (
         "name": "Problemformulering / Problem formulation",
         "weight": 1,
         "is_base": True,
-        "description": "Needs analysis and a clear problem formulation.",
+        "description": "Behovsanalys och en tydlig problemformulering. / Needs analysis and "
+        "a clear problem formulation.",
     },
     {
         "code": "objectives",
         "name": "Målsättning och utfall / Objectives and outcomes",
         "weight": 1,
         "is_base": True,
-        "description": "Outcome definitions at three levels with an evaluation design.",
+        "description": "Utfallsdefinitioner på tre nivåer med en utvärderingsdesign. / "
+        "Outcome definitions at three levels with an evaluation design.",
     },
     {
         "code": "capacity",
         "name": "Organisatorisk kapacitet / Organisational capacity",
         "weight": 1,
         "is_base": True,
-        "description": "Answers to the readiness survey.",
+        "description": "Svaren på enkäten om organisatorisk beredskap. / Answers to the "
+        "readiness survey.",
     },
     {
         "code": "cross_sector",
         "name": "Tvärsektoriell samverkan / Cross-sector cooperation",
         "weight": "1.5",
-        "description": "Across principals preferred (seed 003).",
+        "description": "Samverkan över flera huvudmän föredras. / Cooperation across "
+        "principals is preferred.",
     },
     {
         "code": "theory",
         "name": "Förändringsteori och evidens / Theory of change and evidence",
         "weight": 1,
-        "description": "Covers the prevention triangle; matched against evidence.",
+        "description": "Täcker hela preventionstriangeln och stäms av mot evidens. / Covers "
+        "the prevention triangle; matched against evidence.",
     },
 )
 PUBLISHED = {
@@ -215,7 +244,7 @@ PUBLISHED = {
         "Criminal justice",
         Stage.IMPLEMENTATION,
         "Statens utfallsersättning till en konstellation som förebygger ungdomskriminalitet: "
-        "en prislista för indikatorerna i seed 003:s bilaga 4, högst 50 % av kostnaderna. / "
+        "en prislista för indikatorerna i bilaga 4, högst 50 % av kostnaderna. / "
         "The state's outcome payment to a constellation preventing youth crime.",
     ),
     "norrkoping-placed-children": (
@@ -247,8 +276,8 @@ PUBLISHED = {
 
 
 def indicator_library_seed() -> list[Indicator]:
-    """The demo's indicator library (idempotent): seed 003 appendix 4, then the reference
-    contracts' outcomes."""
+    """The demo's indicator library (idempotent): appendix 4, then the reference contracts'
+    outcomes."""
     return services.indicator_library_update(entries=INDICATOR_LIBRARY)
 
 
@@ -283,8 +312,10 @@ def _publish(commissioner: Any, log: Any) -> None:
             contract=norrkoping,
             actor=commissioner,
             title="Kostnaderna steg de första 6–12 månaderna / Costs rose in the first 6–12 months",
-            body="More placement days early on; net savings from month 9. The effect was larger "
-            "for younger school-age children with earlier placements (seeds 000–002).",
+            body="Fler placeringsdygn i början; nettobesparing från månad 9. Effekten var större "
+            "för yngre barn i skolåldern med tidigare placeringar. / More placement days early "
+            "on; net savings from month 9. The effect was larger for younger school-age "
+            "children with earlier placements.",
         )
 
 
@@ -322,6 +353,15 @@ def load_fund_demo(
     admin = _user("fund_admin")
     reviewer = _user("fund_reviewer")
     applicant = _user("constellation")
+    # Pages name people (the decision log, the reviews), not their login names.
+    for user, (first, last) in (
+        (admin, ("Ada", "Fondförvaltare")),
+        (reviewer, ("Bo", "Bedömare")),
+        (applicant, ("Cecilia", "Sökande")),
+    ):
+        if not user.first_name:
+            user.first_name, user.last_name = first, last
+            user.save(update_fields=["first_name", "last_name"])
     for user in (admin, reviewer):
         organisation_services.membership_add(user=user, organisation=administrator, actor=None)
     logins = [
@@ -355,9 +395,13 @@ def load_fund_demo(
         fund=fund,
         actor=admin,
         title="Utlysning 2023: Förebygga ungdomskriminalitet / Call 2023: preventing youth crime",
-        description="Constellations of municipalities, regions and/or national agencies apply "
-        "for outcome financing of an initiative to prevent youth crime (seed 003, Bilaga 4). "
-        "The state pays at most 50 % of the costs, as outcome payment.",
+        # "svenska / English": the pages show the half in the reader's language.
+        description="Konstellationer av kommuner, regioner och/eller statliga myndigheter "
+        "ansöker om utfallsfinansiering för en insats som förebygger ungdomskriminalitet. "
+        "Staten betalar högst 50 % av kostnaderna, som utfallsersättning. / "
+        "Constellations of municipalities, regions and/or national agencies apply for "
+        "outcome financing of an initiative to prevent youth crime. The state pays at most "
+        "50 % of the costs, as outcome payment.",
         opens_on=date(2023, 6, 1),
         deadline=date(2023, 8, 31),
         outcome_payment_frame=Decimal("60000000"),
@@ -412,9 +456,9 @@ def _applications_and_cycle(
         outcomes = [
             {
                 "indicator": indicators[code],
-                "desired_change": indicators[code].desired_change,
-                "causal_effect": "Change in the share against the constellation's baseline "
-                "(difference in means), verified by the evaluator every six months.",
+                "desired_change": DESIRED_CHANGE.get(code, ""),
+                "causal_effect": "Förändringen i andelen jämfört med konstellationens "
+                "baslinje (skillnad i medelvärden), som utvärderaren verifierar varje halvår.",
                 "baseline_share": Decimal(
                     str(round(float(baseline[baseline.indicator == code].value.iloc[0]), 4))
                 ),
@@ -428,16 +472,15 @@ def _applications_and_cycle(
             today=date(2023, 8, 15),
             constellation_name=f"Konstellation {place}",
             members=members,
-            needs_analysis=f"Rising youth crime in {place}; school absence and early "
-            "acting-out behaviour are the first signs in local data.",
-            target_group="Children and young people 6–20 years in the most exposed areas, "
-            "and their parents.",
-            theory_of_change="Universal, selective and indicated interventions across the "
-            "prevention triangle: parenting support, school presence, leisure and work.",
-            evaluation_design="Six-monthly indicator reports against a baseline; comparison "
-            "areas where the data allow.",
-            readiness="Project leader appointed; data sharing between school and social "
-            "services agreed.",
+            needs_analysis=f"Ungdomskriminaliteten ökar i {place}. Skolfrånvaro och tidiga "
+            "utagerande beteenden är de första tecknen i våra lokala uppgifter.",
+            target_group="Barn och unga 6–20 år i de mest utsatta områdena, och deras föräldrar.",
+            theory_of_change="Universella, selektiva och indikerade insatser i hela "
+            "preventionstriangeln: föräldrastöd, närvaro i skolan, fritid och arbete.",
+            evaluation_design="Indikatorrapporter varje halvår mot en baslinje; "
+            "jämförelseområden där uppgifterna räcker till.",
+            readiness="Projektledare är utsedd; skolan och socialtjänsten har kommit överens "
+            "om att dela uppgifter.",
             budget_total=budget,
             co_financing=budget - requested,
             requested_outcome_payment=requested,
@@ -452,11 +495,12 @@ def _applications_and_cycle(
             application=application,
             actor=admin,
             qualified=qualified,
-            strengths="Clear problem formulation grounded in local data; committed principals.",
-            weaknesses="The theory of change needs evidence for the selective interventions."
+            strengths="Tydlig problemformulering som bygger på lokala uppgifter; engagerade "
+            "huvudmän.",
+            weaknesses="Förändringsteorin behöver stöd i evidens för de selektiva insatserna."
             if qualified
-            else "Cooperation across principals is not yet anchored and the "
-            "readiness survey shows no data sharing; please develop it for a later call.",
+            else "Samverkan mellan huvudmännen är ännu inte förankrad och enkäten om "
+            "beredskap visar inget uppgiftsdelande; utveckla detta inför en senare utlysning.",
         )
     for application in call.applications.filter(status=ApplicationStatus.SCREENED_IN):
         for person in (admin, reviewer):
@@ -464,15 +508,15 @@ def _applications_and_cycle(
                 application=application,
                 actor=person,
                 scores={c["code"]: int(rng.integers(2, 6)) for c in CRITERIA},
-                comment="Scored against the call's criteria.",
+                comment="Bedömd mot utlysningens kriterier.",
             )
     proposal = [r.application.pk for r in selection_proposal(call) if r.proposed]
     services.selection_decide(
         call=call,
         actor=admin,
         application_ids=proposal,
-        reasons="Highest mean weighted scores of the two reviewers that fit in the call's "
-        "frame of 60 MSEK for outcome payments (rank and fit).",
+        reasons="De högsta viktade medelpoängen från de två bedömarna som ryms inom "
+        "utlysningens ram på 60 mnkr för utfallsersättning (rangordning och utrymme).",
     )
     log(f"  selected {len(proposal)} constellations")
     by_application = {a.pk: cid for cid, a in applications.items()}
@@ -514,7 +558,7 @@ def _applications_and_cycle(
         settlement_comment(
             settlement=draft,
             actor=admin,
-            text="The reported costs match the constellation's cost report.",
+            text="De redovisade kostnaderna stämmer med konstellationens kostnadsrapport.",
         )
         final = settlement_sign(settlement=draft, actor=evaluator, totp_code=totp_code(evaluator))
         payment = services.report_pay(report=report, actor=admin, year=2025)

@@ -1,28 +1,64 @@
-"""Forms of the fund pages: parsing what a person typed; the rules are in the services."""
+"""Forms of the fund pages: parsing what a person typed; the rules are in the services.
+
+Every typed figure goes through :class:`NumberField` (the platform's
+:class:`~utfall.platform.web.forms.NumberField`: ``10 000 000,00``, ``1,5``, ``1.5``), whose
+message names the field it belongs to. Lists (members, criteria) are formsets, one row per
+item, with selects where the value is one of a few: nothing has a syntax of its own.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from utfall.platform.fund import labels
 from utfall.platform.fund.models import Indicator
-from utfall.platform.fund.services import MEMBER_KINDS
 from utfall.platform.links import link_is_safe
+from utfall.platform.web.forms import NumberField
+from utfall.services import formatting
 
 OUTCOME_SLOTS = 3
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
+SCORES = range(6)
+
+
+def _with_figures(message: Any, **figures: str) -> str:
+    """``message`` with its example figures written in the active language's form (as
+    many decimals as the figure is written with)."""
+    language = formatting.language_of(get_language())
+    shown = {}
+    for name, figure in figures.items():
+        places = len(figure.partition(".")[2])
+        shown[name] = formatting.number(Decimal(figure), language, places or None)
+    return str(message) % shown
+
+
+with_figures = lazy(_with_figures, str)
+"""A text whose example figures follow the language of the page it is shown on."""
+
+
+class CountField(NumberField):
+    """A whole number typed as ``1 000`` or ``1000``; the value is an ``int``."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("decimal_places", 0)
+        super().__init__(*args, **kwargs)
+        self.widget.attrs["inputmode"] = "numeric"
+
+    def clean(self, value: Any) -> Any:
+        cleaned = super().clean(value)
+        return None if cleaned is None else int(cleaned)
 
 
 class ApplicationForm(forms.Form):
     organisation = forms.ModelChoiceField(queryset=None, label=_("Lead organisation"))
     constellation_name = forms.CharField(label=_("Name of the constellation"), max_length=200)
-    members = forms.CharField(
-        label=_("Members of the constellation"),
-        widget=TEXTAREA,
-        help_text=_("One per line: name; kind (%(kinds)s).") % {"kinds": ", ".join(MEMBER_KINDS)},
-    )
     needs_analysis = forms.CharField(
         label=_("Needs analysis and problem formulation"), widget=TEXTAREA
     )
@@ -32,41 +68,48 @@ class ApplicationForm(forms.Form):
     readiness = forms.CharField(
         label=_("Organisational readiness"), widget=TEXTAREA, required=False
     )
-    budget_total = forms.DecimalField(label=_("Total budget (SEK)"), min_value=0, decimal_places=2)
-    co_financing = forms.DecimalField(
-        label=_("Own and co-financing (SEK)"), min_value=0, decimal_places=2
+    budget_total = NumberField(
+        label=_("Total budget (SEK)"), min_value=0, decimal_places=2, max_digits=14
     )
-    requested_outcome_payment = forms.DecimalField(
+    co_financing = NumberField(
+        label=_("Own and co-financing (SEK)"), min_value=0, decimal_places=2, max_digits=14
+    )
+    requested_outcome_payment = NumberField(
         label=_("Outcome payment applied for (SEK)"),
         min_value=0,
         decimal_places=2,
+        max_digits=14,
         help_text=_("At most half of the budget."),
     )
 
     def __init__(self, *args: Any, organisations: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["organisation"].queryset = organisations
+        indicators = Indicator.objects.all()
         for slot in range(OUTCOME_SLOTS):
             required = slot == 0
-            self.fields[f"indicator_{slot}"] = forms.ModelChoiceField(
-                queryset=Indicator.objects.all(),
+            self.fields[f"indicator_{slot}"] = IndicatorChoiceField(
+                queryset=indicators,
                 required=required,
-                label=_("Outcome %(n)s: indicator (from the library)") % {"n": slot + 1},
+                label=_("Indicator (from the library)"),
             )
             self.fields[f"desired_change_{slot}"] = forms.CharField(
-                required=required,
-                label=_("Outcome %(n)s: desired change") % {"n": slot + 1},
+                required=required, label=_("Desired change")
             )
             self.fields[f"causal_effect_{slot}"] = forms.CharField(
-                required=required,
-                label=_("Outcome %(n)s: causal effect (how it is estimated)") % {"n": slot + 1},
+                required=required, label=_("Causal effect (how it is estimated)")
             )
-            self.fields[f"baseline_share_{slot}"] = forms.DecimalField(
+            self.fields[f"baseline_share_{slot}"] = NumberField(
                 required=False,
                 min_value=0,
-                max_value=1,
-                decimal_places=4,
-                label=_("Outcome %(n)s: baseline share (0–1)") % {"n": slot + 1},
+                max_value=100,
+                decimal_places=2,
+                max_digits=5,
+                label=_("Baseline share (per cent, 0–100)"),
+                help_text=with_figures(
+                    _("For example %(share)s for %(share)s per cent; leave empty if not known."),
+                    share="12.5",
+                ),
             )
 
     def main_fields(self) -> list[Any]:
@@ -84,18 +127,8 @@ class ApplicationForm(forms.Form):
             for slot in range(OUTCOME_SLOTS)
         ]
 
-    def members_list(self) -> list[dict[str, str]]:
-        """Members as the service wants them."""
-        members = []
-        for line in self.cleaned_data["members"].splitlines():
-            if not line.strip():
-                continue
-            name, _sep, kind = line.partition(";")
-            members.append({"name": name.strip(), "kind": kind.strip()})
-        return members
-
     def outcomes(self) -> list[dict[str, Any]]:
-        """Outcome definitions as the service wants them."""
+        """Outcome definitions as the service wants them (the baseline as a share 0–1)."""
         found = []
         for slot in range(OUTCOME_SLOTS):
             indicator = self.cleaned_data.get(f"indicator_{slot}")
@@ -103,22 +136,78 @@ class ApplicationForm(forms.Form):
             effect = self.cleaned_data.get(f"causal_effect_{slot}")
             if not (indicator or change or effect):
                 continue
+            baseline = self.cleaned_data.get(f"baseline_share_{slot}")
             found.append(
                 {
                     "indicator": indicator,
                     "desired_change": change,
                     "causal_effect": effect,
-                    "baseline_share": self.cleaned_data.get(f"baseline_share_{slot}"),
+                    "baseline_share": None if baseline is None else baseline / 100,
                 }
             )
         return found
+
+
+class IndicatorChoiceField(forms.ModelChoiceField):
+    """An indicator of the library, named in the active language."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return labels.indicator_name(obj)
+
+
+class MemberForm(forms.Form):
+    """One member of the constellation: its name and what kind of party it is."""
+
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    kind = forms.ChoiceField(label=_("Kind of party"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("— choose —")), *labels.member_kind_choices()]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("name") and not data.get("kind"):
+            self.add_error("kind", _("Choose the kind of party."))
+        if data.get("kind") and not (data.get("name") or "").strip():
+            self.add_error("name", _("Write the member's name."))
+        return data
+
+
+class BaseMemberFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        if len(self.members()) < 2:
+            raise forms.ValidationError(
+                _(
+                    "Cross-sector cooperation is a base criterion: name at least two "
+                    "cooperating parties."
+                ),
+                code="members",
+            )
+
+    def members(self) -> list[dict[str, str]]:
+        """Members as the service wants them (empty rows left out)."""
+        return [
+            {"name": form.cleaned_data["name"].strip(), "kind": form.cleaned_data["kind"]}
+            for form in self.forms
+            if form.cleaned_data.get("name")
+        ]
+
+
+MemberFormSet = forms.formset_factory(MemberForm, formset=BaseMemberFormSet, extra=4)
 
 
 class ScreeningForm(forms.Form):
     qualified = forms.TypedChoiceField(
         label=_("Decision"),
         coerce=lambda v: v == "yes",
-        choices=[("yes", _("Qualified for deep analysis")), ("no", _("Not qualified"))],
+        choices=[
+            ("", _("— choose —")),
+            ("yes", _("Qualified for deep analysis")),
+            ("no", _("Not qualified")),
+        ],
     )
     strengths = forms.CharField(label=_("Strengths"), widget=TEXTAREA)
     weaknesses = forms.CharField(label=_("Weaknesses and areas to improve"), widget=TEXTAREA)
@@ -130,12 +219,17 @@ class ReviewForm(forms.Form):
     def __init__(self, *args: Any, criteria: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.criteria = list(criteria)
+        scores = self.fields.pop("comment")
         for criterion in self.criteria:
+            # No score is chosen for the reviewer: an empty choice, and a choice is required.
             self.fields[f"score_{criterion.code}"] = forms.TypedChoiceField(
-                label=criterion.name,
+                label=labels.bilingual(criterion.name),
                 coerce=int,
-                choices=[(str(i), str(i)) for i in range(6)],
+                choices=[("", _("— choose a score —")), *[(str(i), str(i)) for i in SCORES]],
+                help_text=labels.criterion_help(criterion),
+                error_messages={"required": _("Choose a score from 0 to 5.")},
             )
+        self.fields["comment"] = scores
 
     def scores(self) -> dict[str, int]:
         return {c.code: self.cleaned_data[f"score_{c.code}"] for c in self.criteria}
@@ -163,8 +257,8 @@ class ReportForm(forms.Form):
     period_end = forms.DateField(
         label=_("Period to"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    reported_costs_to_date = forms.DecimalField(
-        label=_("Reported costs to date (SEK)"), min_value=0, decimal_places=2
+    reported_costs_to_date = NumberField(
+        label=_("Reported costs to date (SEK)"), min_value=0, decimal_places=2, max_digits=14
     )
     is_baseline = forms.BooleanField(label=_("This is the baseline"), required=False)
 
@@ -172,13 +266,14 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.indicators = list(indicators)
         for indicator in self.indicators:
-            self.fields[f"n_{indicator.code}"] = forms.IntegerField(
+            name = labels.indicator_name(indicator)
+            self.fields[f"n_{indicator.code}"] = CountField(
                 min_value=1,
-                label=_("%(indicator)s: individuals (n)") % {"indicator": indicator.code},
+                label=_("%(indicator)s: individuals in the target group (n)") % {"indicator": name},
             )
-            self.fields[f"count_{indicator.code}"] = forms.IntegerField(
+            self.fields[f"count_{indicator.code}"] = CountField(
                 min_value=0,
-                label=_("%(indicator)s: meeting the indicator") % {"indicator": indicator.code},
+                label=_("%(indicator)s: individuals meeting the indicator") % {"indicator": name},
             )
 
     def lines(self) -> list[dict[str, Any]]:
@@ -209,21 +304,16 @@ class CallForm(forms.Form):
     description = forms.CharField(label=_("Description"), widget=TEXTAREA)
     opens_on = forms.DateField(label=_("Opens"), widget=forms.DateInput(attrs={"type": "date"}))
     deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
-    outcome_payment_frame = forms.DecimalField(
-        label=_("Frame for outcome payments (SEK)"), min_value=0, decimal_places=2
+    outcome_payment_frame = NumberField(
+        label=_("Frame for outcome payments (SEK)"), min_value=0, decimal_places=2, max_digits=14
     )
-    implementation_start_year = forms.IntegerField(label=_("Implementation from (year)"))
-    implementation_end_year = forms.IntegerField(label=_("Implementation to (year)"))
-    criteria = forms.CharField(
-        label=_("Criteria"),
-        widget=TEXTAREA,
-        help_text=_(
-            "One per line: code; name; weight; base (write base for a base criterion of the "
-            "screening)."
-        ),
-    )
+    implementation_start_year = CountField(label=_("Implementation from (year)"))
+    implementation_end_year = CountField(label=_("Implementation to (year)"))
     documents = forms.CharField(
-        label=_("Documents"), widget=TEXTAREA, required=False, help_text=_("One link per line.")
+        label=_("Links to the call's documents"),
+        widget=TEXTAREA,
+        required=False,
+        help_text=_("One web address (https://…) per line."),
     )
 
     def clean_documents(self) -> str:
@@ -237,29 +327,87 @@ class CallForm(forms.Form):
                 )
         return text
 
-    def clean_criteria(self) -> list[dict[str, Any]]:
-        criteria = []
-        for number, line in enumerate(self.cleaned_data["criteria"].splitlines(), start=1):
-            if not line.strip():
+
+BASE = "base"
+SCORED = "scored"
+
+
+class CriterionForm(forms.Form):
+    """One criterion of a call: its name, what it is for and its weight."""
+
+    name = forms.CharField(label=_("Criterion"), max_length=200, required=False)
+    description = forms.CharField(label=_("What the reviewers look for"), required=False)
+    weight = NumberField(
+        label=_("Weight"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=4,
+        decimal_places=2,
+        initial=Decimal(1),
+        help_text=with_figures(_("For example %(one)s or %(decimal)s."), one="1", decimal="1.5"),
+    )
+    kind = forms.ChoiceField(
+        label=_("Used for"),
+        required=False,
+        initial=SCORED,
+        choices=[
+            (SCORED, _("Scoring by the reviewers")),
+            (BASE, _("Base criterion of the screening (and scored)")),
+        ],
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("name") and data.get("weight") is None and "weight" not in self.errors:
+            self.add_error(
+                "weight",
+                with_figures(
+                    _("Weight: write a number, for example %(one)s or %(decimal)s."),
+                    one="1",
+                    decimal="1.5",
+                ),
+            )
+        return data
+
+
+class BaseCriterionFormSet(forms.BaseFormSet):
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        if not self.criteria():
+            raise forms.ValidationError(_("A call needs at least one criterion."), code="criteria")
+
+    def criteria(self) -> list[dict[str, Any]]:
+        """Criteria as the service wants them, each with a code derived from its name."""
+        found: list[dict[str, Any]] = []
+        codes: set[str] = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", {})
+            if not (data.get("name") or "").strip():
                 continue
-            parts = [part.strip() for part in line.split(";")]
-            if len(parts) < 2 or not parts[0] or not parts[1]:
-                raise forms.ValidationError(
-                    _("Line %(n)s: write code; name; weight; base") % {"n": number}
-                )
-            weight = parts[2] if len(parts) > 2 and parts[2] else "1"
-            try:
-                float(weight)
-            except ValueError:
-                raise forms.ValidationError(
-                    _("Line %(n)s: the weight is not a number") % {"n": number}
-                ) from None
-            criteria.append(
+            code = criterion_code(data["name"], codes)
+            codes.add(code)
+            found.append(
                 {
-                    "code": parts[0],
-                    "name": parts[1],
-                    "weight": weight,
-                    "is_base": len(parts) > 3 and parts[3].lower() in ("base", "bas"),
+                    "code": code,
+                    "name": data["name"].strip(),
+                    "description": data.get("description") or "",
+                    "weight": data["weight"],
+                    "is_base": data.get("kind") == BASE,
                 }
             )
-        return criteria
+        return found
+
+
+CriterionFormSet = forms.formset_factory(CriterionForm, formset=BaseCriterionFormSet, extra=3)
+
+
+def criterion_code(name: str, taken: set[str]) -> str:
+    """A code for a criterion from its name: ``Tvärsektoriell samverkan`` →
+    ``tvarsektoriell_samverkan``; a second criterion of the same name gets ``_2``."""
+    base = slugify(name).replace("-", "_")[:50] or "criterion"
+    code, number = base, 1
+    while code in taken:
+        number += 1
+        code = f"{base}_{number}"
+    return code

@@ -10,14 +10,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from utfall.errors import FindingsError, UserError
+from utfall.errors import UserError
 from utfall.platform.contracts.models import SettlementStatus
-from utfall.platform.fund import selectors, services
+from utfall.platform.fund import charts, selectors, services
 from utfall.platform.fund.forms import (
     ApplicationForm,
     CallForm,
+    CriterionFormSet,
+    MemberFormSet,
     ReportForm,
     ReviewForm,
     ScreeningForm,
@@ -37,14 +40,11 @@ from utfall.platform.fund.models import (
     OutcomeReport,
     ReportStatus,
 )
+from utfall.platform.fund.problems import attach, translated
 from utfall.platform.organisations.models import Organisation
 from utfall.platform.params import id_param
 from utfall.platform.permissions import Action, can, is_fund_administrator
-
-
-def _error_context(error: UserError) -> dict[str, Any]:
-    findings = [str(f) for f in error.findings] if isinstance(error, FindingsError) else []
-    return {"error": error.message, "findings": findings or error.detail}
+from utfall.services import formatting
 
 
 def _report(constellation: Constellation, request: HttpRequest) -> OutcomeReport:
@@ -83,9 +83,11 @@ def dashboard(request: HttpRequest, fund_id: int) -> HttpResponse:
     fund = get_object_or_404(Fund, pk=fund_id)
     _require_admin(request, fund)
     today = timezone.localdate()
-    call_form = CallForm(request.POST if "new_call" in request.POST else None)
-    context: dict[str, Any] = {"call_form": call_form}
-    if request.method == "POST" and call_form.is_valid():
+    posted = "new_call" in request.POST
+    call_form = CallForm(request.POST if posted else None)
+    criteria = CriterionFormSet(request.POST if posted else None, prefix="criteria")
+    context: dict[str, Any] = {"call_form": call_form, "criteria_forms": criteria}
+    if request.method == "POST" and posted and call_form.is_valid() & criteria.is_valid():
         data = call_form.cleaned_data
         try:
             call = services.call_create(
@@ -98,11 +100,13 @@ def dashboard(request: HttpRequest, fund_id: int) -> HttpResponse:
                 outcome_payment_frame=data["outcome_payment_frame"],
                 implementation_start_year=data["implementation_start_year"],
                 implementation_end_year=data["implementation_end_year"],
-                criteria=data["criteria"],
+                criteria=criteria.criteria(),
                 documents=data["documents"],
             )
         except UserError as error:
-            context.update(_error_context(error))
+            extra: list[str] = []
+            attach(call_form, error, fields=_call_field, extra=extra)
+            criteria.non_form_errors().extend(extra)
         else:
             messages.success(request, _("The call is open."))
             return redirect("fund:call", call_id=call.pk)
@@ -123,6 +127,8 @@ def dashboard(request: HttpRequest, fund_id: int) -> HttpResponse:
                 {"category": c, "amount": state.budget.for_category(c)}
                 for c in state.budget.categories
             ],
+            "budget_chart": charts.budget_chart(rows),
+            "contract_tables": _contract_tables(fund),
             "outcome_paid": state.paid(kind="outcome_payment"),
             "phases": fund.phases.all(),
             "calls": fund.calls.all(),
@@ -132,6 +138,65 @@ def dashboard(request: HttpRequest, fund_id: int) -> HttpResponse:
         }
     )
     return render(request, "fund/dashboard.html", context)
+
+
+def _label_text(label: Any, language: str) -> str | None:
+    """A contract's label (a Label, a {sv, en} mapping or a text) in ``language``."""
+    if label is None:
+        return None
+    if hasattr(label, "text"):
+        return str(label.text(language))
+    if isinstance(label, dict):
+        return str(label.get(language) or label.get("sv") or "") or None
+    return str(label) or None
+
+
+def _contract_tables(fund: Fund) -> list[dict[str, Any]]:
+    """Where the fund writes into its contract, by the contract's own labels."""
+    if fund.contract is None:
+        return []
+    try:
+        terms = services.fund_contract_of(fund)
+    except UserError:
+        return []
+    language = formatting.language_of(get_language())
+    data = terms.document.data
+    c = terms.configuration
+
+    def table(what: str, name: str, columns: list[str]) -> dict[str, Any]:
+        declared = data.table(name)
+        return {
+            "what": what,
+            "table": _label_text(declared.label, language) or name,
+            "columns": [
+                _label_text(declared.column(column).label, language) or column for column in columns
+            ],
+        }
+
+    rows = [
+        table(
+            _("Outcome reports"),
+            c.reports_table,
+            [c.indicator_column, c.n_column, c.count_column, c.baseline_column],
+        ),
+        table(_("Cost reports"), c.costs_table, [c.costs_column]),
+        table(_("Outcome payments"), c.payments_table, [c.payment_column]),
+    ]
+    output = terms.document.outputs.get(c.value_output)
+    value = _label_text(getattr(output, "label", None), language)
+    rows.append(
+        {
+            "what": _("Outcome value"),
+            "table": value or _("the contract's outcome value"),
+            "columns": [],
+        }
+    )
+    return rows
+
+
+def _call_field(name: str) -> str | None:
+    """The call form's field a finding of call_create names ("" for the criteria)."""
+    return {"implementation": "implementation_start_year", "criteria": ""}.get(name, name)
 
 
 @login_required
@@ -146,7 +211,12 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
     ranking and the selection."""
     call = get_object_or_404(Call.objects.select_related("fund"), pk=call_id)
     admin = is_fund_administrator(request.user, call.fund)
-    context: dict[str, Any] = {"call": call, "admin": admin, "criteria": call.criteria.all()}
+    context: dict[str, Any] = {
+        "call": call,
+        "admin": admin,
+        "criteria": call.criteria.all(),
+        "before_deadline": timezone.localdate() <= call.deadline,
+    }
     if admin:
         ranked = selectors.selection_proposal(call)
         form = SelectionForm(request.POST or None, ranked=ranked)
@@ -166,7 +236,10 @@ def call_detail(request: HttpRequest, call_id: int) -> HttpResponse:
                     messages.success(request, _("The selection is decided."))
                     return redirect("fund:call", call_id=call.pk)
             except UserError as error:
-                context.update(_error_context(error))
+                if "close" in request.POST:
+                    context["close_errors"] = [translated(error.message)]
+                else:
+                    attach(form, error)
         context.update(
             applications=call.applications.select_related("organisation"),
             ranked=ranked,
@@ -185,8 +258,9 @@ def apply(request: HttpRequest, call_id: int) -> HttpResponse:
     call = get_object_or_404(Call, pk=call_id)
     organisations = Organisation.objects.filter(memberships__user=request.user)
     form = ApplicationForm(request.POST or None, organisations=organisations)
-    context: dict[str, Any] = {"call": call, "form": form}
-    if request.method == "POST" and form.is_valid():
+    members = MemberFormSet(request.POST or None, prefix="members")
+    context: dict[str, Any] = {"call": call, "form": form, "members": members}
+    if request.method == "POST" and form.is_valid() & members.is_valid():
         data = form.cleaned_data
         try:
             application = services.application_submit(
@@ -195,7 +269,7 @@ def apply(request: HttpRequest, call_id: int) -> HttpResponse:
                 actor=request.user,
                 today=timezone.localdate(),
                 constellation_name=data["constellation_name"],
-                members=form.members_list(),
+                members=members.members(),
                 needs_analysis=data["needs_analysis"],
                 target_group=data["target_group"],
                 theory_of_change=data["theory_of_change"],
@@ -207,11 +281,33 @@ def apply(request: HttpRequest, call_id: int) -> HttpResponse:
                 outcomes=form.outcomes(),
             )
         except UserError as error:
-            context.update(_error_context(error))
+            extra: list[str] = []
+            attach(form, error, fields=_application_field(form), extra=extra)
+            members.non_form_errors().extend(extra)
         else:
             messages.success(request, _("The application was submitted."))
             return redirect("fund:application", application_id=application.pk)
     return render(request, "fund/apply.html", context)
+
+
+def _application_field(form: ApplicationForm) -> Any:
+    """Where a finding of application_submit goes: ``outcomes.1`` to the second outcome's
+    first empty level, ``members`` to the members ("")."""
+
+    def field(name: str) -> str | None:
+        if name == "members":
+            return ""
+        if name.startswith("outcomes."):
+            slot = name.partition(".")[2]
+            for level in ("indicator", "desired_change", "causal_effect"):
+                if not form.cleaned_data.get(f"{level}_{slot}"):
+                    return f"{level}_{slot}"
+            return f"indicator_{slot}"
+        if name == "outcomes":
+            return "indicator_0"
+        return name
+
+    return field
 
 
 @login_required
@@ -251,7 +347,10 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
                 messages.success(request, _("Your scores are saved."))
                 return redirect("fund:application", application_id=application.pk)
         except UserError as error:
-            context.update(_error_context(error))
+            if "screen" in request.POST:
+                attach(screening_form, error)
+            else:
+                attach(review_form, error, fields=lambda name: f"score_{name}")
     context.update(
         outcomes=application.outcomes.select_related("indicator"),
         screening=getattr(application, "screening", None),
@@ -304,6 +403,7 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
         "admin": admin,
         "evaluator": evaluator,
     }
+    problems: dict[int, str] = {}
     if request.method == "POST":
         try:
             if "report" in request.POST and (admin or member) and report_form.is_valid():
@@ -335,7 +435,13 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
                     report=report, actor=request.user, year=settle_form.cleaned_data["year"]
                 )
                 messages.success(
-                    request, _("Outcome payment: %(amount)s SEK.") % {"amount": payment.amount}
+                    request,
+                    _("Outcome payment: %(amount)s.")
+                    % {
+                        "amount": formatting.money(
+                            payment.amount, formatting.language_of(get_language())
+                        )
+                    },
                 )
                 return redirect("fund:constellation", constellation_id=constellation.pk)
             if "terminate" in request.POST and admin and terminate_form.is_valid():
@@ -348,7 +454,12 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
                 messages.success(request, _("The outcome financing is ended."))
                 return redirect("fund:constellation", constellation_id=constellation.pk)
         except UserError as error:
-            context.update(_error_context(error))
+            if "report" in request.POST:
+                attach(report_form, error, fields=_report_field(indicators))
+            elif "terminate" in request.POST:
+                attach(terminate_form, error)
+            else:
+                problems[id_param(request.POST.get("report_id"))] = translated(error.message)
     state = selectors.fund_state(fund)
     reports = list(
         constellation.reports.prefetch_related("lines__indicator").select_related(
@@ -357,6 +468,7 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
     )
     for report in reports:
         report.statement = services.report_statement(report)
+        report.problem = problems.get(report.pk)
     context.update(
         application=constellation.application,
         commitments=constellation.commitments.all(),
@@ -374,3 +486,17 @@ def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpRes
         signed=SettlementStatus.SIGNED,
     )
     return render(request, "fund/constellation.html", context)
+
+
+def _report_field(indicators: list[Indicator]) -> Any:
+    """Where a finding of report_submit goes: ``lines.0`` to the first indicator's count."""
+
+    def field(name: str) -> str | None:
+        if name.startswith("lines."):
+            index = int(name.partition(".")[2])
+            return f"count_{indicators[index].code}" if index < len(indicators) else None
+        if name == "lines":
+            return None
+        return name
+
+    return field

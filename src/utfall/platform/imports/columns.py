@@ -24,6 +24,7 @@ from utfall.core.contracts.data import (
     normalise_name,
 )
 from utfall.errors import Finding
+from utfall.platform.messages import ImportFinding
 
 __all__ = [
     "IDENTITY_KINDS",
@@ -138,32 +139,41 @@ def mapping_findings(
     for target, source in mapping.items():
         if target not in known:
             findings.append(
-                Finding(
+                ImportFinding(
                     code="unknown-target",
                     message=f"{target!r} is not a column of the table (it has: {', '.join(known)})",
                     file=file_name,
                     field_name=target,
+                    params={"target": target},
                 )
             )
         elif source not in header:
             findings.append(
-                Finding(
+                ImportFinding(
                     code="unknown-column",
                     message=f"the file has no column {source!r} (it has: {available})",
                     file=file_name,
                     row=1,
                     field_name=source,
+                    params={"source": source},
                 )
             )
         elif source in seen:
             findings.append(
-                Finding(
+                ImportFinding(
                     code="column-used-twice",
                     message=f"the column {source!r} is mapped to "
                     f"both {seen[source]!r} and {target!r}",
                     file=file_name,
                     row=1,
                     field_name=source,
+                    params={
+                        "source": source,
+                        "first": known[seen[source]].label.sv,
+                        "first_en": known[seen[source]].label.en,
+                        "second": known[target].label.sv,
+                        "second_en": known[target].label.en,
+                    },
                 )
             )
         else:
@@ -171,7 +181,7 @@ def mapping_findings(
     for column in columns:
         if column.required and column.name not in mapping:
             findings.append(
-                Finding(
+                ImportFinding(
                     code="missing-column",
                     message=f"the required column {column.name!r} "
                     f"({column.label.text(language)}) is missing; the file has: "
@@ -179,6 +189,7 @@ def mapping_findings(
                     file=file_name,
                     row=1,
                     field_name=column.name,
+                    params={"column": column.label.sv, "column_en": column.label.en},
                 )
             )
     identities = [c for c in columns if c.identity]
@@ -187,22 +198,31 @@ def mapping_findings(
         if not given:
             wanted = " or ".join(f"{c.name!r} ({c.label.text(language)})" for c in identities)
             findings.append(
-                Finding(
+                ImportFinding(
                     code="missing-column",
                     message=f"a column identifying the person is "
                     f"required: {wanted}; the file has: {available}",
                     file=file_name,
                     row=1,
                     field_name=identities[0].name,
+                    reason="missing-person",
+                    params={
+                        "columns": " / ".join(c.label.sv for c in identities),
+                        "columns_en": " / ".join(c.label.en for c in identities),
+                    },
                 )
             )
         elif len(given) > 1:
             findings.append(
-                Finding(
+                ImportFinding(
                     code="ambiguous-person",
                     message=f"map one column identifying the person, not {' and '.join(given)}",
                     file=file_name,
                     row=1,
+                    params={
+                        "columns": " / ".join(known[n].label.sv for n in given),
+                        "columns_en": " / ".join(known[n].label.en for n in given),
+                    },
                 )
             )
     return findings

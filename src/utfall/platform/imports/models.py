@@ -50,6 +50,9 @@ class ImportBatch(models.Model):
     rows_unchanged = models.PositiveIntegerField(default=0)
     findings = models.JSONField(default=list)
     finding_count = models.PositiveIntegerField(default=0)
+    # Every problem counted by reason and column, with the first few of each (the import
+    # page shows these; ``findings`` holds them all, up to MAX_STORED_FINDINGS).
+    finding_groups = models.JSONField(default=list, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     # The first rows as they will be imported (pseudonyms and masks only), so that the
     # import page does not read the file again; its "mapping" is the mapping it shows.

@@ -24,6 +24,7 @@ from typing import Any
 
 from utfall.errors import DataInvalid, Finding
 from utfall.platform.imports.scan import find_identity_number, mask_identity_numbers
+from utfall.platform.messages import ImportFinding
 
 __all__ = ["ENCODINGS", "LIMITS", "SPREADSHEET_SUFFIXES", "ReadLimits", "Table", "open_table"]
 
@@ -69,19 +70,57 @@ class Table:
     decimal_comma: bool
 
 
-def _fail(file_name: str, code: str, message: str, **where: Any) -> DataInvalid:
-    return DataInvalid(
-        f"{file_name}: {message}", [Finding(code=code, message=message, file=file_name, **where)]
+def _fail(
+    file_name: str,
+    code: str,
+    message: str,
+    *,
+    reason: str | None = None,
+    params: dict[str, Any] | None = None,
+    **where: Any,
+) -> DataInvalid:
+    finding = ImportFinding(
+        code=code,
+        message=message,
+        file=file_name,
+        reason=reason,
+        params={k: str(v) for k, v in (params or {}).items()},
+        **where,
+    )
+    return DataInvalid(f"{file_name}: {message}", [finding])
+
+
+def _header_finding(
+    file_name: str, code: str, message: str, params: dict[str, Any], **where: Any
+) -> Finding:
+    # A header cell is quoted in its finding: never an identity number typed there.
+    return ImportFinding(
+        code=code,
+        message=mask_identity_numbers(message),
+        file=file_name,
+        params={k: mask_identity_numbers(str(v)) for k, v in params.items()},
+        **where,
     )
 
 
-def _header_finding(file_name: str, code: str, message: str, **where: Any) -> Finding:
-    # A header cell is quoted in its finding: never an identity number typed there.
-    return Finding(code=code, message=mask_identity_numbers(message), file=file_name, **where)
+_LIMIT_REASONS = {
+    "max_rows": "too-many-rows",
+    "max_columns": "too-many-columns",
+    "max_cells": "too-many-cells",
+    "max_members": "too-many-files",
+    "max_unzipped_bytes": "unpacks-too-large",
+}
 
 
-def _limit(file_name: str, name: str, message: str, **where: Any) -> DataInvalid:
-    return _fail(file_name, "limit-exceeded", f"{message} (limit {name})", **where)
+def _limit(file_name: str, name: str, message: str, limit: Any = None, **where: Any) -> DataInvalid:
+    return _fail(
+        file_name,
+        "limit-exceeded",
+        f"{message} (limit {name})",
+        reason=_LIMIT_REASONS.get(name),
+        params={"limit": limit} if limit is not None else {},
+        **where,
+    )
 
 
 def open_table(
@@ -158,7 +197,9 @@ class _SheetCount:
             )
 
     def _over(self, name: str, what: str) -> DataInvalid:
-        return _limit(self.file_name, name, f"the sheet {self.member} has {what}")
+        return _limit(
+            self.file_name, name, f"the sheet {self.member} has {what}", getattr(self.limits, name)
+        )
 
 
 def _check_archive(path: Path, file_name: str, limits: ReadLimits) -> None:
@@ -174,7 +215,10 @@ def _check_archive(path: Path, file_name: str, limits: ReadLimits) -> None:
         archive = zipfile.ZipFile(path)
     except Exception as error:  # BadZipFile, NotImplementedError (a version), ValueError …
         raise _fail(
-            file_name, "unreadable-workbook", "the file is not a readable spreadsheet (zip)"
+            file_name,
+            "unreadable-workbook",
+            "the file is not a readable spreadsheet (zip)",
+            params={},
         ) from error
     with archive:
         members = archive.infolist()
@@ -183,10 +227,16 @@ def _check_archive(path: Path, file_name: str, limits: ReadLimits) -> None:
                 file_name,
                 "max_members",
                 f"the workbook holds {len(members):,} files; at most {limits.max_members:,}",
+                limits.max_members,
             )
         declared = sum(member.file_size for member in members)
         if declared > limits.max_unzipped_bytes:
-            raise _limit(file_name, "max_unzipped_bytes", _unzipped(declared, limits))
+            raise _limit(
+                file_name,
+                "max_unzipped_bytes",
+                _unzipped(declared, limits),
+                limits.max_unzipped_bytes // 1024 // 1024,
+            )
         unpacked = 0
         for member in members:
             name = member.filename
@@ -202,7 +252,12 @@ def _check_archive(path: Path, file_name: str, limits: ReadLimits) -> None:
                     while chunk := stream.read(_CHUNK):
                         unpacked += len(chunk)
                         if unpacked > limits.max_unzipped_bytes:
-                            raise _limit(file_name, "max_unzipped_bytes", _unzipped(None, limits))
+                            raise _limit(
+                                file_name,
+                                "max_unzipped_bytes",
+                                _unzipped(None, limits),
+                                limits.max_unzipped_bytes // 1024 // 1024,
+                            )
                         if counter is not None:
                             # A tag cut by the chunk's end is counted with the next chunk.
                             text = tail + chunk
@@ -218,6 +273,7 @@ def _check_archive(path: Path, file_name: str, limits: ReadLimits) -> None:
                     file_name,
                     "unreadable-workbook",
                     f"the file is not a readable spreadsheet ({type(error).__name__} in {name})",
+                    params={},
                 ) from error
             if counter is not None and tail:
                 counter.feed(tail)
@@ -236,6 +292,7 @@ def _check_header(header: list[Any], file_name: str, limits: ReadLimits = LIMITS
             file_name,
             "max_columns",
             f"the header has {len(header):,} columns; at most {limits.max_columns:,}",
+            limits.max_columns,
             row=1,
         )
     names = [str(cell).strip() if cell is not None else "" for cell in header]
@@ -247,17 +304,25 @@ def _check_header(header: list[Any], file_name: str, limits: ReadLimits = LIMITS
                 f"column {index} of the header holds a personal identity or coordination "
                 f"number ({mask}); the first row must name the columns"
             )
-            raise _fail(file_name, "identity-number-in-text", message, row=1)
+            raise _fail(
+                file_name,
+                "identity-number-in-text",
+                message,
+                reason="identity-number-in-header",
+                params={"index": index, "mask": mask},
+                row=1,
+            )
     findings = []
     seen: dict[str, int] = {}
     for index, name in enumerate(names, start=1):
         if not name:
             findings.append(
-                Finding(
+                ImportFinding(
                     code="blank-column-name",
                     message=f"column {index} of the header has no name",
                     file=file_name,
                     row=1,
+                    params={"index": str(index)},
                 )
             )
         elif name.casefold() in seen:
@@ -267,6 +332,7 @@ def _check_header(header: list[Any], file_name: str, limits: ReadLimits = LIMITS
                     "duplicate-column-name",
                     f"the column name {name!r} appears twice (columns "
                     f"{seen[name.casefold()]} and {index})",
+                    {"name": name, "first": seen[name.casefold()], "second": index},
                     row=1,
                     field_name=mask_identity_numbers(name),
                 )
@@ -284,9 +350,16 @@ def _decode(data: bytes, file_name: str, encoding: str) -> str:
             file_name,
             "wrong-encoding",
             "the file is UTF-16 text; save it as 'CSV UTF-8' and upload it again",
+            reason="utf-16",
+            params={},
         )
     if b"\x00" in data[:4096]:
-        raise _fail(file_name, "not-text", "the file is not a CSV text file (it holds binary data)")
+        raise _fail(
+            file_name,
+            "not-text",
+            "the file is not a CSV text file (it holds binary data)",
+            params={},
+        )
     try:
         return data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as error:
@@ -315,6 +388,8 @@ def _decode(data: bytes, file_name: str, encoding: str) -> str:
             "wrong-encoding",
             f"byte 0x{data[error.start]:02X} is not valid {ENCODINGS.get(encoding, encoding)}"
             + hint,
+            reason="not-utf-8" if encoding == "utf-8" else "not-encoding",
+            params={"row": row, "encoding": ENCODINGS.get(encoding, encoding)},
             row=row,
             field_name=column,
         ) from error
@@ -328,19 +403,28 @@ def _open_csv(path: Path, file_name: str, encoding: str, limits: ReadLimits) -> 
     data = path.read_bytes()
     text = _decode(data, file_name, encoding)
     if not text.strip():
-        raise _fail(file_name, "empty-file", "the file is empty")
+        raise _fail(file_name, "empty-file", "the file is empty", params={})
     first_line = text.split("\n", 1)[0]
     delimiter = _sniff(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = _check_header(next(reader), file_name, limits)
     except csv.Error as error:
-        raise _fail(file_name, "bad-csv", f"the header cannot be read: {error}", row=1) from error
+        raise _fail(
+            file_name,
+            "bad-csv",
+            f"the header cannot be read: {error}",
+            reason="bad-csv-header",
+            params={},
+            row=1,
+        ) from error
     # Counting line ends over-counts quoted line breaks; the count is used for
     # progress and the choice of background work only.
     row_count = sum(1 for line in text.splitlines()[1:] if line.strip())
     if row_count == 0:
-        raise _fail(file_name, "no-rows", "the file has a header but no data rows", row=2)
+        raise _fail(
+            file_name, "no-rows", "the file has a header but no data rows", params={}, row=2
+        )
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         width = len(header)
@@ -354,12 +438,18 @@ def _open_csv(path: Path, file_name: str, encoding: str, limits: ReadLimits) -> 
                         file_name,
                         "ragged-row",
                         f"the row has {len(cells)} cells, the header has {width}",
+                        params={"cells": len(cells), "width": width},
                         row=number,
                     )
                 yield number, cells
         except csv.Error as error:
             raise _fail(
-                file_name, "bad-csv", f"the row cannot be read: {error}", row=reader.line_num
+                file_name,
+                "bad-csv",
+                f"the row cannot be read: {error}",
+                reason="bad-csv-row",
+                params={},
+                row=reader.line_num,
             ) from error
 
     return Table(file_name, header, row_count, rows(), decimal_comma=delimiter != ",")
@@ -380,6 +470,7 @@ def _open_spreadsheet(path: Path, file_name: str, limits: ReadLimits) -> Table:
             file_name,
             "unreadable-workbook",
             f"the file is not a readable spreadsheet ({type(error).__name__})",
+            params={},
         ) from error
     if height * width > limits.max_cells:  # an .xls, which is not counted beforehand
         raise _limit(
@@ -387,6 +478,7 @@ def _open_spreadsheet(path: Path, file_name: str, limits: ReadLimits) -> Table:
             "max_cells",
             f"the first sheet spans {height:,} rows and {width:,} columns, more than "
             f"{limits.max_cells:,} cells (import a table this large as CSV)",
+            limits.max_cells,
         )
     numbered = [
         (number, list(cells))
@@ -394,10 +486,12 @@ def _open_spreadsheet(path: Path, file_name: str, limits: ReadLimits) -> Table:
         if any(cell not in ("", None) for cell in cells)
     ]
     if not numbered:
-        raise _fail(file_name, "empty-file", "the first sheet is empty")
+        raise _fail(file_name, "empty-file", "the first sheet is empty", params={})
     header = _check_header(numbered[0][1], file_name, limits)
     if len(numbered) == 1:
-        raise _fail(file_name, "no-rows", "the sheet has a header but no data rows", row=2)
+        raise _fail(
+            file_name, "no-rows", "the sheet has a header but no data rows", params={}, row=2
+        )
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         width = len(header)

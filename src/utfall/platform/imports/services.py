@@ -77,6 +77,12 @@ from utfall.platform.imports.models import BatchStatus, ImportBatch, Operation, 
 from utfall.platform.imports.readers import ENCODINGS, open_table
 from utfall.platform.imports.readers import Table as FileTable
 from utfall.platform.imports.scan import find_identity_number, mask_identity_numbers
+from utfall.platform.messages import (
+    EXAMPLES_PER_GROUP,
+    ImportFinding,
+    group_key,
+    mask_identity_value,
+)
 from utfall.platform.permissions import require_import
 from utfall.platform.pseudonyms import (
     InvalidIdentityNumber,
@@ -93,6 +99,7 @@ __all__ = [
     "PREVIEW_ROWS",
     "ImportTarget",
     "Processed",
+    "finding_groups",
     "import_commit",
     "import_file",
     "import_files_purge",
@@ -108,10 +115,54 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-MAX_STORED_FINDINGS = 1000
+# Every problem is kept up to this many (the download lists them); beyond it they are
+# still counted, by kind (decision 0830).
+MAX_STORED_FINDINGS = 100_000
 PREVIEW_ROWS = 20
 _ROW = "__row"
 _GIVEN = "__given_"
+_PERSON_REASONS = {
+    "is not text": "person-not-text",
+    "must be written YYYYMMDD-NNNN or YYMMDD-NNNN": "person-format",
+    "the check digit is wrong": "person-check-digit",
+    "the date of birth is not a valid date": "person-birth-date",
+    "the participant reference is empty": "reference-empty",
+}
+
+
+def finding_groups(
+    findings: list[dict[str, Any]], count: int | None = None
+) -> list[dict[str, Any]]:
+    """The stored findings grouped by reason and column: each group's count and its first
+    ``EXAMPLES_PER_GROUP`` findings, the largest group first."""
+    groups: dict[str, dict[str, Any]] = {}
+    for finding in findings:
+        _group_add(groups, finding)
+    return _groups_sorted(groups)
+
+
+def _group_add(groups: dict[str, dict[str, Any]], finding: dict[str, Any]) -> None:
+    key = group_key(finding)
+    group = groups.get(key)
+    if group is None:
+        group = groups[key] = {
+            "key": key,
+            "code": finding.get("code"),
+            "reason": finding.get("reason") or finding.get("code"),
+            "field": finding.get("field"),
+            "count": 0,
+            "examples": [],
+        }
+    group["count"] += 1
+    if len(group["examples"]) < EXAMPLES_PER_GROUP:
+        group["examples"].append(finding)
+
+
+def _groups_sorted(groups: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["key"]))
+    for group in ordered:
+        group["examples"].sort(key=lambda f: (f.get("row") or 0, f.get("field") or ""))
+    return ordered
 
 
 def progress_key(batch_id: int) -> str:
@@ -189,13 +240,15 @@ def _already_imported(contract: Contract, table: str, sha256: str) -> ImportBatc
 
 def _already_imported_error(batch: ImportBatch, file_name: str) -> DataInvalid:
     when = timezone.localtime(batch.finished_at or batch.created_at).strftime("%Y-%m-%d %H:%M")
+    user = batch.created_by.get_username()
     message = (
         f"this file was imported already (import #{batch.pk}, {when}, by "
-        f"{batch.created_by.get_username()}); it is not imported twice"
+        f"{user}); it is not imported twice"
     )
+    params = {"import": f"#{batch.pk}", "when": when, "user": user}
     return DataInvalid(
         f"{file_name}: {message}",
-        [Finding(code="already-imported", message=message, file=file_name)],
+        [ImportFinding(code="already-imported", message=message, file=file_name, params=params)],
     )
 
 
@@ -229,9 +282,10 @@ def import_upload(
             f"the file is {uploaded.size / 1_000_000:.1f} MB; the largest file accepted is "
             f"{limit / 1_000_000:.1f} MB (split it into several files)"
         )
+        params = {"size": f"{uploaded.size / 1_000_000:.1f}", "limit": f"{limit / 1_000_000:.1f}"}
         raise DataInvalid(
             f"{file_name}: {message}",
-            [Finding(code="file-too-large", message=message, file=file_name)],
+            [ImportFinding(code="file-too-large", message=message, file=file_name, params=params)],
         )
     path, sha256, size = _store_upload(contract, uploaded)
     try:
@@ -302,7 +356,7 @@ def _file_gone_error(batch: ImportBatch) -> DataInvalid:
     )
     return DataInvalid(
         f"{batch.file_name}: {message}",
-        [Finding(code="file-not-kept", message=message, file=batch.file_name)],
+        [ImportFinding(code="file-not-kept", message=message, file=batch.file_name, params={})],
     )
 
 
@@ -334,7 +388,7 @@ def import_preview_build(batch: ImportBatch) -> dict[str, Any]:
             {
                 "number": number,
                 "cells": shown,
-                "problems": [f.message for f in processed.problems.get(number, [])],
+                "problems": [f.as_dict() for f in processed.problems.get(number, [])],
                 "unchanged": number in processed.unchanged_rows,
             }
         )
@@ -388,8 +442,8 @@ def import_set_mapping(
         raise DataInvalid(f"{batch.file_name}: the column mapping is incomplete", findings)
     batch.mapping = cleaned
     batch.status = BatchStatus.READY
-    batch.findings, batch.finding_count = [], 0
-    batch.save(update_fields=["mapping", "status", "findings", "finding_count"])
+    batch.findings, batch.finding_count, batch.finding_groups = [], 0, []
+    batch.save(update_fields=["mapping", "status", "findings", "finding_count", "finding_groups"])
     audit_record(
         actor=actor,
         action="import.mapped",
@@ -402,6 +456,17 @@ def import_set_mapping(
 
 
 # --- step 1: cells -----------------------------------------------------------------------
+
+
+def _shown_cell(value: Any) -> str:
+    """A cell as a problem quotes it (identity numbers are masked by the finding)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def _empty(value: Any) -> bool:
@@ -428,7 +493,7 @@ class _Cells:
             except (CellError, InvalidIdentityNumber) as error:
                 found = error
             except TypeError:  # an unhashable cell never happens with CSV or calamine
-                found = CellError(f"{value!r} cannot be read")
+                found = CellError(f"{value!r} cannot be read", "unreadable-cell")
             if len(self.memo) > self.LIMIT:
                 self.memo.clear()
             self.memo[key] = found
@@ -460,6 +525,7 @@ class Processed:
     unchanged: int = 0
     findings: list[Finding] = field(default_factory=list)
     finding_count: int = 0
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     # For the preview: per file row, its converted values (identity as pseudonym) or None,
     # its problems, and whether it is unchanged.
     numbers: list[int] = field(default_factory=list)
@@ -469,10 +535,15 @@ class Processed:
 
     def add(self, finding: Finding) -> None:
         self.finding_count += 1
+        _group_add(self.groups, finding.as_dict())
         if len(self.findings) < MAX_STORED_FINDINGS:
             self.findings.append(finding)
         if finding.row is not None and finding.row in self.values:
             self.problems.setdefault(finding.row, []).append(finding)
+
+    def grouped(self) -> list[dict[str, Any]]:
+        """Every problem counted by reason and column, with the first examples of each."""
+        return _groups_sorted(self.groups)
 
 
 class _Converter:
@@ -531,14 +602,27 @@ class _Converter:
 
         return convert
 
-    def _finding(self, number: int, column: str | None, code: str, message: str) -> Finding:
+    def _finding(
+        self,
+        number: int,
+        column: str | None,
+        code: str,
+        message: str,
+        *,
+        reason: str | None = None,
+        params: dict[str, str] | None = None,
+        value: str | None = None,
+    ) -> Finding:
         # A cell's problem may quote the cell: never an identity number in it.
-        return Finding(
+        return ImportFinding(
             code=code,
             message=mask_identity_numbers(message),
             file=self.batch.file_name,
             row=number,
             field_name=column,
+            reason=reason,
+            params={k: mask_identity_numbers(v) for k, v in (params or {}).items()},
+            value=mask_identity_numbers(value)[:200] if value is not None else None,
         )
 
     def row(self, number: int, cells: list[Any]) -> None:
@@ -556,11 +640,29 @@ class _Converter:
                     else "participant reference"
                 )
                 problems.append(
-                    self._finding(number, source, "invalid-person", f"not a valid {what}: {error}")
+                    self._finding(
+                        number,
+                        source,
+                        "invalid-person",
+                        f"not a valid {what}: {error}",
+                        reason=_PERSON_REASONS.get(str(error), "person-format"),
+                        params={},
+                        value=mask_identity_value(cell),
+                    )
                 )
             except CellError as error:
                 kind = self.target.table.column(name).type
-                problems.append(self._finding(number, source, f"invalid-{kind}", str(error)))
+                problems.append(
+                    self._finding(
+                        number,
+                        source,
+                        f"invalid-{kind}",
+                        str(error),
+                        reason=getattr(error, "code", None),
+                        params=dict(getattr(error, "params", {})),
+                        value=_shown_cell(cell),
+                    )
+                )
             else:
                 if identity is None:
                     given[name] = not _empty(cell)
@@ -575,6 +677,8 @@ class _Converter:
                         f"the cell holds a personal identity or coordination number ({mask}); "
                         "only the identity column may hold one: remove it from this column "
                         "and upload the file again",
+                        params={"mask": mask},
+                        value=_shown_cell(cells[position]),
                     )
                 )
         if not problems and self.dates is not None:
@@ -587,6 +691,8 @@ class _Converter:
                         "end-before-inclusion",
                         f"the end date {values[end]} is before the inclusion date "
                         f"{values[inclusion]}",
+                        params={"end": str(values[end]), "inclusion": str(values[inclusion])},
+                        value=str(values[end]),
                     )
                 )
         if self.keep_values:
@@ -654,10 +760,36 @@ class _Rows:
         self.identity_source = self.mapping.get(identity) if identity else None
         self.fills = 0  # participants rows that only fill empty columns of known people
 
-    def _finding(self, number: int, column: str | None, code: str, message: str) -> Finding:
-        return Finding(
-            code=code, message=message, file=self.batch.file_name, row=number, field_name=column
+    def _finding(
+        self,
+        number: int,
+        column: str | None,
+        code: str,
+        message: str,
+        *,
+        reason: str | None = None,
+        params: dict[str, str] | None = None,
+        value: str | None = None,
+    ) -> Finding:
+        return ImportFinding(
+            code=code,
+            message=message,
+            file=self.batch.file_name,
+            row=number,
+            field_name=column,
+            reason=reason,
+            params=params or {},
+            value=value,
         )
+
+    def _labels(self, names: list[str]) -> dict[str, str]:
+        """The columns' labels, in Swedish and English (``columns`` and ``columns_en``)."""
+        table = self.target.table
+        labels = [table.column(name).label for name in names]
+        return {
+            "columns": ", ".join(label.sv for label in labels),
+            "columns_en": ", ".join(label.en for label in labels),
+        }
 
     def _source(self, name: str) -> str | None:
         if name == IDENTITY_COLUMN:
@@ -702,19 +834,30 @@ class _Rows:
             f"SELECT list({_ROW} ORDER BY {_ROW}) FROM batch GROUP BY {joined} HAVING count(*) > 1"
         ).fetchall()
         refused = set()
+        shown = [k for k in keys if k != IDENTITY_COLUMN]
+        labels = self._labels(shown) if table.key and not table.is_participants else {}
         if table.is_participants:
-            what = "the same person"
+            what, reason = "the same person", "duplicate-person"
         else:
-            shown = [k for k in keys if k != IDENTITY_COLUMN]
             what = ("the same person and " if table.per_participant else "the same ") + (
                 f"{', '.join(shown)}" if table.key else "values in every column"
+            )
+            reason = (
+                ("duplicate-person-key" if table.per_participant else "duplicate-key")
+                if table.key
+                else "duplicate-values"
             )
         for (numbers,) in found:
             for number in numbers[1:]:
                 refused.add(number)
                 self.processed.add(
                     self._finding(
-                        number, None, "duplicate-row", f"duplicate: {what} as row {numbers[0]}"
+                        number,
+                        None,
+                        "duplicate-row",
+                        f"duplicate: {what} as row {numbers[0]}",
+                        reason=reason,
+                        params={**labels, "first": str(numbers[0])},
                     )
                 )
         return refused
@@ -728,6 +871,7 @@ class _Rows:
         rows = data.column(_ROW).filter(unknown).to_pylist()
         unit = self.target.document.data.participants
         who = unit.unit.en if unit is not None and unit.unit is not None else "participant"
+        who_sv = unit.unit.sv if unit is not None and unit.unit is not None else "deltagare"
         for number in rows:
             self.processed.add(
                 self._finding(
@@ -735,6 +879,7 @@ class _Rows:
                     self.identity_source,
                     "unknown-participant",
                     f"no {who} of this contract has this identity; import the participants first",
+                    params={"who": who_sv, "who_en": who},
                 )
             )
         return set(rows)
@@ -822,6 +967,14 @@ class _Rows:
                             f"this person is already a participant ({batches[batch]}) with "
                             f"{label} {_shown(row[f's_{name}'])}; the file says "
                             f"{_shown(row[f'b_{name}'])}",
+                            params={
+                                "import": batches[batch],
+                                "column": table.column(name).label.sv,
+                                "column_en": label,
+                                "stored": _shown(row[f"s_{name}"]),
+                                "given": _shown(row[f"b_{name}"]),
+                            },
+                            value=_shown(row[f"b_{name}"]),
                         )
                     )
                 continue
@@ -832,6 +985,7 @@ class _Rows:
                 f"{c}: stored {_shown(row[f's_{c}'])}, the file {_shown(row[f'b_{c}'])}"
                 for c in clash
             )
+            key_names = [k for k in keys if k != IDENTITY_COLUMN]
             self.processed.add(
                 self._finding(
                     number,
@@ -840,6 +994,15 @@ class _Rows:
                     f"a row with the same {', '.join(k for k in keys if k != IDENTITY_COLUMN) or 'key'}"
                     f" was imported already ({batches[batch]}) with other values ({detail}); "
                     "a stored row is never changed",
+                    params={
+                        **self._labels(key_names),
+                        "import": batches[batch],
+                        "column": table.column(first).label.sv,
+                        "column_en": table.column(first).label.en,
+                        "stored": _shown(row[f"s_{first}"]),
+                        "given": _shown(row[f"b_{first}"]),
+                    },
+                    value=_shown(row[f"b_{first}"]),
                 )
             )
         return unchanged, conflicts
@@ -973,6 +1136,7 @@ def import_run(*, batch_id: int) -> ImportBatch:
                 status=BatchStatus.INVALID if count else BatchStatus.VALID,
                 findings=[f.as_dict() for f in processed.findings],
                 finding_count=count,
+                finding_groups=processed.grouped(),
                 rows_unchanged=processed.unchanged,
             )
             if count:
@@ -1007,6 +1171,7 @@ def import_run(*, batch_id: int) -> ImportBatch:
                     rows_unchanged=processed.unchanged,
                     findings=[],
                     finding_count=0,
+                    finding_groups=[],
                 )
                 audit_record(
                     actor=batch.created_by,
@@ -1023,7 +1188,7 @@ def import_run(*, batch_id: int) -> ImportBatch:
                 ledger_import(batch=batch, segment=segment, actor=batch.created_by)
             _discard_file(batch)  # committed: the rows are stored, the file is not kept
         except _Abort:
-            _record_failure(batch, processed.findings, processed.finding_count)
+            _record_failure(batch, processed.findings, processed.finding_count, processed.grouped())
             _discard_file(batch)
         except IntegrityError:
             # The partial unique index: the same file was committed meanwhile.
@@ -1033,8 +1198,10 @@ def import_run(*, batch_id: int) -> ImportBatch:
                 error.findings
                 if error
                 else [
-                    Finding(
-                        code="conflict", message="the data changed during the import; try again"
+                    ImportFinding(
+                        code="conflict",
+                        message="the data changed during the import; try again",
+                        params={},
                     )
                 ]
             )
@@ -1053,10 +1220,11 @@ def import_run(*, batch_id: int) -> ImportBatch:
         _record_failure(
             batch,
             [
-                Finding(
+                ImportFinding(
                     code="internal-error",
                     message="the import stopped on an unexpected error; nothing was written",
                     file=batch.file_name,
+                    params={},
                 )
             ],
             1,
@@ -1065,13 +1233,20 @@ def import_run(*, batch_id: int) -> ImportBatch:
     return batch
 
 
-def _record_failure(batch: ImportBatch, findings: list[Finding], count: int) -> None:
+def _record_failure(
+    batch: ImportBatch,
+    findings: list[Finding],
+    count: int,
+    groups: list[dict[str, Any]] | None = None,
+) -> None:
     failed = BatchStatus.FAILED if batch.operation == Operation.COMMIT else BatchStatus.INVALID
+    stored = [f.as_dict() for f in findings]
     _finish(
         batch,
         status=failed,
-        findings=[f.as_dict() for f in findings],
+        findings=stored,
         finding_count=count,
+        finding_groups=groups if groups is not None else finding_groups(stored),
         rows_written=0,
     )
     with transaction.atomic():
@@ -1103,6 +1278,7 @@ def _start(
             operation=operation,
             findings=[],
             finding_count=0,
+            finding_groups=[],
         )
         if not started:
             batch.refresh_from_db()
@@ -1258,8 +1434,9 @@ def import_recover_stale(*, batch: ImportBatch | None = None) -> list[int]:
         ).update(status=BatchStatus.QUEUED)
         if not taken:
             continue
-        finding = Finding(
+        finding = ImportFinding(
             code="interrupted",
+            params={},
             message=(
                 f"the {stale.get_operation_display().lower()} stopped before it finished "
                 "(its process ended); nothing was written: start it again"

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from utfall.core.contracts.data import DataDeclaration, Table
 from utfall.core.exports import spreadsheet_row
 from utfall.platform.imports.columns import IDENTITY_KINDS, ImportColumn, import_columns
+from utfall.services import formatting
 
 __all__ = [
     "TYPE_LABELS",
@@ -100,9 +101,9 @@ def _describe(column: ImportColumn, language: str) -> list[str]:
     choices = ", ".join(c.label.text(language) for c in declared.choices)
     bounds = []
     if declared.minimum is not None:
-        bounds.append(f"≥ {declared.minimum}")
+        bounds.append(f"≥ {formatting.number(declared.minimum, language)}")
     if declared.maximum is not None:
-        bounds.append(f"≤ {declared.maximum}")
+        bounds.append(f"≤ {formatting.number(declared.maximum, language)}")
     return [
         declared.label.text(language),
         declared.name,

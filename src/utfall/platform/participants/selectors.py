@@ -21,6 +21,7 @@ from utfall.core.contracts.data import IDENTITY_COLUMN, PARTICIPANTS, Table
 from utfall.platform.contracts.models import Contract
 from utfall.platform.permissions import Action, require
 from utfall.platform.tables import StoredTables, stored_row_counts
+from utfall.services import formatting
 from utfall.services.tables import TableMissing
 
 __all__ = [
@@ -61,9 +62,9 @@ def _shown(value: Any, column: Any, language: str) -> str:
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
     if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
+        return formatting.date(value, language)
+    if isinstance(value, Decimal | int):
+        return formatting.number(value, language)
     return str(value)
 
 

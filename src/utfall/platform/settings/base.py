@@ -98,6 +98,8 @@ UTFALL_CONTENT_SECURITY_POLICY = {
 
 ROOT_URLCONF = "utfall.platform.urls"
 WSGI_APPLICATION = "utfall.platform.wsgi.application"
+# A refused form (expired CSRF token) gets the platform's 403 page, not Django's English one.
+CSRF_FAILURE_VIEW = "utfall.platform.web.views.csrf_failure"
 
 TEMPLATES = [
     {

@@ -17,6 +17,9 @@ from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.permissions import Action
 from utfall.platform.settlements import selectors, services
 from utfall.platform.settlements.models import SettlementComment
+from utfall.platform.settlements.presentation import current_language, figure
+from utfall.services import formatting
+from utfall.services.labels import label
 
 __all__ = ["router"]
 
@@ -76,6 +79,13 @@ class StatementOut(Schema):
     signed_at: datetime | None
     key_fingerprint: str
     statement: dict[str, Any] | None
+    display: dict[str, Any] = Field(
+        description=(
+            "The statement as people read it, in the request's language (Accept-Language: "
+            "sv or en): labels instead of identifiers, figures written the language's way. "
+            "The machine fields above stay decimal strings."
+        )
+    )
 
 
 class StatementDetailOut(StatementOut):
@@ -93,6 +103,40 @@ class KeyOut(Schema):
 
 def _contract(request: HttpRequest, identifier: str, action: Action = Action.VIEW_SETTLEMENTS):
     return contract_selectors.contract_get(user=request.user, identifier=identifier, action=action)
+
+
+def _display(statement: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """Labels and figures for people (issue 15): the one formatting layer, the contract's
+    own labels, the request's language."""
+    language = current_language()
+    document = contract_selectors.parsed_version(statement.version)
+    return {
+        "language": language,
+        "status": str(statement.get_status_display()),
+        "period": " – ".join(
+            formatting.date(day, language)
+            for day in (statement.period_start, statement.period_end)
+            if day
+        ),
+        "outputs": [
+            {
+                "name": name,
+                "label": label(document, "output", name, language),
+                "value": figure(document, name, value, language),
+            }
+            for name, value in result.get("outputs", {}).items()
+        ],
+        "payments": [
+            {
+                "id": payment.get("id"),
+                "label": label(document, "payment", str(payment.get("id")), language),
+                "payer": label(document, "party", str(payment.get("from")), language),
+                "payee": label(document, "party", str(payment.get("to")), language),
+                "amount": formatting.money(payment.get("amount_sek"), language),
+            }
+            for payment in result.get("payments", [])
+        ],
+    }
 
 
 def _out(statement: Any, *, detail: bool = False) -> dict[str, Any]:
@@ -116,6 +160,7 @@ def _out(statement: Any, *, detail: bool = False) -> dict[str, Any]:
         "signed_at": statement.signed_at,
         "key_fingerprint": statement.key_fingerprint,
         "statement": statement.statement,
+        "display": _display(statement, result),
     }
     if detail:
         out["explanation"] = result.get("explanation", {})

@@ -30,6 +30,8 @@ from django.utils import timezone
 
 from utfall.core.contracts import Contract as CoreContract
 from utfall.core.contracts import parse_contract
+from utfall.core.contracts.model import NUMERIC_TYPES
+from utfall.core.contracts.values import coerce_value
 from utfall.core.contracts.yamlio import read_yaml
 from utfall.core.ledger import canonical_sha256, statement_from_dict
 from utfall.errors import Finding, FindingsError, UserError, UtfallError
@@ -50,12 +52,16 @@ from utfall.platform.settlements.transparency import log_bundle_proof
 from utfall.platform.tables import StoredTables
 from utfall.services.bundles import bundle_create, bundle_with_log_proof, settlement_document
 from utfall.services.contracts import Facts, contract_settle, facts_parse
+from utfall.services.formatting import NumberParseError, parse_number
 
 __all__ = [
     "finance_plan_upload",
     "manual_inputs_needed",
     "settlement_comment",
     "settlement_discard",
+    "settlement_job",
+    "settlement_job_run",
+    "settlement_job_start",
     "settlement_review_start",
     "settlement_revise",
     "settlement_sign",
@@ -182,13 +188,34 @@ def _manual_inputs_check(
         value, why = given.get(name, ("", ""))
         if not value:
             problems.append(Finding("input-missing", "enter a value", path=name))
-        elif not why:
+            continue
+        if not why:
             problems.append(
                 Finding("reason-missing", "give the reason for the value (its source)", path=name)
             )
+        try:
+            value = _entered_value(value, document.inputs[name])
+        except ValueError as error:  # named by the input, never by a file or a line
+            code = "not-a-number" if isinstance(error, NumberParseError) else "bad-input"
+            problems.append(Finding(code, str(error), path=name))
+        else:
+            given[name] = (value, why)
     if problems:
         raise FindingsError("the statement was not computed", problems)
     return given
+
+
+def _entered_value(value: str, term: Any) -> str:
+    """An entered value as the facts record it: a number typed in Swedish or plain form
+    (``10 000 000,00``, ``1,5``) as plain decimal text, checked against the input's type
+    and bounds (``ValueError`` in words otherwise)."""
+    if term.type in NUMERIC_TYPES:
+        figure = parse_number(value, "sv")
+        coerce_value(figure, term)
+        return f"{figure:f}"
+    if term.type != "series":
+        coerce_value(value, term)
+    return value
 
 
 def settlement_start(
@@ -539,3 +566,112 @@ def finance_plan_upload(*, contract: Contract, actor: AbstractBaseUser, text: st
     )
     audit_record(actor=actor, action="finance.plan_uploaded", contract=contract, sha256=plan.sha256)
     return plan
+
+
+# Computing a statement in the background (decision 0837) ---------------------------------
+
+_JOB_TIMEOUT = 24 * 3600
+
+
+def _job_key(job: str) -> str:
+    return f"utfall.settlements.job.{job}"
+
+
+def settlement_job(job: str) -> dict[str, Any] | None:
+    """The state of a statement being computed: ``state`` (queued, running, done, failed),
+    the statement's ``settlement`` id when done, the ``message`` and ``findings`` when it
+    failed, and who started it (``actor``, ``contract``)."""
+    from django.core.cache import cache
+
+    found = cache.get(_job_key(job))
+    return found if isinstance(found, dict) else None
+
+
+def _job_set(job: str, **values: Any) -> None:
+    from django.core.cache import cache
+
+    state = settlement_job(job) or {}
+    state.update(values)
+    cache.set(_job_key(job), state, timeout=_JOB_TIMEOUT)
+
+
+def settlement_job_start(
+    *,
+    contract: Contract,
+    actor: AbstractBaseUser,
+    period_start: dt.date,
+    period_end: dt.date,
+    manual_inputs: Mapping[str, tuple[str, str]] | None = None,
+    supersedes: Settlement | None = None,
+    correction_reason: str = "",
+) -> str:
+    """Check a start request as :func:`settlement_start` does (permission, period, the
+    entered inputs, a correction's reason), then compute it as a background task; the job's
+    id to follow it with :func:`settlement_job`."""
+    import uuid
+
+    from utfall.platform.settlements.tasks import compute_statement
+
+    require(actor, Action.PREPARE_SETTLEMENT, contract)
+    if period_end < period_start:
+        raise UserError("the period ends before it starts")
+    _manual_inputs_check(_document(_latest_version(contract)), manual_inputs)
+    job = uuid.uuid4().hex
+    request = {
+        "contract": contract.pk,
+        "actor": actor.pk,
+        "period_start": period_start.isoformat(),
+        "period_end": period_end.isoformat(),
+        "manual_inputs": {n: list(pair) for n, pair in (manual_inputs or {}).items()},
+        "supersedes": supersedes.pk if supersedes is not None else None,
+        "correction_reason": correction_reason,
+    }
+    _job_set(job, state="queued", contract=contract.pk, actor=actor.pk, started=_time_now())
+    compute_statement.enqueue(job, request)
+    return job
+
+
+def _time_now() -> str:
+    """Now, as the job records it (ISO 8601)."""
+    return timezone.now().isoformat()
+
+
+def settlement_job_run(*, job: str, request: Mapping[str, Any]) -> str:
+    """The background task's work: compute the statement, record the outcome in the job."""
+    from django.contrib.auth import get_user_model
+
+    _job_set(job, state="running")
+    try:
+        contract = Contract.objects.get(pk=request["contract"])
+        actor = get_user_model().objects.get(pk=request["actor"])
+        supersedes = (
+            Settlement.objects.get(pk=request["supersedes"]) if request["supersedes"] else None
+        )
+        statement = settlement_start(
+            contract=contract,
+            actor=actor,
+            period_start=dt.date.fromisoformat(request["period_start"]),
+            period_end=dt.date.fromisoformat(request["period_end"]),
+            manual_inputs={n: (v, r) for n, (v, r) in request["manual_inputs"].items()},
+            supersedes=supersedes,
+            correction_reason=request["correction_reason"],
+        )
+    except UtfallError as error:
+        cleaned = _without_paths(error) if isinstance(error, UserError) else error
+        findings = (
+            [f.as_dict() for f in cleaned.findings] if isinstance(cleaned, FindingsError) else []
+        )
+        _job_set(
+            job,
+            state="failed",
+            message=cleaned.message,
+            findings=findings,
+            detail=[str(d) for d in cleaned.detail] if not findings else [],
+        )
+        return "failed"
+    except Exception:
+        _log.exception("computing statement job %s failed", job)
+        _job_set(job, state="failed", message="the statement could not be computed", findings=[])
+        return "failed"
+    _job_set(job, state="done", settlement=statement.pk)
+    return "done"

@@ -25,7 +25,17 @@ urlpatterns = [
         views.statement_bundle,
         name="bundle",
     ),
+    path(
+        "contracts/<slug:identifier>/settlements/jobs/<slug:job>/",
+        views.statement_job,
+        name="job",
+    ),
     path("contracts/<slug:identifier>/finance/", views.finance, name="finance"),
+    path(
+        "contracts/<slug:identifier>/finance/expected/",
+        views.finance_expected,
+        name="finance_expected",
+    ),
     path("keys/", views.public_keys, name="keys"),
     path("keys/<str:fingerprint>.pem", views.public_key_pem, name="key_pem"),
 ]

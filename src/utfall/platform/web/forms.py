@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from utfall.services import formatting
-
 from utfall.platform.contracts.models import Role
 from utfall.platform.imports.readers import ENCODINGS
 from utfall.platform.organisations.models import Organisation
+from utfall.services import formatting
 
 
 class NumberField(forms.DecimalField):
     """A number as a person types it, in Swedish or plain form: ``10 000 000,00``,
     ``10000000``, ``1,5``, ``1.5`` (utfall.services.formatting.parse_number). Shown
-    back in the active language's form; the value is a ``Decimal``."""
+    back in the active language's form; the value is a ``Decimal``. What cannot be read
+    is refused naming the field, with examples written the page's way."""
 
     widget = forms.TextInput
-
-    default_error_messages = {
-        "invalid": _("Enter a number, for example 10 000 000,00 or 1,5."),
-    }
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -36,15 +33,25 @@ class NumberField(forms.DecimalField):
             return None
         if not isinstance(value, str):
             return super().to_python(value)
+        language = formatting.language_of(get_language())
         try:
-            return formatting.parse_number(value, get_language() or "sv")
+            return formatting.parse_number(value, language)
         except formatting.NumberParseError:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+            raise forms.ValidationError(
+                _("%(field)s: “%(value)s” is not a number. Write it as %(large)s or %(small)s."),
+                code="invalid",
+                params={
+                    "field": self.label or _("The number"),
+                    "value": value,
+                    "large": formatting.number(Decimal("10000000.00"), language, 2),
+                    "small": formatting.number(Decimal("1.5"), language, 1),
+                },
+            ) from None
 
     def prepare_value(self, value: Any) -> Any:
         if value in (None, "") or isinstance(value, str):
             return value
-        return formatting.number(value, get_language() or "sv")
+        return formatting.number(value, formatting.language_of(get_language()))
 
     def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         attrs = super().widget_attrs(widget)
@@ -112,6 +119,8 @@ class MappingForm(forms.Form):
         self, *args: Any, columns: list[Any], header: list[str], language: str, **kwargs: Any
     ):
         super().__init__(*args, **kwargs)
+        from utfall.platform.imports.templates import type_text
+
         choices = [("", _("— not in the file —")), *[(name, name) for name in header]]
         for column in columns:
             label = column.label.text(language)
@@ -121,7 +130,7 @@ class MappingForm(forms.Form):
                 label=label,
                 choices=choices,
                 required=False,
-                help_text=column.name,
+                help_text=type_text(column),
             )
 
 

@@ -29,6 +29,11 @@ urlpatterns = [
         name="import_progress",
     ),
     path(
+        "contracts/<slug:identifier>/imports/<int:batch_id>/problems.csv",
+        views.import_problems_csv,
+        name="import_problems_csv",
+    ),
+    path(
         "contracts/<slug:identifier>/tables/<slug:table>/template.<str:format>",
         views.table_template,
         name="table_template",

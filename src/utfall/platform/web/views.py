@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from utfall.errors import FindingsError, UserError
-from utfall.platform.audit.selectors import audit_events_for_contract
+from utfall.platform.audit.selectors import audit_entries
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts import services as contract_services
 from utfall.platform.contracts.models import Contract, InvitationStatus
@@ -34,15 +42,18 @@ from utfall.platform.web.forms import (
     PartyForm,
     TokenForm,
 )
+from utfall.services import formatting
 
 
 def _language() -> str:
     return "en" if (get_language() or "sv").startswith("en") else "sv"
 
 
-def _error_context(error: UserError) -> dict[str, Any]:
-    findings = [str(f) for f in error.findings] if isinstance(error, FindingsError) else []
-    return {"error": error.message, "findings": findings or error.detail}
+def _error_context(error: UserError, document: Any = None) -> dict[str, Any]:
+    """The error and its findings in the active language (utfall.platform.messages)."""
+    from utfall.platform.messages import error_context
+
+    return error_context(error, _language(), document)
 
 
 def _contract(request: HttpRequest, identifier: str, action: Action = Action.VIEW_CONTRACT):
@@ -280,6 +291,16 @@ def participants(request: HttpRequest, identifier: str) -> HttpResponse:
     return render(request, "web/participants.html", context)
 
 
+def _import_error_context(error: UserError, language: str) -> dict[str, Any]:
+    """An import's refusal in the page's language: each problem with its row and column."""
+    from utfall.platform.messages import finding_message
+
+    if not isinstance(error, FindingsError) or not error.findings:
+        return _error_context(error)
+    lines = [finding_message(finding, language) for finding in error.findings]
+    return {"error": _("The file cannot be used as it is."), "findings": lines}
+
+
 def _described(table: Any, language: str) -> Any:
     """A declared table with each column's type in words, for the import page."""
     from utfall.platform.imports.columns import IDENTITY_KINDS, ImportColumn
@@ -291,6 +312,7 @@ def _described(table: Any, language: str) -> Any:
             {
                 "label": label.text(language),
                 "name": kind,
+                "headers": _accepted_headers(kind, {"sv": label.sv, "en": label.en}, ()),
                 "type": type_text(ImportColumn(kind, label, False, (), identity=kind)),
                 "unit": "",
                 "required": None,
@@ -302,8 +324,12 @@ def _described(table: Any, language: str) -> Any:
         bounds = " ".join(
             part
             for part in (
-                f"≥ {column.minimum}" if column.minimum is not None else "",
-                f"≤ {column.maximum}" if column.maximum is not None else "",
+                f"≥ {formatting.number(column.minimum, language)}"
+                if column.minimum is not None
+                else "",
+                f"≤ {formatting.number(column.maximum, language)}"
+                if column.maximum is not None
+                else "",
             )
             if part
         )
@@ -312,6 +338,7 @@ def _described(table: Any, language: str) -> Any:
             {
                 "label": column.label,
                 "name": column.name,
+                "headers": _accepted_headers(column.name, column.labels, column.synonyms),
                 "type": kind,
                 "unit": column.unit or "",
                 "required": column.required,
@@ -322,7 +349,30 @@ def _described(table: Any, language: str) -> Any:
             }
         )
     others = [(kind, IDENTITY_KINDS[kind][0].text(language)) for kind in table.identity[1:]]
-    return {"table": table, "rows": rows, "other_identities": others}
+    from utfall.platform.contracts.models import Role
+
+    roles = [str(Role(role).label) if role in Role.values else role for role in table.import_roles]
+    key = [next((c.label for c in table.columns if c.name == name), name) for name in table.key]
+    return {
+        "table": table,
+        "rows": rows,
+        "other_identities": others,
+        "roles": roles,
+        "key": key,
+    }
+
+
+def _accepted_headers(name: str, labels: dict[str, str], synonyms: Any) -> str:
+    """The column names a file may use for a column (the mapping ignores case, spaces and
+    punctuation), its labels first."""
+    seen: list[str] = []
+    for candidate in (labels.get("sv", ""), labels.get("en", ""), name, *synonyms):
+        # A name written as code (``included_on``) is still recognised, but not shown.
+        if "_" in candidate:
+            continue
+        if candidate and candidate.casefold() not in {s.casefold() for s in seen}:
+            seen.append(candidate)
+    return ", ".join(seen)
 
 
 def _type_name(column: Any) -> str:
@@ -359,7 +409,7 @@ def imports(request: HttpRequest, identifier: str) -> HttpResponse:
                     encoding=form.cleaned_data["encoding"],
                 )
             except UserError as error:
-                context.update(_error_context(error))
+                context.update(_import_error_context(error, language))
             else:
                 return redirect("web:import", identifier=identifier, batch_id=batch.pk)
     labels = {table.name: table.label for table in declared}
@@ -440,22 +490,30 @@ def import_detail(request: HttpRequest, identifier: str, batch_id: int) -> HttpR
             elif "commit" in request.POST:
                 import_services.import_commit(batch=batch, actor=request.user)
         except UserError as error:
-            context.update(_error_context(error))
+            context.update(_import_error_context(error, language))
         else:
             return redirect("web:import", identifier=identifier, batch_id=batch.pk)
     batch.refresh_from_db()
     preview = None
-    if batch.status in (BatchStatus.READY, BatchStatus.VALID, BatchStatus.INVALID):
+    # A refused file's problems are listed above; its preview would only repeat them.
+    if batch.status in (BatchStatus.READY, BatchStatus.VALID):
         try:
             preview = import_selectors.import_preview(batch=batch, language=language)
         except UserError as error:
-            context.update(_error_context(error))
-    waiting = (
-        import_selectors.import_mapping_problems(batch=batch, language=language)
-        if batch.status == BatchStatus.MAPPING
-        else []
+            context.update(_import_error_context(error, language))
+    waiting = import_selectors.import_waiting(batch=batch, language=language)
+    problems = (
+        import_selectors.import_problems(
+            batch=batch,
+            language=language,
+            kind=request.GET.get("kind") or None,
+            column=request.GET.get("column") or None,
+        )
+        if batch.finding_count
+        else None
     )
     context.update(
+        problems=problems,
         batch=batch,
         target=target,
         table_label=target.table.label.text(language),
@@ -464,7 +522,10 @@ def import_detail(request: HttpRequest, identifier: str, batch_id: int) -> HttpR
         waiting=waiting,
         may_import=may_import,
         progress=import_selectors.import_progress(batch=batch),
-        editable=batch.status
+        # A file no longer kept (refused or expired, decision 0620) is uploaded again.
+        file_kept=bool(batch.file_path),
+        editable=bool(batch.file_path)
+        and batch.status
         in (BatchStatus.MAPPING, BatchStatus.READY, BatchStatus.VALID, BatchStatus.INVALID),
     )
     return render(request, "web/import_detail.html", context)
@@ -487,11 +548,24 @@ def import_progress(request: HttpRequest, identifier: str, batch_id: int) -> Htt
 
 
 @login_required
+def import_problems_csv(request: HttpRequest, identifier: str, batch_id: int) -> HttpResponse:
+    """Every problem of an import as CSV (row, column, value, kind, message), in the page's
+    language; identity numbers masked."""
+    contract = _contract(request, identifier, Action.VIEW_IMPORTS)
+    batch = _batch(request, contract, batch_id)
+    data = import_selectors.import_problems_csv(batch=batch, language=_language())
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    name = f"{contract.identifier}-import-{batch.pk}-{_('problems')}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
 def audit(request: HttpRequest, identifier: str) -> HttpResponse:
     """The contract's audit trail."""
     contract = _contract(request, identifier, Action.VIEW_AUDIT)
     context = _contract_context(request, contract, "audit")
-    context["events"] = audit_events_for_contract(user=request.user, contract=contract)[:500]
+    context["events"] = audit_entries(user=request.user, contract=contract, language=_language())
     return render(request, "web/audit.html", context)
 
 
@@ -526,3 +600,47 @@ def tokens(request: HttpRequest) -> HttpResponse:
             form = TokenForm()
     context.update(form=form, tokens=organisation_selectors.api_token_list(user=request.user))
     return render(request, "web/tokens.html", context)
+
+
+# --- The page shell: error pages and the favicon ---
+# docs/decisions/0810-error-pages-rendered-by-the-platform.md
+
+FAVICON = Path(__file__).resolve().parent.parent / "static" / "utfall" / "favicon.svg"
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 404 page in the active language; never shows the path or the exception's text.
+    An unknown address under ``/api/`` answers the API's error shape (decision 0632)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": "not found", "detail": [], "findings": []}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 403 page in the active language; never shows the exception's text."""
+    return render(request, "403.html", status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A refused form (expired or missing CSRF token): the 403 page saying what to do."""
+    return render(request, "403.html", {"csrf_failed": True}, status=403)
+
+
+def server_error(request: HttpRequest | None = None) -> HttpResponse:
+    """The 500 page: rendered without the request, the session or the database, which may
+    be what failed; a plain bilingual text if even the template cannot be rendered."""
+    try:
+        html = loader.get_template("500.html").render({})
+    except Exception:  # the last resort must not fail in turn
+        return HttpResponseServerError(
+            "Något gick fel. Försök igen om en stund. / Something went wrong. Try again later.",
+            content_type="text/plain; charset=utf-8",
+        )
+    return HttpResponseServerError(html)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico`` for clients that ask for it without reading the page's icon link."""
+    response = HttpResponse(FAVICON.read_bytes(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

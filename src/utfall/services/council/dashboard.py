@@ -88,11 +88,14 @@ def label_dict(label: Label | None, fallback: str = "") -> dict[str, str]:
 
 
 def error_dict(error: BaseException) -> dict[str, Any]:
-    """An error as the dashboard shows it: its message and its located findings."""
+    """An error as the dashboard shows it: its message and its located findings, with its
+    ``code`` and ``params`` (a page says it in the reader's language by them)."""
     detail = error.detail if isinstance(error, UtfallError) else []
     message = error.message if isinstance(error, UtfallError) else str(error)
     return {
         "type": type(error).__name__,
+        "code": getattr(error, "code", None),
+        "params": dict(getattr(error, "params", None) or {}),
         "message": message,
         "detail": [str(line) for line in detail[:MAX_DETAIL]],
         "more": max(len(detail) - MAX_DETAIL, 0),

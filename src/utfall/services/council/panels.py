@@ -857,6 +857,18 @@ def _suppressed(
     return not is_publishable(_cell(treated, control)), treated, control
 
 
+def _description(document: Any) -> dict[str, str] | str | None:
+    """An evaluation's description: ``{"sv", "en"}`` when the contract declares it in
+    both languages (``summary``), else its one-language ``description``."""
+    if document is None:
+        return None
+    summary = getattr(document, "summary", None)
+    if summary is None:
+        return document.description
+    english = summary.en or document.description or summary.sv
+    return {"sv": " ".join(summary.sv.split()), "en": " ".join(str(english).split())}
+
+
 def evaluation_panels(context: PanelContext) -> list[dict[str, Any]]:
     """One panel per evaluation of the contract, in the contract's order."""
     contract = context.contract
@@ -875,7 +887,8 @@ def evaluation_panels(context: PanelContext) -> list[dict[str, Any]]:
             "label": label_dict(document.label if document else None, name)
             if document and document.label
             else {"sv": name, "en": name},
-            "description": document.description if document else None,
+            # {"sv", "en"} when the contract declares both, else its one description.
+            "description": _description(document),
             "table": spec.data,
             "table_label": label_dict(declared.label, spec.data),
             "outcome": spec.outcome,
@@ -903,6 +916,9 @@ def evaluation_panels(context: PanelContext) -> list[dict[str, Any]]:
             panels.append(panel)
             continue
         panel["estimate"] = estimate_block(result, unit)
+        sensitivity = result.extras.get("sensitivity")
+        if panel["paid"] and isinstance(sensitivity, dict):
+            panel["sensitivity"] = sensitivity  # shown by council/_sensitivity.html
         event_study = event_study_block(result)
         if event_study is not None:
             panel["event_study"] = event_study
