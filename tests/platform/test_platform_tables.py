@@ -79,9 +79,10 @@ def test_a_version_that_would_leave_stored_rows_unreadable_is_refused(world, nor
     finding = next(f for f in caught.value.findings if f.code == "column-removed")
     assert finding.file == "v2.yaml" and finding.line is not None
     assert "participants.earlier_placements holds stored rows" in finding.message
+    declared = "        type: integer\n        required: false\n        min: 0\n        label: {sv: Tidigare"
+    assert declared in norrkoping_text
     retyped = norrkoping_text.replace(
-        "      earlier_placements:\n        type: integer\n        required: false\n        min: 0",
-        "      earlier_placements:\n        type: text\n        required: false",
+        declared, "        type: text\n        required: false\n        label: {sv: Tidigare"
     )
     with pytest.raises(ContractInvalid) as caught:
         _upload_version(world, retyped)

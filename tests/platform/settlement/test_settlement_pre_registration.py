@@ -97,34 +97,3 @@ def test_a_changed_spec_is_listed_as_a_deviation(client):
     ).content.decode()
     assert 'data-status="deviation"' in shown
     assert "<code>ci.level</code>: 0.95 → 0.9" in shown
-
-
-def test_the_page_starts_from_assumptions_for_the_chosen_evaluations_method(client):
-    """The first view must compute without an edit: the assumptions name the method of
-    the evaluation chosen (Norrköping's first is a historical-reference cost evaluation)."""
-    world = build_world(with_data=False)
-    client.force_login(world.users[Role.COMMISSIONER])
-    url = f"/contracts/{world.contract.identifier}/design/"
-    from utfall.platform.contracts.selectors import latest_version, parsed_version
-
-    evaluations = parsed_version(latest_version(world.contract)).evaluations
-    for name, spec in evaluations.items():
-        page = client.get(url, {"evaluation": name}).content.decode()
-        if spec.method in (
-            "difference_in_means",
-            "proportions",
-            "did",
-            "twfe",
-            "historical_reference",
-            "trend_adjusted",
-        ):
-            assert f"method: {spec.method}" in page
-            shown = client.post(
-                url,
-                {
-                    "evaluation": name,
-                    "design": f"method: {spec.method}\n"
-                    "alpha: 0.05\npower: 0.80\neffect: 10\nsd: 30\n",
-                },
-            )
-            assert b'data-testid="n-per-group"' in shown.content, name

@@ -196,26 +196,12 @@ def _interval(low: Any, high: Any, kind: str) -> str:
     return f"({_format(low, kind)} – {_format(high, kind)})"
 
 
-_UNITS = {
-    "SEK": lambda: _("SEK"),
-    "share": lambda: _("share"),
-    "days": lambda: _("days"),
-    "net days": lambda: _("net days"),
-    "net days per employee": lambda: _("net days per employee"),
-    "children": lambda: _("children"),
-    "employees": lambda: _("employees"),
-    "families": lambda: _("families"),
-    "pupils": lambda: _("pupils"),
-    "young people": lambda: _("young people"),
-}
-
-
 def unit_name(unit: Any) -> str:
-    """A declared unit in the active language (``{"sv": …, "en": …}`` or a known word)."""
-    if isinstance(unit, dict):
-        return label(unit)
-    known = _UNITS.get(str(unit or ""))
-    return known() if known else str(unit or "")
+    """A declared unit in the active language (``{"sv": …, "en": …}`` or a known word):
+    the knowledge pages' one table of units."""
+    from utfall.platform.knowledge.presentation import unit_label
+
+    return unit_label(unit)
 
 
 def _value_kind(panel: dict[str, Any]) -> str:

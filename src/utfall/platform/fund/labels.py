@@ -79,9 +79,6 @@ KNOWN = {
         "SEK",
         # Sources of the indicators.
         "Seed 003, Bilaga 4 (Case: Förebygga ungdomskriminalitet)",
-        "Reference contract norrkoping-placed-children (seeds 000–002)",
-        "Reference contract sick-leave-botkyrka (seed 004)",
-        "Reference contract hasselby-vallingby-collective-impact (seed 003)",
         # Criteria of the demo call.
         "Needs analysis and a clear problem formulation.",
         "Outcome definitions at three levels with an evaluation design.",

@@ -1,7 +1,7 @@
 """What the public knowledge pages show of a published contract, in the reader's language.
 
 Contracts, results and the publisher's texts name things with identifiers and in
-English (``school_results_met``, the group ``comparison``, the policy sector ``Child and
+English (``outcome_met``, the group ``comparison``, the policy sector ``Child and
 family welfare``); the pages show labels in the active language instead: the contract's
 own labels (:mod:`utfall.services.labels`), the platform's translations of the words
 the platform itself uses, and every figure through the formatting layer. The open-data

@@ -60,7 +60,7 @@ class Distribution:
 
 def _invested_inputs(document: Any, loaded: Any, manual: list[Any]) -> list[str]:
     """The entered money inputs that are the invested amount: the plan's ``invested`` term,
-    or the one entered money input its formula reads (``min(invested_sek, cap)``)."""
+    or the one entered money input its formula reads (``min(drawn_amount, cap)``)."""
     invested = loaded.document.invested
     money = {t.name for t in manual if t.type == "money"}
     if not invested:

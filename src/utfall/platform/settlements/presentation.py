@@ -1,7 +1,7 @@
 """What the settlement pages show of a contract's terms: labels in the active language.
 
 The contract documents carry their own labels (``utfall.services.labels.label``); until a
-document gives one, the term's name is shown in words (``invested_sek`` → "invested sek")
+document gives one, the term's name is shown in words (``amount_in_sek`` → "amount in sek")
 rather than as an identifier.
 """
 
