@@ -229,3 +229,17 @@ def login_with_second_factor(client, user):
     session["account_authentication_methods_user"] = str(user.pk)
     session.save()
     return client
+
+
+def browser_sign_in(page, base: str, username: str, code=None) -> None:
+    """Sign in through the login page in Chromium (password ``pw-test-123``); ``code``, a
+    function giving the current TOTP code, answers the second-factor step when asked."""
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_login", username)
+    page.fill("#id_password", "pw-test-123")
+    page.click("main form button[type=submit]")
+    if code is not None:
+        page.wait_for_selector("#id_code")
+        page.fill("#id_code", code())
+        page.click("main form button[type=submit]")
+    page.wait_for_selector("[data-testid=signed-in-as]")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from platform_helpers import csv_text, personnummer
+from platform_helpers import browser_sign_in, csv_text, personnummer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,14 +22,6 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "contracts"
 def page(browser):
     context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
     return context.new_page()
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("[data-testid=signed-in-as]")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -61,7 +53,7 @@ def test_commissioner_and_financier(page, live_server, make_user, tmp_path):
     base = live_server.url
     SHOTS.mkdir(parents=True, exist_ok=True)
 
-    _sign_in(page, base, "kommun")
+    browser_sign_in(page, base, "kommun")
     page.select_option("#id_organisation", label="Kommunen")
     page.set_input_files("#id_file", str(EXAMPLE / "norrkoping-placed-children.yaml"))
     page.click("main form button[type=submit]")
@@ -94,7 +86,7 @@ def test_commissioner_and_financier(page, live_server, make_user, tmp_path):
 
     page.click("header form button[type=submit]")  # sign out
     page.wait_for_url(f"{base}/**")
-    _sign_in(page, base, "finans")
+    browser_sign_in(page, base, "finans")
     listed = page.inner_text("[data-testid=contract-list]")
     assert "sick-leave-botkyrka" in listed and "norrkoping-placed-children" not in listed
     response = page.goto(f"{base}/contracts/norrkoping-placed-children/")

@@ -1,4 +1,5 @@
-"""Compiling the translations (.po → .mo) at install, demo and test time.
+"""The active language, and compiling the translations (.po → .mo) at install, demo and
+test time.
 
 GNU gettext's ``msgfmt`` (through Django's ``compilemessages``) is used where it
 is installed; otherwise Babel, which the locked dependencies already bring
@@ -11,9 +12,19 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["LOCALE_DIR", "compile_translations"]
+__all__ = ["LOCALE_DIR", "active_language", "compile_translations"]
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+
+def active_language() -> str:
+    """``sv`` or ``en``: the language of the request being answered (Swedish unless the
+    active language is English)."""
+    from django.utils.translation import get_language
+
+    from utfall.services.formatting import language_of
+
+    return language_of(get_language())
 
 
 def _stale(po: Path, mo: Path) -> bool:

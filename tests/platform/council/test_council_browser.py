@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from council_helpers import SMALL_LABELS, SMALL_LEVEL
+from platform_helpers import browser_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,15 +31,7 @@ def _totp_code(secret: str) -> str:
 
 
 def _sign_in(page, base: str, username: str, secret: str | None) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("main form button[type=submit]")
-    if secret:
-        page.wait_for_selector("#id_code")
-        page.fill("#id_code", _totp_code(secret))
-        page.click("main form button[type=submit]")
-    page.wait_for_selector("[data-testid=signed-in-as]")
+    browser_sign_in(page, base, username, (lambda: _totp_code(secret)) if secret else None)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,18 +11,11 @@ import re
 from pathlib import Path
 
 import pytest
+from platform_helpers import browser_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("[data-testid=signed-in-as]")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -62,7 +55,7 @@ def test_chart_axes_follow_the_page_language(browser, live_server, council_world
             ]
         )
         page = context.new_page()
-        _sign_in(page, live_server.url, "provider")
+        browser_sign_in(page, live_server.url, "provider")
         page.goto(url)
         chart = "[data-chart='costs-monthly-spec'][data-rendered=true] svg"
         page.wait_for_selector(chart)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fund_workflow import totp_code
+from platform_helpers import browser_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -188,14 +189,7 @@ def test_call_to_payment(browser, live_server, fund_world):
     evaluator = browser.new_context(
         locale="sv-SE", viewport={"width": 1280, "height": 900}
     ).new_page()
-    evaluator.goto(f"{base}/accounts/login/")
-    evaluator.fill("#id_login", "fundevaluator")
-    evaluator.fill("#id_password", "pw-test-123")
-    evaluator.click("main form button[type=submit]")
-    evaluator.wait_for_selector("#id_code")
-    evaluator.fill("#id_code", totp_code(w.evaluator))
-    evaluator.click("main form button[type=submit]")
-    evaluator.wait_for_selector("[data-testid=signed-in-as]")
+    browser_sign_in(evaluator, base, "fundevaluator", lambda: totp_code(w.evaluator))
     evaluator.goto(url)
     evaluator.click("[data-testid=evaluate-form] button[type=submit]")
     evaluator.wait_for_selector("[data-testid=statement][data-status=draft]")

@@ -3,24 +3,9 @@ of a file with thousands of bad rows."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from platform_helpers import UNKNOWN_CONTRACT, csv_text, upload
-
-BAD_DATES, BAD_MINUTES, BAD_KEPT = 6000, 900, 40
-
-
-def bad_visits_csv() -> str:
-    """6,940 bad rows: impossible dates, negative minutes and a "maybe" that is no yes/no."""
-    rows = [["2021-02-30", 30, "ja"] for _ in range(BAD_DATES)]
-    start = dt.date(2020, 1, 1)
-    rows += [[(start + dt.timedelta(days=i)).isoformat(), -5, "ja"] for i in range(BAD_MINUTES)]
-    rows += [
-        [(start + dt.timedelta(days=BAD_MINUTES + i)).isoformat(), 10, "kanske"]
-        for i in range(BAD_KEPT)
-    ]
-    return csv_text(["Besöksdag", "Minuter", "Genomfört"], rows)
+from import_problem_files import bad_visits_csv
+from platform_helpers import UNKNOWN_CONTRACT, upload
 
 
 @pytest.fixture

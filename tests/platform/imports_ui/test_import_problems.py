@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from conftest import BAD_DATES, BAD_KEPT, BAD_MINUTES
+from import_problem_files import BAD_DATES, BAD_KEPT, BAD_MINUTES
 from platform_helpers import csv_text, personnummer, upload, wrong_check_digit
 
 from utfall.platform.contracts.models import Role

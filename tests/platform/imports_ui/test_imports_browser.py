@@ -7,18 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from platform_helpers import browser_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("[data-testid=signed-in-as]")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -33,7 +26,7 @@ def test_the_import_page_with_thousands_of_problems(
     context = browser.new_context(locale=locale, viewport={"width": 1366, "height": 900})
     page = context.new_page()
     base = live_server.url
-    _sign_in(page, base, "commissioner")
+    browser_sign_in(page, base, "commissioner")
     batch = bad_import.batch
     url = f"{base}/contracts/{batch.contract.identifier}/imports/{batch.pk}/"
     page.goto(url)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from platform_helpers import totp_code
+from platform_helpers import browser_sign_in, totp_code
 from settlement_helpers import build_world
 from typer.testing import CliRunner
 
@@ -32,14 +32,7 @@ def test_evaluator_settles_signs_and_exports(page, live_server, tmp_path):
     base = live_server.url
     SHOTS.mkdir(parents=True, exist_ok=True)
 
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_login", "evaluator")
-    page.fill("#id_password", "pw-test-123")
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("#id_code")
-    page.fill("#id_code", totp_code(world.evaluator))
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("[data-testid=signed-in-as]")
+    browser_sign_in(page, base, "evaluator", lambda: totp_code(world.evaluator))
 
     page.goto(f"{base}/contracts/{world.contract.identifier}/settlements/")
     page.fill("#id_period_start", "2016-02-15")

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 import pytest
-from platform_helpers import totp_code, xlsx_fill
+from platform_helpers import browser_sign_in, totp_code, xlsx_fill
 from settlement_helpers import ROOT, add_parties, build_world, fast_text, synthesise
 from typer.testing import CliRunner
 
@@ -190,15 +190,7 @@ def page(browser):
 
 
 def _sign_in(page, base: str, username: str, code_for=None) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_login", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("main form button[type=submit]")
-    if code_for is not None:
-        page.wait_for_selector("#id_code")
-        page.fill("#id_code", totp_code(code_for))
-        page.click("main form button[type=submit]")
-    page.wait_for_selector("[data-testid=signed-in-as]")
+    browser_sign_in(page, base, username, (lambda: totp_code(code_for)) if code_for else None)
 
 
 def _sign_out(page, base: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from platform_helpers import totp_code
+from platform_helpers import browser_sign_in, totp_code
 from settle_ui_helpers import PLAN, manual_text
 from settlement_helpers import build_world
 
@@ -20,14 +20,7 @@ SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
 def _signed_in(browser, base, world, locale):
     context = browser.new_context(locale=locale, viewport={"width": 1366, "height": 900})
     page = context.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_login", "evaluator")
-    page.fill("#id_password", "pw-test-123")
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("#id_code")
-    page.fill("#id_code", totp_code(world.evaluator))
-    page.click("main form button[type=submit]")
-    page.wait_for_selector("[data-testid=signed-in-as]")
+    browser_sign_in(page, base, "evaluator", lambda: totp_code(world.evaluator))
     return page
 
 

@@ -9,7 +9,7 @@ so that no page shows a raw identifier.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from utfall.core.contracts.data import Label
 from utfall.core.contracts.schema import ContractDocument, LabelDocument, SummaryDocument
@@ -36,18 +36,7 @@ Kind = Literal[
     "table",
     "contract",
 ]
-KINDS: tuple[str, ...] = (
-    "output",
-    "input",
-    "parameter",
-    "payment",
-    "cost_category",
-    "test_case",
-    "party",
-    "evaluation",
-    "table",
-    "contract",
-)
+KINDS: tuple[str, ...] = get_args(Kind)
 
 _ROLE_LABELS = {
     "commissioner": Label("Beställare", "Commissioner"),

@@ -25,11 +25,11 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from utfall.platform.council.event_study_chart import AXIS_FORMAT, event_study_layers
 from utfall.platform.council.tables import Chart, Table, label
+from utfall.platform.i18n import active_language as _language
 from utfall.services.council.suppression import SUPPRESSED
 from utfall.services.formatting import language_of, vega_format_locale
 
@@ -240,10 +240,6 @@ def chart_spec(table: Table) -> dict[str, Any] | None:
         while len(_cache) > _CACHE_ENTRIES:
             _cache.popitem(last=False)
     return spec
-
-
-def _language() -> str:
-    return language_of(get_language() or "sv")
 
 
 def format_locale(language: str | None = None) -> dict[str, Any]:

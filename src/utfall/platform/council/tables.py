@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from utfall.core.exports import spreadsheet_row
+from utfall.platform.i18n import active_language as _language
 from utfall.platform.messages import error_said
 from utfall.services import formatting
 from utfall.services import labels as contract_labels
@@ -112,10 +112,6 @@ class Table:
     @property
     def truncated(self) -> bool:
         return len(self.rows) > MAX_SHOWN_ROWS
-
-
-def _language() -> str:
-    return formatting.language_of(get_language() or "sv")
 
 
 def label(value: Any, fallback: str = "") -> str:

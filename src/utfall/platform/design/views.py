@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from utfall.core.design import payment_risk_chart
@@ -18,11 +17,12 @@ from utfall.errors import UtfallError
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.design import selectors, services
 from utfall.platform.design.forms import METHOD_LABELS, DesignForm, initial_for
+from utfall.platform.i18n import active_language
 from utfall.platform.web.views import _contract, _contract_context
 
 
 def _english() -> bool:
-    return (get_language() or "sv").startswith("en")
+    return active_language() == "en"
 
 
 def _evaluation_choices(parsed: Any) -> list[tuple[str, str]]:

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
+from utfall.platform.i18n import active_language as _language
 from utfall.services import formatting
 
 __all__ = [
@@ -120,10 +121,6 @@ KNOWN = {
 }
 
 SEPARATOR = " / "
-
-
-def _language() -> str:
-    return formatting.language_of(get_language())
 
 
 def bilingual(text: Any) -> str:

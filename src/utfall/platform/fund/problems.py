@@ -15,10 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from utfall.errors import FindingsError, UserError
+from utfall.platform.i18n import active_language as _language
 from utfall.services import formatting
 
 __all__ = ["attach", "translated"]
@@ -74,10 +75,6 @@ _EXACT = {
 }
 
 _AMOUNT = r"(-?\d+(?:\.\d+)?)"
-
-
-def _language() -> str:
-    return formatting.language_of(get_language())
 
 
 def _money(text: str) -> str:

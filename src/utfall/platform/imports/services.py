@@ -473,6 +473,36 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+class _Findings:
+    """What the converter and the row checker share: a problem of the batch's file."""
+
+    batch: ImportBatch
+
+    def _finding(
+        self,
+        number: int,
+        column: str | None,
+        code: str,
+        message: str,
+        *,
+        reason: str | None = None,
+        params: dict[str, str] | None = None,
+        value: str | None = None,
+    ) -> Finding:
+        """One problem at its row and column. It may quote the cell: never an identity
+        number in it (masked in the message, the parameters and the value)."""
+        return ImportFinding(
+            code=code,
+            message=mask_identity_numbers(message),
+            file=self.batch.file_name,
+            row=number,
+            field_name=column,
+            reason=reason,
+            params={k: mask_identity_numbers(v) for k, v in (params or {}).items()},
+            value=mask_identity_numbers(value)[:200] if value is not None else None,
+        )
+
+
 class _Cells:
     """Converts one column's cells, remembering each distinct cell's result (files repeat
     the same months, categories and people over and over)."""
@@ -546,7 +576,7 @@ class Processed:
         return _groups_sorted(self.groups)
 
 
-class _Converter:
+class _Converter(_Findings):
     """Step 1: the mapped cells of every row converted, column by column."""
 
     def __init__(
@@ -601,29 +631,6 @@ class _Converter:
             return convert_cell(column, value, decimal_comma=decimal_comma)
 
         return convert
-
-    def _finding(
-        self,
-        number: int,
-        column: str | None,
-        code: str,
-        message: str,
-        *,
-        reason: str | None = None,
-        params: dict[str, str] | None = None,
-        value: str | None = None,
-    ) -> Finding:
-        # A cell's problem may quote the cell: never an identity number in it.
-        return ImportFinding(
-            code=code,
-            message=mask_identity_numbers(message),
-            file=self.batch.file_name,
-            row=number,
-            field_name=column,
-            reason=reason,
-            params={k: mask_identity_numbers(v) for k, v in (params or {}).items()},
-            value=mask_identity_numbers(value)[:200] if value is not None else None,
-        )
 
     def row(self, number: int, cells: list[Any]) -> None:
         values: dict[str, Any] = dict(self.defaults)
@@ -745,7 +752,7 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-class _Rows:
+class _Rows(_Findings):
     """Step 2, vectorised: duplicates in the file, unknown participants, stored keys."""
 
     def __init__(
@@ -759,28 +766,6 @@ class _Rows:
         identity = next((n for n in self.mapping if target.column(n).identity), None)
         self.identity_source = self.mapping.get(identity) if identity else None
         self.fills = 0  # participants rows that only fill empty columns of known people
-
-    def _finding(
-        self,
-        number: int,
-        column: str | None,
-        code: str,
-        message: str,
-        *,
-        reason: str | None = None,
-        params: dict[str, str] | None = None,
-        value: str | None = None,
-    ) -> Finding:
-        return ImportFinding(
-            code=code,
-            message=message,
-            file=self.batch.file_name,
-            row=number,
-            field_name=column,
-            reason=reason,
-            params=params or {},
-            value=value,
-        )
 
     def _labels(self, names: list[str]) -> dict[str, str]:
         """The columns' labels, in Swedish and English (``columns`` and ``columns_en``)."""

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from utfall.platform.council.tables import spreadsheet_csv, spreadsheet_number
+from utfall.platform.i18n import active_language as language
 from utfall.services import formatting
 from utfall.services import labels as contract_labels
 from utfall.services.knowledge import CSV_COLUMNS
@@ -37,11 +37,6 @@ __all__ = [
     "term_unit",
     "unit_label",
 ]
-
-
-def language() -> str:
-    """``sv`` or ``en``: the active language."""
-    return formatting.language_of(get_language() or "sv")
 
 
 _SECTORS: dict[str, Callable[[], str]] = {

@@ -9,16 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import get_language
-
-from utfall.services.formatting import language_of
+from utfall.platform.i18n import active_language as current_language
 
 __all__ = ["current_language", "figure", "ledger_subject", "term_label"]
-
-
-def current_language() -> str:
-    """``sv`` or ``en``: the language of the request being answered."""
-    return language_of(get_language())
 
 
 def term_label(document: Any, kind: str, name: str, language: str | None = None) -> str:

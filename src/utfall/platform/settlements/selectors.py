@@ -106,12 +106,11 @@ def explanation_rows(settlement: Settlement) -> list[dict[str, Any]]:
 def evaluations_of(settlement: Settlement) -> list[dict[str, Any]]:
     """The evaluated inputs with their estimates, intervals and the tables they read (each
     with its declared label in the active language and its SHA-256)."""
-    from django.utils.translation import get_language
-
     from utfall.platform.contracts.selectors import parsed_version
+    from utfall.platform.i18n import active_language
 
     document = parsed_version(settlement.version)
-    english = (get_language() or "sv").startswith("en")
+    english = active_language() == "en"
     found: dict[str, dict[str, Any]] = {}
 
     def label(name: str) -> str:
@@ -329,12 +328,12 @@ def finance_simulation(
 
 def _row_labels(document: Any, evaluation: str) -> dict[str, Any]:
     """Column headings and value labels of a figure's rows, in the active language."""
-    from django.utils.translation import get_language
     from django.utils.translation import gettext as _
 
     from utfall.core.evaluation.rate_card import REASON_LABELS
+    from utfall.platform.i18n import active_language
 
-    english = (get_language() or "sv").startswith("en")
+    english = active_language() == "en"
     spec = document.evaluations[evaluation]
     table = document.data.table(spec.data)
 

@@ -25,6 +25,7 @@ from utfall.platform.audit.selectors import audit_entries
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts import services as contract_services
 from utfall.platform.contracts.models import Contract, InvitationStatus
+from utfall.platform.i18n import active_language as _language
 from utfall.platform.imports import selectors as import_selectors
 from utfall.platform.imports import services as import_services
 from utfall.platform.imports.models import BatchStatus, ImportBatch
@@ -43,10 +44,6 @@ from utfall.platform.web.forms import (
     TokenForm,
 )
 from utfall.services import formatting
-
-
-def _language() -> str:
-    return "en" if (get_language() or "sv").startswith("en") else "sv"
 
 
 def _error_context(error: UserError, document: Any = None) -> dict[str, Any]:

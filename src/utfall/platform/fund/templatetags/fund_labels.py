@@ -11,16 +11,12 @@ from utfall.platform.fund import labels
 from utfall.services import formatting
 
 register = template.Library()
-
-
-@register.filter
-def bilingual(value: Any) -> str:
-    return labels.bilingual(value)
-
-
-@register.filter
-def known(value: Any) -> str:
-    return labels.known(value)
+register.filter("bilingual", labels.bilingual)
+register.filter("known", labels.known)
+register.filter("indicator_name", labels.indicator_name)
+register.filter("decision_summary", labels.decision_summary)
+register.filter("decision_reasons", labels.decision_reasons)
+register.filter("explanation", labels.payment_explanation)
 
 
 @register.filter
@@ -31,26 +27,6 @@ def member_kind(value: Any) -> str:
 @register.filter
 def budget_category(value: Any) -> str:
     return labels.budget_category(str(value))
-
-
-@register.filter
-def indicator_name(value: Any) -> str:
-    return labels.indicator_name(value)
-
-
-@register.filter
-def decision_summary(value: Any) -> str:
-    return labels.decision_summary(value)
-
-
-@register.filter
-def decision_reasons(value: Any) -> str:
-    return labels.decision_reasons(value)
-
-
-@register.filter
-def explanation(value: Any) -> str:
-    return labels.payment_explanation(value)
 
 
 @register.filter

@@ -12,15 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.translation import get_language
 
+from utfall.platform.i18n import active_language as _language
 from utfall.services import formatting
 
 register = template.Library()
-
-
-def _language() -> str:
-    return formatting.language_of(get_language())
 
 
 @register.filter

@@ -13,15 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.translation import get_language
 
+from utfall.platform.i18n import active_language as _language
 from utfall.services import labels as contract_labels
 
 register = template.Library()
-
-
-def _language() -> str:
-    return "en" if (get_language() or "sv").startswith("en") else "sv"
 
 
 @register.simple_tag(name="label")
