@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from textcrawl import WIDE, Line, crawl, english_strings, findings, report, visible_text
+
+from text.textcrawl import WIDE, Line, crawl, english_strings, findings, report, visible_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo-world")]
 
