@@ -3,6 +3,12 @@
 Django supports one test database per process, so the PostgreSQL run is a child
 pytest with DATABASE_URL pointing at the server. Skipped, saying why, when no
 server answers.
+
+It runs the tests of the parts where the database engine makes a difference
+(transactions and row locks of the ledger and the settlement workflow, bulk
+imports, JSON fields, sequences, the API over them), not every page test again:
+pages read what these write, and the whole platform suite twice did not fit in
+the suite's 15 minutes (decision 0866).
 """
 
 from __future__ import annotations
@@ -16,6 +22,18 @@ import pytest
 
 DEFAULT_URL = "postgresql://utfall@127.0.0.1:54329/utfall"
 HERE = Path(__file__).resolve().parent
+# Where the database engine matters: locks, transactions, bulk writes, JSON, sequences.
+ON_POSTGRESQL = (
+    "test_platform_imports.py",
+    "test_platform_tables.py",
+    "test_platform_api.py",
+    "test_platform_permissions.py",
+    "settlement/test_settlement_workflow.py",
+    "settlement/test_settlement_bundle.py",
+    "council/test_council_meetings.py",
+    "fund/test_fund_services.py",
+    "fund/test_fund_settlement.py",
+)
 
 
 def _server_url() -> str:
@@ -48,7 +66,7 @@ def test_platform_suite_on_postgresql():
             sys.executable,
             "-m",
             "pytest",
-            str(HERE),
+            *(str(HERE / name) for name in ON_POSTGRESQL),
             "-q",
             "-x",
             "-p",

@@ -33,7 +33,9 @@ __all__ = [
     "invitations_for_user",
     "latest_version",
     "parsed_version",
+    "plain_formula",
     "settlement_list",
+    "term_names",
 ]
 
 
@@ -161,18 +163,30 @@ def _describe(formula: str, lang: str, labels: dict[str, str] | None = None) -> 
         return ""
 
 
+def term_names(document: Any, lang: str) -> dict[str, str]:
+    """Each parameter, input and output by its label in the active language, as a word
+    inside a sentence (what the plain-language formulas name them by)."""
+    names = {
+        **{n: contract_labels.label(document, "parameter", n, lang) for n in document.parameters},
+        **{n: contract_labels.label(document, "input", n, lang) for n in document.inputs},
+        **{n: contract_labels.label(document, "output", n, lang) for n in document.outputs},
+    }
+    return {n: _in_sentence(text) for n, text in names.items()}
+
+
+def plain_formula(document: Any, formula: str, lang: str) -> str:
+    """A formula in words by the labels of its terms ("" where it cannot be said)."""
+    lang = "sv" if lang.startswith("sv") else "en"
+    return _describe(formula, lang, term_names(document, lang)) if formula else ""
+
+
 def contract_render(*, version: ContractVersion, lang: str) -> ContractView:
     """A readable rendering: terms with units, formulas in plain language, test status."""
     document = parsed_version(version)
     lang = "sv" if lang.startswith("sv") else "en"
     view = ContractView(document=document)
     # The plain-language formulas name terms, inputs and outputs by their labels.
-    names = {
-        **{n: contract_labels.label(document, "parameter", n, lang) for n in document.parameters},
-        **{n: contract_labels.label(document, "input", n, lang) for n in document.inputs},
-        **{n: contract_labels.label(document, "output", n, lang) for n in document.outputs},
-    }
-    names = {n: _in_sentence(text) for n, text in names.items()}
+    names = term_names(document, lang)
     for parameter in document.parameters.values():
         view.parameters.append(
             {

@@ -20,6 +20,7 @@ from utfall.errors import FindingsError, UserError, UtfallError
 from utfall.platform.contracts import selectors as contract_selectors
 from utfall.platform.contracts.models import Settlement, SettlementStatus
 from utfall.platform.design.selectors import registration_for_statement
+from utfall.platform.i18n import active_language
 from utfall.platform.messages import note_message
 from utfall.platform.params import id_param
 from utfall.platform.permissions import Action, can
@@ -256,6 +257,9 @@ def _detail(
                 "label": labels.get(r["name"], r["name"]),
                 "shown": figure(document, r["name"], r["value"]),
                 "origin": _origin(document, r["origin"]),
+                "plain": contract_selectors.plain_formula(
+                    document, r["formula"], active_language()
+                ),
                 "notes": [_plain_numbers(n) for n in r["notes"]],
             }
             for r in selectors.explanation_rows(statement)
