@@ -90,13 +90,17 @@ def norrkoping_tables(out: Path, tables: list[TableInfo], *, cost_total_sek: int
     )
     # Quarterly cost reports in the contract's cost structure (seed 000 p. 10: evaluation
     # 2 %, intermediary 14 %, tutoring 24 %, overhead 12 %, salaries 48 % here so the
-    # shares sum to the whole), 18 quarters from 2016-03 summing to the commitment.
+    # shares sum to the whole), 18 quarters from 2016-03 summing to the commitment to the
+    # öre: each quarter is the step of the rounded cumulative amount, so the rounding of
+    # one quarter is made good in the next.
     quarters = 18
+    cumulative = f"round({cost_total_sek} * share * {{q}} / {quarters}, 2)"
     _copy(
         out,
         "cost_reports",
         "SELECT (DATE '2016-03-01' + to_months(3 * q))::DATE AS period_end, category, "
-        f"round({cost_total_sek} / {quarters} * share, 2)::DECIMAL(18, 2) AS amount "
+        f"({cumulative.format(q='(q + 1)')} - {cumulative.format(q='q')})::DECIMAL(18, 2) "
+        "AS amount "
         f"FROM range({quarters}) AS r(q) CROSS JOIN (VALUES ('evaluation', 0.02), "
         "('intermediary', 0.14), ('tutoring', 0.24), ('overhead', 0.12), ('salaries', 0.48)) "
         "AS s(category, share) ORDER BY period_end, category",

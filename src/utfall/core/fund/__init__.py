@@ -11,14 +11,24 @@ whole öre. Public surface::
     outcome_payment_limit(...)       min(outcomes, 50 % of costs, year budget) with the binding limit
     decide_outcome_payment(state,…)  the same against a FundState
     BudgetExceeded                   (a UserError) a payment that does not fit the budget
+    PILOT_ACTOR_BUDGET, ActorBudget  seed 003 table 12: the budget by actor (state, SKR+RISE,
+                                     constellations); money to constellations only from theirs
+    budget_by_actor(state, today=)   per actor and year: budget, committed, paid, headroom, lapsed
+    CostShareCap, TopUp              funding modes: the 50 % cap, or a share of a commissioner's
+    decide_payment(state, mode=, …)  outcome payments (Life Chances Fund ~32 %)
 """
 
 from __future__ import annotations
 
+from utfall.core.fund.actors import ActorYear, budget_by_actor
 from utfall.core.fund.budget import (
     MSEK,
+    PILOT_ACTOR_BUDGET,
     PILOT_BUDGET,
     PILOT_OUTCOME_PAYMENT_CEILING,
+    TO_CONSTELLATIONS,
+    Actor,
+    ActorBudget,
     BudgetExceeded,
     BudgetLine,
     Commitment,
@@ -28,6 +38,15 @@ from utfall.core.fund.budget import (
     PaymentKind,
     YearForecast,
     forecast,
+)
+from utfall.core.fund.modes import (
+    TOP_UP_PARAMETER,
+    CostShareCap,
+    FundingMode,
+    TopUp,
+    decide_payment,
+    funding_mode,
+    top_up_limit,
 )
 from utfall.core.fund.rule import (
     MAX_SHARE_OF_COSTS,
@@ -40,19 +59,32 @@ from utfall.core.fund.rule import (
 __all__ = [
     "MAX_SHARE_OF_COSTS",
     "MSEK",
+    "PILOT_ACTOR_BUDGET",
     "PILOT_BUDGET",
     "PILOT_OUTCOME_PAYMENT_CEILING",
+    "TOP_UP_PARAMETER",
+    "TO_CONSTELLATIONS",
+    "Actor",
+    "ActorBudget",
+    "ActorYear",
     "BudgetExceeded",
     "BudgetLine",
     "Commitment",
+    "CostShareCap",
     "FundBudget",
     "FundState",
+    "FundingMode",
     "Limit",
     "OutcomePaymentDecision",
     "Payment",
     "PaymentKind",
+    "TopUp",
     "YearForecast",
+    "budget_by_actor",
     "decide_outcome_payment",
+    "decide_payment",
     "forecast",
+    "funding_mode",
     "outcome_payment_limit",
+    "top_up_limit",
 ]

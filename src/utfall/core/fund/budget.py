@@ -15,6 +15,19 @@ The pilot's budget is seed 003's table 11 (million SEK, 2023–2028)::
 (The seed's own phase numbers in table 11 run from 0; its text numbers the same
 phases 1–5.) At most 170 MSEK of it is outcome payment.
 
+Table 12 splits the same 365 MSEK by actor::
+
+    actor                                     2023 2024 2025 2026 2027 2028 total
+    state actors (delegation, agencies, academia) 14  14   14   14   14   14    84
+    SKR + RISE                                   2   18   10   10   10   21    71
+    constellations                                   10   10   30   60  100   210
+
+Money to the constellations (outcome payments and support) comes out of the
+constellations' line only (:class:`ActorBudget`): it never consumes the share of
+SKR and RISE or of the state actors, even where table 11 puts both in one line
+(phase 3 implementation holds SKR and RISE's support as well as the outcome
+payments).
+
 A year's budget does not carry over to the next year (a state appropriation is
 yearly); money not paid in a year is simply not spent. Everything here is pure:
 a :class:`FundState` is a value, and recording a payment returns a new state.
@@ -31,8 +44,12 @@ from utfall.errors import UserError
 
 __all__ = [
     "MSEK",
+    "PILOT_ACTOR_BUDGET",
     "PILOT_BUDGET",
     "PILOT_OUTCOME_PAYMENT_CEILING",
+    "TO_CONSTELLATIONS",
+    "Actor",
+    "ActorBudget",
     "BudgetExceeded",
     "BudgetLine",
     "Commitment",
@@ -46,6 +63,9 @@ __all__ = [
 
 MSEK = Decimal(1_000_000)
 ORE = Decimal("0.01")
+RESERVED_PREFIX = "fund:"
+"""A commitment to this prefix + a budget category is the fund's own work, not a
+constellation's (see the platform's ``fund_state``)."""
 
 
 class BudgetExceeded(UserError):
@@ -59,6 +79,19 @@ class PaymentKind:
     SUPPORT = "support"
     OPERATIONS = "operations"
     ALL = (OUTCOME_PAYMENT, SUPPORT, OPERATIONS)
+
+
+TO_CONSTELLATIONS = (PaymentKind.OUTCOME_PAYMENT, PaymentKind.SUPPORT)
+"""The payment kinds that go to a constellation (and so come out of its actors' line)."""
+
+
+class Actor:
+    """The actor levels of seed 003's table 12."""
+
+    STATE = "state"
+    SKR_RISE = "skr_rise"
+    CONSTELLATIONS = "constellations"
+    ALL = (STATE, SKR_RISE, CONSTELLATIONS)
 
 
 def _money(value: Decimal | int | str, what: str) -> Decimal:
@@ -158,6 +191,62 @@ PILOT_BUDGET = FundBudget.from_table(
 
 
 @dataclass(frozen=True)
+class ActorBudget:
+    """The budget split by actor level and year (seed 003 table 12); each line's
+    ``category`` is the actor. ``payee`` is the actor whose line pays the constellations."""
+
+    lines: tuple[BudgetLine, ...]
+    payee: str = Actor.CONSTELLATIONS
+
+    @classmethod
+    def from_table(
+        cls, table: Mapping[str, Mapping[int, Decimal | int | str]], *, unit: Decimal = MSEK
+    ) -> ActorBudget:
+        """A split from ``{actor: {year: amount in unit}}`` (default unit: MSEK)."""
+        return cls(
+            tuple(
+                BudgetLine(year, actor, Decimal(amount) * unit)
+                for actor, by_year in table.items()
+                for year, amount in sorted(by_year.items())
+            )
+        )
+
+    @property
+    def actors(self) -> tuple[str, ...]:
+        """The actors in the order they first appear."""
+        return tuple(dict.fromkeys(line.category for line in self.lines))
+
+    def amount(self, actor: str, year: int | None = None) -> Decimal:
+        """An actor's budget in a year (all years when ``year`` is None)."""
+        return sum(
+            (
+                line.amount
+                for line in self.lines
+                if line.category == actor and (year is None or line.year == year)
+            ),
+            Decimal("0.00"),
+        )
+
+    def fits(self, budget: FundBudget) -> bool:
+        """Whether the split adds up, year by year, to ``budget`` (the same money, by actor)."""
+        years = set(budget.years) | {line.year for line in self.lines}
+        return all(
+            sum((line.amount for line in self.lines if line.year == year), Decimal("0.00"))
+            == budget.for_year(year)
+            for year in years
+        )
+
+
+PILOT_ACTOR_BUDGET = ActorBudget.from_table(
+    {
+        Actor.STATE: {y: 14 for y in range(2023, 2029)},
+        Actor.SKR_RISE: {2023: 2, 2024: 18, 2025: 10, 2026: 10, 2027: 10, 2028: 21},
+        Actor.CONSTELLATIONS: {2024: 10, 2025: 10, 2026: 30, 2027: 60, 2028: 100},
+    }
+)
+
+
+@dataclass(frozen=True)
 class Commitment:
     """Money the fund has promised a constellation for a year (e.g. its outcome-payment frame)."""
 
@@ -196,6 +285,11 @@ class FundState:
     budget: FundBudget
     commitments: tuple[Commitment, ...] = ()
     payments: tuple[Payment, ...] = field(default=())
+    actors: ActorBudget | None = None
+
+    def __post_init__(self) -> None:
+        if self.actors is not None and not self.actors.fits(self.budget):
+            raise ValueError("the split by actor does not add up to the budget, year by year")
 
     def paid(
         self, *, year: int | None = None, constellation: str | None = None, kind: str | None = None
@@ -242,18 +336,59 @@ class FundState:
             Decimal("0.00"),
         )
 
+    def paid_to_constellations(self, year: int) -> Decimal:
+        """What the year paid to constellations (outcome payments and support)."""
+        return sum(
+            (p.amount for p in self.payments if p.year == year and p.kind in TO_CONSTELLATIONS),
+            Decimal("0.00"),
+        )
+
+    def constellations_available(self, *, year: int, constellation: str) -> Decimal | None:
+        """What the constellations' line of the year can still pay this constellation: the
+        line less what it paid and less the other constellations' outstanding commitments
+        (None without a split by actor)."""
+        if self.actors is None:
+            return None
+        others = {
+            c.constellation
+            for c in self.commitments
+            if c.year == year and not c.constellation.startswith(RESERVED_PREFIX)
+        } - {constellation}
+        outstanding = sum(
+            (self.outstanding(year=year, constellation=other) for other in sorted(others)),
+            Decimal("0.00"),
+        )
+        line = self.actors.amount(self.actors.payee, year)
+        return max(line - self.paid_to_constellations(year) - outstanding, Decimal("0.00"))
+
     def available_for(self, *, year: int, constellation: str) -> Decimal:
         """What the year's budget can still pay this constellation without breaking a promise
-        to another: the remaining budget less the others' outstanding commitments."""
-        return max(
+        to another: the remaining budget less the others' outstanding commitments, and with
+        a split by actor never more than the constellations' line has left."""
+        available = max(
             self.remaining(year) - self.reserved_for_others(year=year, constellation=constellation),
             Decimal("0.00"),
         )
+        if constellation.startswith(RESERVED_PREFIX):
+            return available
+        line = self.constellations_available(year=year, constellation=constellation)
+        return available if line is None else min(available, line)
 
     def with_payment(self, payment: Payment) -> FundState:
         """A new state with the payment recorded; BudgetExceeded if it does not fit the year."""
         if payment.year not in self.budget.years:
             raise BudgetExceeded(f"{payment.year} is not a year of the fund's budget")
+        if payment.kind in TO_CONSTELLATIONS and self.actors is not None:
+            line = self.constellations_available(
+                year=payment.year, constellation=payment.constellation
+            )
+            assert line is not None
+            if payment.amount > line:
+                raise BudgetExceeded(
+                    f"a payment of {payment.amount} SEK in {payment.year} exceeds what the "
+                    f"constellations' share of the year can still pay {payment.constellation} "
+                    f"({line} SEK); it may not consume the share of the other actors"
+                )
         available = self.available_for(year=payment.year, constellation=payment.constellation)
         if payment.amount > available:
             raise BudgetExceeded(
@@ -297,6 +432,26 @@ class FundState:
                 f"commitments for {commitment.year} would reach {promised + others_paid} SEK, "
                 f"above the year's budget of {self.budget.for_year(commitment.year)} SEK"
             )
+        if self.actors is not None and not commitment.constellation.startswith(RESERVED_PREFIX):
+            year = commitment.year
+            to_constellations = sum(
+                (
+                    max(
+                        state.committed(year=year, constellation=c),
+                        state.paid(year=year, constellation=c),
+                    )
+                    for c in constellations
+                    if not c.startswith(RESERVED_PREFIX)
+                ),
+                Decimal("0.00"),
+            )
+            line = self.actors.amount(self.actors.payee, year)
+            if to_constellations > line:
+                raise BudgetExceeded(
+                    f"commitments to constellations for {year} would reach "
+                    f"{to_constellations} SEK, above the constellations' share of "
+                    f"{line} SEK (the other actors' shares are not theirs to commit)"
+                )
         return state
 
 

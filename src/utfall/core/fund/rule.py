@@ -75,6 +75,7 @@ class OutcomePaymentDecision:
             OUTCOMES: "the verified outcomes: everything they earned and is unpaid is paid",
             COST_SHARE: "the ceiling of the state's share of the constellation's reported costs",
             YEAR_BUDGET: "what is left of the year's budget; the rest stays due for a later report",
+            "top_up": "the fund's declared share of the commissioner's outcome payments",
         }[self.binding]
         lines.append(f"payment {self.payment} SEK, bound by {reason}")
         return lines

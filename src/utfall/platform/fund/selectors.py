@@ -12,17 +12,18 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from utfall.core.fund import (
-    BudgetLine as CoreBudgetLine,
-)
-from utfall.core.fund import (
-    Commitment as CoreCommitment,
-)
-from utfall.core.fund import (
+    PILOT_ACTOR_BUDGET,
     FundBudget,
     FundState,
     Payment,
     YearForecast,
     forecast,
+)
+from utfall.core.fund import (
+    BudgetLine as CoreBudgetLine,
+)
+from utfall.core.fund import (
+    Commitment as CoreCommitment,
 )
 from utfall.platform.fund.models import (
     Application,
@@ -102,7 +103,11 @@ def fund_state(fund: Fund) -> FundState:
         .select_related("report__constellation")
         .order_by("paid_at", "pk")
     )
-    return FundState(budget, commitments, payments)
+    # Seed 003 table 12 splits the pilot's budget by actor; a fund whose yearly budget is
+    # the pilot's gets that split, so outcome payments never consume SKR and RISE's share
+    # (decision 0950).
+    actors = PILOT_ACTOR_BUDGET if PILOT_ACTOR_BUDGET.fits(budget) else None
+    return FundState(budget, commitments, payments, actors)
 
 
 def fund_forecast(fund: Fund, *, today: date) -> list[YearForecast]:

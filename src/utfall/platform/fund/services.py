@@ -33,7 +33,8 @@ from utfall.core.finance import allocate
 from utfall.core.fund import (
     BudgetExceeded,
     FundBudget,
-    decide_outcome_payment,
+    decide_payment,
+    funding_mode,
 )
 from utfall.core.fund import Commitment as CoreCommitment
 from utfall.core.ledger import (
@@ -1272,13 +1273,19 @@ def report_pay(*, report: OutcomeReport, actor: AbstractBaseUser, year: int) -> 
             f"paid {paid_before} SEK: the evaluator corrects the statement"
         )
     value = Decimal(str(outputs[terms.configuration.value_output]))
-    decision = decide_outcome_payment(
+    # The contract declares the funding mode: a top-up share of the commissioner's outcome
+    # payments (its value output is then those payments), or else the cap on the costs.
+    mode = funding_mode(
+        {name: term.default for name, term in terms.document.parameters.items()},
+        max_share=fund.max_share_of_costs,
+    )
+    decision = decide_payment(
         state,
+        mode=mode,
         constellation=constellation.code,
         year=year,
         outcome_value=value,
         reported_costs=report.reported_costs_to_date,
-        max_share=fund.max_share_of_costs,
     )
     statement_sha256 = statement_from_dict(statement.statement).sha256()
     payment = OutcomePayment.objects.create(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from utfall.errors import UserError
 from utfall.platform.contracts.models import SettlementStatus
 from utfall.platform.fund import charts, selectors, services
+from utfall.platform.fund.budget_by_actor import actor_table
 from utfall.platform.fund.forms import (
     ApplicationForm,
     CallForm,
@@ -130,6 +131,7 @@ def dashboard(request: HttpRequest, fund_id: int) -> HttpResponse:
             "budget_chart": charts.budget_chart(rows),
             "contract_tables": _contract_tables(fund),
             "outcome_paid": state.paid(kind="outcome_payment"),
+            "actors": actor_table(state, today=today),
             "phases": fund.phases.all(),
             "calls": fund.calls.all(),
             "portfolio": selectors.portfolio(fund),
