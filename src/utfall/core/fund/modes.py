@@ -23,6 +23,7 @@ from utfall.core.fund.rule import (
     YEAR_BUDGET,
     Limit,
     OutcomePaymentDecision,
+    checked_amount,
     decide_outcome_payment,
 )
 
@@ -77,14 +78,6 @@ def funding_mode(parameters: Mapping[str, object], *, max_share: Decimal) -> Fun
     return CostShareCap(max_share)
 
 
-def _money(value: Decimal, what: str) -> Decimal:
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"{what} must be a non-negative amount, got {value}")
-    if value != value.quantize(ORE):
-        raise ValueError(f"{what} has fractions of an öre: {value}")
-    return value.quantize(ORE)
-
-
 def top_up_limit(
     *,
     commissioner_payments: Decimal,
@@ -95,9 +88,9 @@ def top_up_limit(
     """This report's top-up (amounts to date, in SEK): ``share`` of the commissioner's
     outcome payments, rounded down to öre, less what the fund paid before, never below 0,
     and at most what the year can still pay."""
-    commissioner_payments = _money(commissioner_payments, "commissioner's outcome payments")
-    paid_before = _money(paid_before, "paid before")
-    year_available = _money(year_available, "year available")
+    commissioner_payments = checked_amount(commissioner_payments, "commissioner's outcome payments")
+    paid_before = checked_amount(paid_before, "paid before")
+    year_available = checked_amount(year_available, "year available")
     mode = TopUp(share)
     due = (mode.share * commissioner_payments).quantize(ORE, rounding=ROUND_FLOOR)
     limits = (

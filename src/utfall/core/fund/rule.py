@@ -81,7 +81,8 @@ class OutcomePaymentDecision:
         return lines
 
 
-def _money(value: Decimal, what: str) -> Decimal:
+def checked_amount(value: Decimal, what: str) -> Decimal:
+    """``value`` as a non-negative amount in whole öre (ValueError naming ``what`` if not)."""
     if not value.is_finite() or value < 0:
         raise ValueError(f"{what} must be a non-negative amount, got {value}")
     if value != value.quantize(ORE):
@@ -102,10 +103,10 @@ def outcome_payment_limit(
     ``year_available`` is what the year's budget can still pay the constellation
     (see :meth:`FundState.available_for`).
     """
-    outcome_value = _money(outcome_value, "outcome value")
-    reported_costs = _money(reported_costs, "reported costs")
-    paid_before = _money(paid_before, "paid before")
-    year_available = _money(year_available, "year available")
+    outcome_value = checked_amount(outcome_value, "outcome value")
+    reported_costs = checked_amount(reported_costs, "reported costs")
+    paid_before = checked_amount(paid_before, "paid before")
+    year_available = checked_amount(year_available, "year available")
     if not (0 <= max_share <= 1):
         raise ValueError(f"max share of costs must be between 0 and 1, got {max_share}")
     # Rounded down so that rounding can never take the state above its share.
