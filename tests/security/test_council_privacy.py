@@ -6,7 +6,9 @@ consecutive month ends and read one child's cost and scores from the difference;
 three included children showed their costs; nine new dates recomputed the dashboard with
 its bootstrap nine times. The contract is the platform tests' Norrköping contract with a
 staggered inclusion (cohorts of 3, 3, 1, 6, 2 and 5 children), imported through the import
-services.
+services, and with the financier left out of its ``council: individual_status`` term (the
+shipped contract lists it, as seed 000 describes): the attacks are those of a role that sees
+aggregates only (decision 0940).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from council_helpers import REFERENCE_ON, _month, import_files, synthetic_files
+from visibility_helpers import AGGREGATES_FOR_FINANCIER, with_individual_status
 
 COHORTS = [
     (dt.date(2016, 5, 1), 3),
@@ -59,6 +62,12 @@ def staggered_files() -> dict[str, bytes]:
         quarters=8,
         index_months=12 * 7 + 8,
     )
+
+
+@pytest.fixture
+def norrkoping_text(norrkoping_text):
+    """The Norrköping contract in which the financier sees aggregates only."""
+    return with_individual_status(norrkoping_text, AGGREGATES_FOR_FINANCIER)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from utfall.platform.organisations.selectors import (
     user_for_api_token,
 )
 from utfall.platform.participants.selectors import participant_count, participant_rows
-from utfall.platform.permissions import RULES, Action, roles_of
+from utfall.platform.permissions import Action, allowed_actions, roles_of
 
 __all__ = ["api"]
 
@@ -235,7 +235,7 @@ def _contract_out(request: HttpRequest, contract: Contract) -> dict[str, Any]:
         "status": contract.status,
         "in_force_since": contract.in_force_since,
         "my_roles": sorted(role.value for role in roles),
-        "my_actions": sorted(action.value for action, allowed in RULES.items() if roles & allowed),
+        "my_actions": sorted(allowed_actions(request.user, contract)),
     }
 
 

@@ -8,7 +8,10 @@ role against every action, allowed and denied).
 
 Who may import a table is not a rule of the platform but a term of the contract:
 each declared table names its ``import:`` roles, and :func:`can_import` /
-:func:`require_import` ask the declaration.
+:func:`require_import` ask the declaration. So is who sees the anonymised individual
+status (:attr:`Action.VIEW_INDIVIDUAL_STATUS`): ``RULES`` gives every role it, narrowed by
+the contract's ``council: individual_status`` term (:func:`individual_status_roles`;
+decision 0940).
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from utfall.platform.contracts.models import Contract, ContractParty, Role
 __all__ = [
     "RULES",
     "Action",
+    "allowed_actions",
     "can",
     "can_import",
     "can_publish",
     "can_record_results",
+    "individual_status_roles",
     "is_fund_administrator",
     "membership_lookups",
     "parties_of",
@@ -83,10 +88,10 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.SIGN_SETTLEMENT: frozenset({E}),
     # Every party reviews a draft statement.
     Action.COMMENT_SETTLEMENT: ALL_ROLES,
-    # The intervention council: the status list per (pseudonymised) individual is for those
-    # who work with the people or evaluate, never the financier; the commissioner and the
-    # intermediary keep the council's records.
-    Action.VIEW_INDIVIDUAL_STATUS: frozenset({C, P, N, E}),
+    # The intervention council: who sees the status list per (pseudonymised) individual is
+    # the contract's term (council.individual_status, every role without it), applied in
+    # can(); the commissioner and the intermediary keep the council's records.
+    Action.VIEW_INDIVIDUAL_STATUS: ALL_ROLES,
     Action.RECORD_COUNCIL_MEETING: frozenset({C, N}),
 }
 
@@ -147,9 +152,39 @@ def forget_roles(user: AbstractBaseUser) -> None:
         del user._utfall_roles
 
 
+def individual_status_roles(contract: Contract) -> frozenset[Role]:
+    """The roles that see the anonymised individual status: the newest version's
+    ``council: individual_status`` term (its default without a declaration; the default
+    without a version). A version that no longer reads grants it to nobody."""
+    from utfall.core.contracts.schema import INDIVIDUAL_STATUS_ROLES
+    from utfall.errors import UserError
+    from utfall.platform.contracts.selectors import latest_version, parsed_version
+
+    version = latest_version(contract)
+    if version is None:
+        return frozenset(Role(role) for role in INDIVIDUAL_STATUS_ROLES)
+    try:
+        document = parsed_version(version).document
+    except UserError:
+        return frozenset()
+    return frozenset(Role(role) for role in document.council.individual_status)
+
+
+def _permitted(action: Action, contract: Contract) -> frozenset[Role]:
+    if action is Action.VIEW_INDIVIDUAL_STATUS:
+        return RULES[action] & individual_status_roles(contract)
+    return RULES[action]
+
+
 def can(user: AbstractBaseUser | AnonymousUser, action: Action, contract: Contract) -> bool:
     """Whether the user may take the action on the contract."""
-    return bool(roles_of(user, contract) & RULES[action])
+    roles = roles_of(user, contract)
+    return bool(roles & RULES[action]) and bool(roles & _permitted(action, contract))
+
+
+def allowed_actions(user: AbstractBaseUser | AnonymousUser, contract: Contract) -> set[str]:
+    """The values of every action the user may take on the contract (for pages and the API)."""
+    return {action.value for action in Action if can(user, action, contract)}
 
 
 def require(user: AbstractBaseUser | AnonymousUser, action: Action, contract: Contract) -> None:

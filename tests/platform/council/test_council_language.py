@@ -13,11 +13,19 @@ import json
 import re
 
 import pytest
+from visibility_helpers import AGGREGATES_FOR_FINANCIER, with_individual_status
 
 SWEDISH_GROUPED = re.compile(r"\d{1,3}(?:\u00a0\d{3})+")
 ENGLISH_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
 ENGLISH_MILLIONS = re.compile(r"\b\d{1,3}(?:,\d{3}){2,}\b")
 """On a Swedish page ``0,706`` is a decimal; ``4,000,000`` can only be English."""
+
+
+@pytest.fixture
+def norrkoping_text(norrkoping_text):
+    """The Norrköping contract in which the financier sees aggregates only (the shipped one
+    lists it in council.individual_status; decision 0940)."""
+    return with_individual_status(norrkoping_text, AGGREGATES_FOR_FINANCIER)
 
 
 def _as(client, world, role: str, language: str):

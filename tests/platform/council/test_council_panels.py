@@ -368,6 +368,8 @@ def test_the_platform_shows_the_panels_from_stored_rows(world, client):
     ):
         assert f'data-testid="table-{table_id}"' in html, table_id
     assert "Alfaby" not in html
+    # The contract declares no council.individual_status: every party role sees the status
+    # per individual, the financier included (the seeds' council; decision 0940).
     client.force_login(world.users[Role.FINANCIER])
     html = client.get(f"/contracts/{contract.identifier}/council/?as_of={AS_OF}").content.decode()
-    assert 'data-testid="table-individuals"' not in html
+    assert 'data-testid="table-individuals"' in html

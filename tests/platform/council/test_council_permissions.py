@@ -1,10 +1,21 @@
-"""Who sees what on the council pages (the matrix itself is in test_platform_permissions)."""
+"""Who sees what on the council pages (the matrix itself is in test_platform_permissions).
+
+The contract is Norrköping with the financier left out of its ``council: individual_status``
+term, so a role that sees aggregates only is covered; the shipped term, which lists the
+financier, is tested in test_individual_status_term (decision 0940)."""
 
 from __future__ import annotations
 
 import pyarrow.compute as pc
 import pytest
 from django.core.exceptions import PermissionDenied
+from visibility_helpers import AGGREGATES_FOR_FINANCIER, with_individual_status
+
+
+@pytest.fixture
+def norrkoping_text(norrkoping_text):
+    """The Norrköping contract in which the financier sees aggregates only."""
+    return with_individual_status(norrkoping_text, AGGREGATES_FOR_FINANCIER)
 
 
 @pytest.mark.django_db

@@ -15,8 +15,16 @@ import re
 import pyarrow.compute as pc
 import pytest
 from council_helpers import SMALL_LABELS, SMALL_LEVEL
+from visibility_helpers import AGGREGATES_FOR_FINANCIER, with_individual_status
 
 from utfall.services.council.suppression import MIN_CELL, suppress_cells
+
+
+@pytest.fixture
+def norrkoping_text(norrkoping_text):
+    """The Norrköping contract in which the financier sees aggregates only (the shipped one
+    lists it in council.individual_status; decision 0940)."""
+    return with_individual_status(norrkoping_text, AGGREGATES_FOR_FINANCIER)
 
 
 def test_a_cell_of_four_loses_its_figures_and_its_label():

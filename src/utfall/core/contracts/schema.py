@@ -18,6 +18,7 @@ from utfall.core.evaluation.spec import SpecBody
 __all__ = [
     "ColumnDocument",
     "ContractDocument",
+    "CouncilDocument",
     "DataDocument",
     "EvaluationDocument",
     "ExpectationDocument",
@@ -434,6 +435,30 @@ class TestCaseDocument(_Strict):
     expect: ExpectationDocument
 
 
+CouncilRole = Literal["commissioner", "financier", "provider", "intermediary", "evaluator"]
+INDIVIDUAL_STATUS_ROLES: tuple[CouncilRole, ...] = (
+    "commissioner",
+    "financier",
+    "provider",
+    "intermediary",
+    "evaluator",
+)
+"""Who sees the anonymised individual status without a declaration: every party role, the
+financier included (the seeds' council, decision 0940)."""
+
+
+class CouncilDocument(_Strict):
+    """What the intervention council shows to whom."""
+
+    individual_status: list[CouncilRole] = Field(
+        default_factory=lambda: list(INDIVIDUAL_STATUS_ROLES),
+        description="The party roles that see the status per included individual in the "
+        "council (page, API, report, CSV): pseudonyms only, small cells suppressed as "
+        "elsewhere. Roles not listed see aggregates on the reporting dates only. Without "
+        "it: every party role, the financier included.",
+    )
+
+
 class ContractDocument(_Strict):
     """An outcome contract."""
 
@@ -478,3 +503,7 @@ class ContractDocument(_Strict):
     outputs: dict[str, OutputDocument] = Field(default_factory=dict)
     payments: list[PaymentDocument] = Field(default_factory=list)
     tests: list[TestCaseDocument] = Field(default_factory=list)
+    council: CouncilDocument = Field(
+        default_factory=CouncilDocument,
+        description="What the intervention council shows to whom (who sees individual status).",
+    )

@@ -10,7 +10,8 @@ caches the result by data state — the stored rows and newest version
 request recomputes nothing, and removes what the user's role may not see (the
 individual status list, :attr:`Action.VIEW_INDIVIDUAL_STATUS`).
 
-A role that sees aggregates only (without that action, the financier) is shown
+A role that sees aggregates only (without that action: a role the contract's
+``council: individual_status`` term does not list, decision 0940) is shown
 **releases** instead (decision 0610): the dashboard on the council's reporting dates only
 (any other day is snapped to the reporting date before it), each stored once as a
 :class:`~utfall.platform.council.models.CouncilRelease` and suppressed against every
@@ -471,7 +472,8 @@ def dashboard_for(
 def individual_status(
     *, user: AbstractBaseUser | AnonymousUser, contract: Contract, as_of: dt.date | None = None
 ) -> list[dict[str, Any]]:
-    """Status per included individual, by pseudonym (not for the financier)."""
+    """Status per included individual, by pseudonym (for the roles the contract's
+    ``council: individual_status`` term lists)."""
     require(user, Action.VIEW_INDIVIDUAL_STATUS, contract)
     as_of = as_of or default_as_of(contract)
     individuals = dashboard_compute(contract=contract, as_of=as_of).get("individuals") or {}

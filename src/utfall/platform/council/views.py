@@ -22,7 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from utfall.errors import UserError
-from utfall.platform.contracts.models import Contract
+from utfall.platform.contracts.models import Contract, Role
 from utfall.platform.contracts.selectors import latest_version, parsed_version
 from utfall.platform.council import jobs, selectors, services
 from utfall.platform.council.charts import chart_spec, format_locale
@@ -38,7 +38,7 @@ from utfall.platform.council.tables import (
 )
 from utfall.platform.messages import error_said, translate_text
 from utfall.platform.params import id_param, language_param
-from utfall.platform.permissions import Action, can
+from utfall.platform.permissions import Action, can, individual_status_roles
 from utfall.platform.web.middleware import content_security_policy_for_document
 from utfall.platform.web.views import _contract, _contract_context
 
@@ -150,6 +150,13 @@ def _reporting_context(
     }
 
 
+def _status_roles(contract: Contract) -> str:
+    """The roles the contract's ``council: individual_status`` term shows the status per
+    individual to, by their labels (for the page of a role it does not list)."""
+    roles = individual_status_roles(contract)
+    return ", ".join(str(role.label) for role in Role if role in roles)
+
+
 def _query(request: HttpRequest) -> str:
     as_of = request.GET.get("as_of", "").strip()
     return f"?as_of={as_of}" if as_of else ""
@@ -205,6 +212,8 @@ def dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
     if data is None and (state or {}).get("state") == "busy":
         return _busy()
     context = _contract_context(request, contract, "council")
+    if "view_individual_status" not in context["allowed"]:
+        context["status_roles"] = _status_roles(contract)
     if data is None:
         context.update(
             pending=_progress(request, contract, state),

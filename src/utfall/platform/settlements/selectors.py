@@ -380,7 +380,8 @@ def statement_rows(
     from utfall.services.bindings import evaluation_detail
 
     contract = settlement.contract
-    require(user, Action.VIEW_INDIVIDUAL_STATUS, contract)
+    # The platform's rule for pseudonymised rows, not the council's term (decision 0940).
+    require(user, Action.VIEW_PARTICIPANTS, contract)
     document = parsed_version(settlement.version)
     spec = document.evaluations.get(evaluation)
     if spec is None or spec.method not in DETAILS:

@@ -264,7 +264,7 @@ def _detail(
             }
             for r in selectors.explanation_rows(statement)
         ],
-        can_see_rows=can(request.user, Action.VIEW_INDIVIDUAL_STATUS, contract),
+        can_see_rows=can(request.user, Action.VIEW_PARTICIPANTS, contract),
         evaluations=[
             {
                 **e,

@@ -34,7 +34,7 @@ from utfall.platform.organisations import selectors as organisation_selectors
 from utfall.platform.organisations import services as organisation_services
 from utfall.platform.organisations.models import ApiToken
 from utfall.platform.participants.selectors import participant_count, participant_page
-from utfall.platform.permissions import RULES, Action, can_import, roles_of
+from utfall.platform.permissions import Action, allowed_actions, can_import, roles_of
 from utfall.platform.web.forms import (
     ContractUploadForm,
     ContractVersionForm,
@@ -68,7 +68,7 @@ def _contract_context(request: HttpRequest, contract: Contract, tab: str) -> dic
         "contract": contract,
         "tab": tab,
         "my_roles": sorted(role.label for role in roles),
-        "allowed": {action.value for action, permitted in RULES.items() if roles & permitted},
+        "allowed": allowed_actions(request.user, contract),
     }
 
 
