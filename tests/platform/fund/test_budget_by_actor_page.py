@@ -46,3 +46,14 @@ def test_the_budget_by_actor_in_english(client, fund_world):
     table = _table(client.get(f"/fund/{w.fund.pk}/").content.decode())
     assert "SKR and RISE" in table and "Constellations" in table
     assert "Total 210,000,000" in table
+
+
+def test_a_past_year_has_no_headroom_in_the_budget_by_year(client, fund_world):
+    w = fund_world
+    client.force_login(w.admin)
+    page = client.get(f"/fund/{w.fund.pk}/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    match = re.search(r'<table[^>]*data-testid="budget".*?</table>', page, re.S)
+    assert match
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", match.group(0), re.S)
+    past = next(r for r in rows if "2023" in r and "passerat" in r)
+    assert re.findall(r'<td class="num">([^<]*)</td>', past)[-1] == "0"
