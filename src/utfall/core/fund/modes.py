@@ -17,14 +17,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from utfall.core.fund.budget import FundState, PaymentKind
+from utfall.core.fund.budget import FundState
 from utfall.core.fund.rule import (
     MAX_SHARE_OF_COSTS,
+    TOP_UP,
     YEAR_BUDGET,
     Limit,
     OutcomePaymentDecision,
+    binding_limit,
     checked_amount,
     decide_outcome_payment,
+    year_room,
 )
 
 __all__ = [
@@ -40,7 +43,6 @@ __all__ = [
 
 ORE = Decimal("0.01")
 ZERO = Decimal("0.00")
-TOP_UP = "top_up"
 TOP_UP_PARAMETER = "fund_top_up_share"
 """A fund contract that declares this parameter (a ratio) is paid as a top-up: its value
 output is then the commissioner's outcome payments to date."""
@@ -102,8 +104,7 @@ def top_up_limit(
         ),
         Limit(YEAR_BUDGET, year_available, "remaining in the year's budget for this constellation"),
     )
-    payment = min(limit.amount for limit in limits)
-    binding = next(limit.name for limit in limits if limit.amount == payment)
+    payment, binding = binding_limit(limits)
     return OutcomePaymentDecision(
         payment=payment,
         binding=binding,
@@ -137,13 +138,7 @@ def decide_payment(
             reported_costs=reported_costs,
             max_share=mode.max_share,
         )
-    paid_before = state.paid(constellation=constellation, kind=PaymentKind.OUTCOME_PAYMENT)
-    available = state.available_for(year=year, constellation=constellation)
-    ceiling = state.budget.outcome_payment_ceiling
-    if ceiling is not None:
-        available = min(
-            available, max(ceiling - state.paid(kind=PaymentKind.OUTCOME_PAYMENT), ZERO)
-        )
+    paid_before, available = year_room(state, constellation=constellation, year=year)
     return top_up_limit(
         commissioner_payments=outcome_value,
         paid_before=paid_before,

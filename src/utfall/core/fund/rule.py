@@ -38,6 +38,7 @@ ZERO = Decimal("0.00")
 OUTCOMES = "outcomes"
 COST_SHARE = "cost_share"
 YEAR_BUDGET = "year_budget"
+TOP_UP = "top_up"
 _ORDER = (OUTCOMES, COST_SHARE, YEAR_BUDGET)
 
 
@@ -75,7 +76,7 @@ class OutcomePaymentDecision:
             OUTCOMES: "the verified outcomes: everything they earned and is unpaid is paid",
             COST_SHARE: "the ceiling of the state's share of the constellation's reported costs",
             YEAR_BUDGET: "what is left of the year's budget; the rest stays due for a later report",
-            "top_up": "the fund's declared share of the commissioner's outcome payments",
+            TOP_UP: "the fund's declared share of the commissioner's outcome payments",
         }[self.binding]
         lines.append(f"payment {self.payment} SEK, bound by {reason}")
         return lines
@@ -88,6 +89,24 @@ def checked_amount(value: Decimal, what: str) -> Decimal:
     if value != value.quantize(ORE):
         raise ValueError(f"{what} has fractions of an öre: {value}")
     return value.quantize(ORE)
+
+
+def binding_limit(limits: tuple[Limit, ...]) -> tuple[Decimal, str]:
+    """The payment (the smallest limit) and the name of the limit that binds (the earlier
+    one on a tie)."""
+    payment = min(limit.amount for limit in limits)
+    return payment, next(limit.name for limit in limits if limit.amount == payment)
+
+
+def year_room(state: FundState, *, constellation: str, year: int) -> tuple[Decimal, Decimal]:
+    """What the fund paid the constellation in outcome payments before (in any year) and
+    what the year can still pay it, within the fund's ceiling for outcome payments."""
+    paid_before = state.paid(constellation=constellation, kind="outcome_payment")
+    available = state.available_for(year=year, constellation=constellation)
+    ceiling = state.budget.outcome_payment_ceiling
+    if ceiling is not None:
+        available = min(available, max(ceiling - state.paid(kind="outcome_payment"), ZERO))
+    return paid_before, available
 
 
 def outcome_payment_limit(
@@ -125,8 +144,7 @@ def outcome_payment_limit(
         ),
         Limit(YEAR_BUDGET, year_available, "remaining in the year's budget for this constellation"),
     )
-    payment = min(limit.amount for limit in limits)
-    binding = next(limit.name for limit in limits if limit.amount == payment)
+    payment, binding = binding_limit(limits)
     due = min(limits[0].amount, limits[1].amount)
     return OutcomePaymentDecision(
         payment=payment,
@@ -156,11 +174,7 @@ def decide_outcome_payment(
     in any year; the year's limit also respects the fund's ceiling for outcome
     payments in total.
     """
-    paid_before = state.paid(constellation=constellation, kind="outcome_payment")
-    available = state.available_for(year=year, constellation=constellation)
-    ceiling = state.budget.outcome_payment_ceiling
-    if ceiling is not None:
-        available = min(available, max(ceiling - state.paid(kind="outcome_payment"), ZERO))
+    paid_before, available = year_room(state, constellation=constellation, year=year)
     return outcome_payment_limit(
         outcome_value=outcome_value,
         reported_costs=reported_costs,
