@@ -11,7 +11,7 @@ FACTS = "examples/facts/norrkoping-placed-children.yaml"
 def test_validate_ok(utfall):
     result = utfall("contract", "validate", NORRKOPING)
     assert result.returncode == 0, result.stderr
-    assert "norrkoping-placed-children v1.0" in result.stdout
+    assert "norrkoping-placed-children v1.1" in result.stdout
 
 
 def test_validate_lists_every_problem_and_exits_2(utfall, tmp_path):
@@ -44,7 +44,7 @@ def test_validate_missing_file_exits_2(utfall, tmp_path):
 def test_contract_test_passes_and_fails(utfall, tmp_path, root):
     ok = utfall("contract", "test", NORRKOPING)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "16 of 16 case(s) passed" in ok.stdout
+    assert "26 of 26 case(s) passed" in ok.stdout
     broken = tmp_path / "broken.yaml"
     text = (root / NORRKOPING).read_text(encoding="utf-8")
     broken.write_text(
@@ -90,7 +90,13 @@ def test_settle_json_for_both_readings(utfall, tmp_path, reading, savings, repay
     facts = tmp_path / "facts.json"
     facts.write_text(
         json.dumps(
-            {"invested_sek": 10000000, "net_savings_sek": savings, "school_results_met": True}
+            {
+                "invested_sek": 10000000,
+                "net_savings_sek": savings,
+                "school_results_met": True,
+                "school_did_met": True,
+                "delivered_as_agreed": True,
+            }
         )
     )
     result = utfall(
@@ -104,7 +110,8 @@ def test_settle_json_for_both_readings(utfall, tmp_path, reading, savings, repay
     assert data["outputs"]["repayment_sek"] == repayment
     assert data["outputs"]["premium_sek"] == premium
     assert data["outputs"]["guaranteed_sek"] == "4000000.00"
-    assert data["inputs"]["school_results_met"] is True
+    assert data["inputs"]["delivered_as_agreed"] is True
+    assert data["outputs"]["school_results_met_flag"] is True
     assert data["payments"] == [
         {
             "id": "repayment",
@@ -139,22 +146,47 @@ def test_settle_explain_prints_the_tree(utfall):
     [
         (
             {"invested_sek": 10000000, "net_savings_sek": 0},
-            "school_results_met: input is missing (expected boolean)",
+            "delivered_as_agreed: input is missing (expected boolean)",
         ),
         (
-            {"invested_sek": "ten", "net_savings_sek": 0, "school_results_met": True},
+            {
+                "invested_sek": "ten",
+                "net_savings_sek": 0,
+                "school_results_met": True,
+                "school_did_met": True,
+                "delivered_as_agreed": True,
+            },
             "invested_sek: input: expected money, got 'ten'",
         ),
         (
-            {"invested_sek": -1, "net_savings_sek": 0, "school_results_met": True},
+            {
+                "invested_sek": -1,
+                "net_savings_sek": 0,
+                "school_results_met": True,
+                "school_did_met": True,
+                "delivered_as_agreed": True,
+            },
             "invested_sek: input: -1 is below the minimum 0",
         ),
         (
-            {"invested_sek": 1, "net_savings_sek": 0, "school_results_met": "maybe"},
-            "school_results_met: input: expected true or false",
+            {
+                "invested_sek": 1,
+                "net_savings_sek": 0,
+                "school_results_met": True,
+                "school_did_met": True,
+                "delivered_as_agreed": "maybe",
+            },
+            "delivered_as_agreed: input: expected true or false",
         ),
         (
-            {"invested_sek": 1, "net_savings_sek": 0, "school_results_met": True, "extra": 1},
+            {
+                "invested_sek": 1,
+                "net_savings_sek": 0,
+                "school_results_met": True,
+                "school_did_met": True,
+                "delivered_as_agreed": True,
+                "extra": 1,
+            },
             "extra: unknown input",
         ),
     ],

@@ -127,9 +127,15 @@ def test_payment_risk_of_the_norrkoping_school_premium(utfall, tmp_path, root):
     facts = _write(
         tmp_path,
         "facts.yaml",
-        "invested_sek: 10000000\nnet_savings_sek: 11000000\nschool_results_met: false\n",
+        "invested_sek: 10000000\nnet_savings_sek: 11000000\nschool_results_met: false\n"
+        "school_did_met: false\ndelivered_as_agreed: true\n",
     )
-    contract = root / "examples/contracts/norrkoping-placed-children.yaml"
+    # The premium's school condition on the DiD: the contract's alternative term
+    # (school_basis: reference; the paying default is the pre/post change, issue 17).
+    contract = tmp_path / "norrkoping-did.yaml"
+    text = (root / "examples/contracts/norrkoping-placed-children.yaml").read_text("utf-8")
+    did = text.replace("    default: individual\n", "    default: reference\n", 1)
+    contract.write_text(did, "utf-8")
     args = ("design", spec, "--contract", contract, "-e", "school", "--facts", facts)
     result = utfall(*args, "--reps", "60", "--seed", "5", "--json")
     assert result.returncode == 0, result.stderr

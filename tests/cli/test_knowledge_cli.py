@@ -1,10 +1,14 @@
-"""``utfall knowledge validate|export|schema`` through the installed console script."""
+"""``utfall knowledge validate|export|fund|schema`` through the installed console script."""
 
 from __future__ import annotations
 
 import json
 
+from utfall.errors import UserError
+from utfall.services.knowledge import knowledge_validate
+
 FUND = "examples/contracts/national-fund-constellation.yaml"
+IPS = "examples/contracts/ips-employment-rate-card.yaml"
 
 
 def test_export_then_validate(utfall, root, tmp_path):
@@ -13,7 +17,12 @@ def test_export_then_validate(utfall, root, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "utfall-national-fund-constellation" in result.stdout
     document = json.loads(out.read_text(encoding="utf-8"))
-    assert document["published"] == "2026-12-01"
+    # One INDIGO 4.1.0 project document, not a list of ours.
+    assert document["id"] == "utfall-national-fund-constellation"
+    assert document["status"] == "PUBLIC"
+    assert document["outcome_funds"] == [{"id": "utfall-fund-delegation", "status": "PUBLIC"}]
+    assert document["utfall_extension"]["published"] == "2026-12-01"
+    assert document["utfall_extension"]["format"]["standard"].endswith("4.1.0")
     result = utfall("knowledge", "validate", out)
     assert result.returncode == 0, result.stdout
     assert "valid" in result.stdout
@@ -38,7 +47,7 @@ def test_validate_lists_every_located_problem_and_exits_2(utfall, root, tmp_path
     out = tmp_path / "fund.json"
     assert utfall("knowledge", "export", root / FUND, "--out", out).returncode == 0
     document = json.loads(out.read_text(encoding="utf-8"))
-    project = document["projects"][0]
+    project = document
     project["name"]["value"] = ""
     project["results"] = [
         {
@@ -46,7 +55,8 @@ def test_validate_lists_every_located_problem_and_exits_2(utfall, root, tmp_path
             "result_type": {"value": "Interim"},
             "period": {"start_date": {"value": "2024-01-01"}, "end_date": {"value": "2024-06"}},
             "number_engaged_in_impact_bond": {"value": 3},
-            "utfall": {"group": "all", "suppressed": False},
+            "status": "PUBLIC",
+            "utfall_extension": {"group": "all", "suppressed": False},
         }
     ]
     out.write_text(json.dumps(document), encoding="utf-8")
@@ -54,14 +64,11 @@ def test_validate_lists_every_located_problem_and_exits_2(utfall, root, tmp_path
     assert result.returncode == 2
     (report,) = json.loads(result.stdout)
     paths = {f["path"] for f in report["findings"]}
-    assert paths == {
-        "projects[0].name.value",
-        "projects[0].results[0].number_engaged_in_impact_bond.value",
-    }
+    assert paths == {"name.value", "results[0].number_engaged_in_impact_bond.value"}
     human = utfall("knowledge", "validate", out)
     assert human.returncode == 2
     assert "2 problem(s)" in human.stdout
-    assert "projects[0].name.value" in human.stdout
+    assert "name.value" in human.stdout
 
 
 def test_bad_input_exits_2_naming_the_file(utfall, root, tmp_path):
@@ -90,3 +97,69 @@ def test_schema_command_prints_the_schema(utfall, root):
     assert result.returncode == 0
     on_disk = json.loads((root / "docs" / "knowledge.schema.json").read_text(encoding="utf-8"))
     assert json.loads(result.stdout) == on_disk
+
+
+def _run(*args):
+    """``utfall ARGS…`` in-process, errors left as raised (set-up steps and refusals; the
+    command under test runs as the console script)."""
+    from typer.testing import CliRunner
+
+    from utfall.cli.main import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_export_takes_the_payments_from_signed_bundles(utfall, root, tmp_path):
+    """The ledger's signed statements become INDIGO outcome payments and transactions."""
+    keys = tmp_path / "keys"
+    assert _run("keygen", "--out", keys).exit_code == 0
+    bundle = tmp_path / "ips.bundle.json"
+    facts = root / "examples/facts/ips-employment-rate-card.yaml"
+    settled = _run(
+        "settle", root / IPS, "--facts", facts, "--sign", keys / "private.pem", "--bundle", bundle
+    )
+    assert settled.exit_code == 0, settled.output
+    out = tmp_path / "ips.json"
+    result = utfall("knowledge", "export", root / IPS, "--out", out, "--bundle", bundle)
+    assert result.returncode == 0, result.stderr
+    assert "2 outcome payments" in " ".join(result.stdout.split())
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert knowledge_validate(document) == []
+    payments = document["outcome_payments"]
+    assert [p["payer_organisation_id"]["value"] for p in payments] == [
+        "region",
+        "samordningsforbund",
+    ]
+    total = document["overall_project_finance"]["total_outcome_payments_made"]["amount"]["value"]
+    assert total == sum(p["money"]["amount"]["value"] for p in payments) > 0
+    assert [t["transaction_type"]["value"] for t in document["transactions"]] == [
+        "Outcome Payment",
+        "Outcome Payment",
+    ]
+    # A bundle of another contract is refused, naming it.
+    wrong = _run(
+        "knowledge", "export", root / FUND, "--out", tmp_path / "x.json", "--bundle", bundle
+    )
+    assert isinstance(wrong.exception, UserError) and "ips.bundle.json" in str(wrong.exception)
+
+
+def test_fund_writes_indigo_s_fund_object(utfall, root, tmp_path):
+    out = tmp_path / "fund.json"
+    support = root / "examples/contracts/national-fund-support.yaml"
+    result = utfall(
+        "knowledge", "fund", root / FUND, support, "--out", out, "--published", "2026-12-01"
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert knowledge_validate(document) == []
+    assert document["id"] == "utfall-fund-delegation"
+    funding = document["dimensions_of_scale"]["total_outcome_fund_value_outcomes_funding"]
+    assert funding["aspiration"]["amount"] == {"value": 170_000_000}  # seed 003
+    assert document["utfall_extension"]["budget_sek"] == "365000000.00"
+    assert document["utfall_extension"]["project_ids"] == [
+        "utfall-national-fund-constellation",
+        "utfall-national-fund-support",
+    ]
+    no_fund = _run("knowledge", "fund", root / IPS, "--out", tmp_path / "f.json")
+    assert isinstance(no_fund.exception, UserError)
+    assert "fund_administrator" in str(no_fund.exception)

@@ -116,6 +116,8 @@ def test_the_declared_tables_with_their_columns(client, world):
         "school_results",
         "social_scores",
         "cost_reports",
+        "replacement_follow_up",
+        "delivery_attestations",
         "price_index",
     ]
     people = tables["participants"]

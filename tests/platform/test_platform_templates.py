@@ -107,7 +107,9 @@ def test_a_filled_in_template_imports_without_a_mapping_csv_and_xlsx(world):
 def test_the_import_page_lists_the_tables_columns_and_templates(client, world):
     client.force_login(world.users[Role.PROVIDER])
     page = client.get(f"/contracts/{world.contract.identifier}/imports/").content.decode()
-    assert page.count('data-testid="declared-table"') == 7
+    assert (
+        page.count('data-testid="declared-table"') == 9
+    )  # participants and the 8 tables of the reference contract
     assert "Belopp (kr)" in page and "Historisk referensgrupp" in page
     assert "≤ 5" in page  # the social scores' bound
     # The provider may import the social scores only.

@@ -62,7 +62,15 @@ def test_a_bundle_from_tables_is_re_evaluated_by_the_verifier(project):
         contract, key, DirectoryTables(root / "data", contract.data), include_data=True
     )
     data = json.loads(written.data)
-    assert [e["evaluation"] for e in data["evaluations"]] == ["drawn", "costs", "school"]
+    # In the order of the inputs that take them (issue 17: the pre/post school change pays,
+    # the DiD is the alternative term, delivery is the evaluator's attestations).
+    assert [e["evaluation"] for e in data["evaluations"]] == [
+        "drawn",
+        "costs",
+        "school_change",
+        "school",
+        "delivery",
+    ]
     assert [t["table"] for t in data["evaluations"][1]["tables"]] == [
         "cost_records",
         "participants",
@@ -71,6 +79,7 @@ def test_a_bundle_from_tables_is_re_evaluated_by_the_verifier(project):
     assert sorted(data["tables"]) == [
         "cost_records",
         "cost_reports",
+        "delivery_attestations",
         "participants",
         "price_index",
         "school_results",

@@ -518,8 +518,9 @@ def test_the_simulation_draws_down_a_table_backed_plan(unknown):
 def test_scenarios_from_a_file(norrkoping, tmp_path):
     scenarios = tmp_path / "scenarios.csv"
     scenarios.write_text(
-        "invested_sek,net_savings_sek,school_results_met\n"
-        "10000000,3000000,false\n10000000,15000000.50,true\n8000000,-1000000,true\n",
+        "invested_sek,net_savings_sek,school_results_met,school_did_met,delivered_as_agreed\n"
+        "10000000,3000000,false,false,true\n10000000,15000000.50,true,true,true\n"
+        "8000000,-1000000,true,true,true\n",
         encoding="utf-8",
     )
     outcome = finance_simulate(
@@ -539,10 +540,14 @@ def test_scenarios_from_a_file(norrkoping, tmp_path):
     assert ("net_savings_sek", 2, "money has at most two decimals") in found
 
 
+MET = {"school_results_met": True, "school_did_met": True, "delivered_as_agreed": True}
+NOT_MET = {**MET, "school_results_met": False, "school_did_met": False}
+
+
 def test_scenarios_as_objects_and_as_json(norrkoping, tmp_path):
     rows = [
-        {"invested_sek": 10_000_000, "net_savings_sek": 20_000_000, "school_results_met": True},
-        {"invested_sek": 10_000_000, "net_savings_sek": 0, "school_results_met": False},
+        {"invested_sek": 10_000_000, "net_savings_sek": 20_000_000, **MET},
+        {"invested_sek": 10_000_000, "net_savings_sek": 0, **NOT_MET},
     ]
     outcome = finance_simulate(
         norrkoping,
@@ -574,7 +579,7 @@ def test_simulation_input_errors(norrkoping):
         finance_simulate(norrkoping, distributions=["savings=normal(1, 1)"], facts=facts)
     with pytest.raises(UserError, match="unknown distribution 'gauss'"):
         finance_simulate(norrkoping, distributions=["net_savings_sek=gauss(1, 1)"], facts=facts)
-    with pytest.raises(UserError, match="no values for invested_sek, school_results_met"):
+    with pytest.raises(UserError, match="no values for delivered_as_agreed, invested_sek"):
         finance_simulate(norrkoping, distributions=["net_savings_sek=normal(1, 1)"])
 
 

@@ -1,4 +1,4 @@
-"""Open data of the knowledge platform: INDIGO-aligned export, suppression, validation."""
+"""Open data of the knowledge platform: the INDIGO 4.1.0 export, suppression, validation."""
 
 from __future__ import annotations
 
@@ -23,13 +23,12 @@ from utfall.services.knowledge import (
     KnowledgeProject,
     ResultRow,
     knowledge_csv,
-    knowledge_document,
     knowledge_export,
     knowledge_json_schema,
     knowledge_render,
     knowledge_validate,
     knowledge_validate_text,
-    project_from_contract,
+    project_document,
     provision_periods,
     results_parse,
     suppress_results,
@@ -41,37 +40,51 @@ FUND = ROOT / "examples" / "contracts" / "national-fund-constellation.yaml"
 H1 = (date(2024, 1, 1), date(2024, 6, 30))
 
 
+def _project(contract, rows=(), **kwargs):
+    return project_document(
+        KnowledgeProject(contract, results=rows, **kwargs), published=date(2026, 12, 1)
+    )
+
+
 def _document(rows=()):
-    project = project_from_contract(contract_load(FUND), results=rows)
-    return knowledge_document([project], published=date(2026, 12, 1))
+    """A package holding the fund constellation's project."""
+    return knowledge_export(
+        [KnowledgeProject(contract_load(FUND), results=rows)], published=date(2026, 12, 1)
+    )
 
 
 @pytest.mark.parametrize("path", CONTRACTS, ids=lambda p: p.stem)
 def test_every_reference_contract_exports_valid_open_data(path):
     contract = contract_load(path)
-    document = knowledge_document([project_from_contract(contract)], published=date(2026, 1, 1))
-    assert knowledge_validate(document) == []
-    project = document["projects"][0]
-    # INDIGO structure: values wrapped, outcome metrics are the contract's inputs.
+    project = _project(contract)
+    assert knowledge_validate(project) == []
+    # INDIGO structure: values wrapped, outcome metrics are the contract's inputs (then the
+    # evaluations it follows without paying on them).
     assert project["name"] == {"value": " ".join(contract.title.split())}
-    assert [m["id"] for m in project["outcome_metrics"]] == list(contract.inputs)
-    assert {f["name"] for f in project["utfall"]["formulas"]} == set(contract.outputs)
-    assert all(f["plain_sv"] and f["plain_en"] for f in project["utfall"]["formulas"])
+    assert [m["id"] for m in project["outcome_metrics"]][: len(contract.inputs)] == list(
+        contract.inputs
+    )
+    extension = project["utfall_extension"]
+    assert {f["name"] for f in extension["formulas"]} == set(contract.outputs)
+    assert all(f["plain_sv"] and f["plain_en"] for f in extension["formulas"])
 
 
 def test_roles_land_in_the_indigo_sections():
-    project = _document()["projects"][0]
+    project = _project(contract_load(FUND))
     payers = [e["organisation_id"]["value"] for e in project["outcome_payment_commitments"]]
     assert payers == ["delegation", "lead-municipality", "partner-region"]
     assert [e["organisation_id"]["value"] for e in project["intermediary_services"]] == [
         "skr",
         "rise",
     ]
-    norrkoping = project_from_contract(
+    norrkoping = _project(
         contract_load(ROOT / "examples/contracts/norrkoping-placed-children.yaml")
     )
     assert norrkoping["investments"] and norrkoping["service_provisions"]
-    assert norrkoping["dates"]["start_date_of_service_provision"] == {"value": "2016-02-15"}
+    assert norrkoping["dates"]["start_date_of_service_provision"] == {
+        "value": "2016-02-15",
+        "status": "PUBLIC",
+    }
 
 
 def test_schema_file_in_docs_is_the_generated_schema():
@@ -128,7 +141,7 @@ def test_no_published_cell_is_small_and_no_withheld_group_can_be_derived(groups)
 
 def test_results_for_unknown_metrics_are_refused():
     with pytest.raises(UserError, match="does not have: nonsense"):
-        project_from_contract(contract_load(FUND), results=[ResultRow("nonsense", *H1, n=50)])
+        _project(contract_load(FUND), [ResultRow("nonsense", *H1, n=50)])
 
 
 def test_exported_results_never_carry_small_cells():
@@ -140,7 +153,8 @@ def test_exported_results_never_carry_small_cells():
     assert knowledge_validate(document) == []
     text = json.dumps(document)
     results = document["projects"][0]["results"]
-    assert results[1]["utfall"]["suppressed"] is True
+    assert results[1]["utfall_extension"]["suppressed"] is True
+    assert results[1]["notes"].startswith("Withheld")
     assert "number_with_positive_social_outcomes" not in results[1]
     assert '"value": 3}' not in text
 
@@ -150,7 +164,7 @@ def test_validation_locates_every_problem():
     broken = copy.deepcopy(document)
     project = broken["projects"][0]
     project["name"] = {"value": ""}
-    project["stage_development"] = {"value": "Dreaming"}
+    project["stage_development"] = {"value": "Dreaming", "status": "PUBLIC"}
     project["results"][0]["number_with_positive_social_outcomes"] = {"value": 3}
     project["results"][0]["outcome_metric_id"] = {"value": "nope"}
     project["service_provisions"] = [{"organisation_id": {"value": "ghost"}}]
@@ -231,7 +245,7 @@ def test_export_writes_valid_json_and_csv(tmp_path):
     document = knowledge_export(
         [KnowledgeProject(fund, results=results)], published=date(2026, 1, 1)
     )
-    assert document["projects"][0]["utfall"]["sha256"] == fund.sha256
+    assert document["projects"][0]["utfall_extension"]["sha256"] == fund.sha256
     out = knowledge_file_write(document, tmp_path / "fund.json")
     assert json.loads(out.read_text(encoding="utf-8")) == document
     assert knowledge_file_validate(out) == []
@@ -248,11 +262,12 @@ def test_export_writes_valid_json_and_csv(tmp_path):
 def test_the_export_of_several_projects_is_one_valid_document():
     projects = [KnowledgeProject(contract_load(path)) for path in CONTRACTS]
     document = knowledge_export(projects, published=date(2026, 1, 1), publisher="p")
-    assert [p["utfall"]["contract_id"] for p in document["projects"]] == [
+    assert [p["utfall_extension"]["contract_id"] for p in document["projects"]] == [
         p.contract.id for p in projects
     ]
-    organisations = [o["id"] for o in document["organisations"]]
-    assert organisations == sorted(set(organisations))
+    for project in document["projects"]:  # each project names its own organisations
+        organisations = [o["id"] for o in project["organisations"]]
+        assert organisations == [p["id"] for p in project["utfall_extension"]["parties"]]
     text = knowledge_render(document, "json")
     assert knowledge_validate_text(text, source="all.json") == []
     broken = text.replace('"status": "PUBLIC"', '"status": "SECRET"', 1)
@@ -316,10 +331,13 @@ payments:
 def test_service_dates_leave_out_the_periods_an_evaluation_compares_against():
     contract = parse_contract(UNKNOWN, source="reading-recovery.yaml")
     assert list(provision_periods(contract)) == ["year_one", "year_two"]
-    project = project_from_contract(contract)
+    project = _project(contract)
     assert project["dates"] == {
-        "start_date_of_service_provision": {"value": "2021-01-01"},
-        "anticipated_end_date_of_service_provision": {"value": "2022-12-31"},
+        "start_date_of_service_provision": {"value": "2021-01-01", "status": "PUBLIC"},
+        "anticipated_end_date_of_service_provision": {"value": "2022-12-31", "status": "PUBLIC"},
+        "anticipated_duration_of_service_provision": {"value": 24, "status": "PUBLIC"},
+        "anticipated_completion_date": {"value": "2022-12-31", "status": "PUBLIC"},
+        "source_ids": "source-contract",
     }
     for path in CONTRACTS:
         reference = contract_load(path)
@@ -334,8 +352,10 @@ def test_service_dates_leave_out_the_periods_an_evaluation_compares_against():
 
 def test_outcome_metrics_say_how_and_on_what_data_they_are_validated():
     contract = parse_contract(UNKNOWN, source="reading-recovery.yaml")
-    document = knowledge_export([KnowledgeProject(contract)], published=date(2026, 1, 1))
-    metrics = {m["id"]: m for m in document["projects"][0]["outcome_metrics"]}
+    document = knowledge_export(
+        [KnowledgeProject(contract)], published=date(2026, 1, 1), single=True
+    )
+    metrics = {m["id"]: m for m in document["outcome_metrics"]}
     assert metrics["reading_score"]["outcome_validation_method"] == {
         "value": "utfall evaluation reading: aggregate (Reading before and after)"
     }

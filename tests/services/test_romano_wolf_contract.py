@@ -1,6 +1,6 @@
 """Romano–Wolf as a contract's multiple-testing correction, on real evaluations.
 
-The Norrköping contract pays its premium on ``school_results_met`` (the DiD ``school`` of
+The Norrköping contract's alternative school term ``school_did_met`` is the DiD ``school`` (of
 merit points); a second tested input, ``school_passed_met`` (the same DiD of the number of
 passed subjects, on the same children, so correlated with the first), makes a family of
 two. With ``method: romano_wolf`` both evaluations
@@ -48,7 +48,7 @@ FAMILY = """
 multiple_testing:
   method: romano_wolf
   alpha: 0.05
-  family: [school_results_met, school_passed_met]
+  family: [school_did_met, school_passed_met]
   reps: {reps}
   seed: {seed}
 """
@@ -75,7 +75,7 @@ def tables(tmp_path_factory):
 def test_romano_wolf_family_decides_and_explains(tables):
     contract = _contract()
     bound = inputs_evaluate(contract, DirectoryTables(tables, contract.data), until=DAY)
-    raw = {n: bound.estimates[n].p_value for n in ("school_results_met", "school_passed_met")}
+    raw = {n: bound.estimates[n].p_value for n in ("school_did_met", "school_passed_met")}
     for name, p in raw.items():
         details = bound.details[name]
         adjusted = details["p_value_romano_wolf"]
@@ -83,9 +83,7 @@ def test_romano_wolf_family_decides_and_explains(tables):
         # (up to the (count + 1) / (B + 1) resolution of 49 draws).
         assert p <= adjusted + 1e-12
         assert adjusted <= min(1.0, 2 * p) + 1 / 50 or adjusted <= 2 / 50
-        assert (
-            "romano_wolf over school_results_met, school_passed_met" in details["multiple_testing"]
-        )
+        assert "romano_wolf over school_did_met, school_passed_met" in details["multiple_testing"]
         assert "49 participant resamples, seed 11" in details["multiple_testing"]
         own = details["decision"].split(": own rule ")[1].startswith("met")
         assert bound.values[name] is (own and adjusted <= 0.05)
@@ -156,7 +154,7 @@ def test_romano_wolf_equals_the_step_down_on_tables_resampled_by_hand(tables):
         )
     expected = romano_wolf([base[e].estimate / base[e].std_error for e in evaluations], draws)
     got = (
-        bound.details["school_results_met"]["p_value_romano_wolf"],
+        bound.details["school_did_met"]["p_value_romano_wolf"],
         bound.details["school_passed_met"]["p_value_romano_wolf"],
     )
     assert got == pytest.approx(expected)
@@ -183,7 +181,7 @@ def test_romano_wolf_refuses_a_counting_evaluation(tables):
             contract,
             DirectoryTables(tables, contract.data),
             EvaluationContext(),
-            {"school_results_met": "drawn", "school_passed_met": "school_passed"},
+            {"school_did_met": "drawn", "school_passed_met": "school_passed"},
             {},
             reps=19,
             seed=1,

@@ -1,7 +1,7 @@
 """A settlement where a DiD figure pays shows its parallel-trends sensitivity.
 
-The Norrköping contract's ``school_results_met`` is decided by the DiD evaluation
-``school``; when that evaluation carries a Rambachan–Roth sensitivity result, the input's
+The Norrköping contract's ``school_did_met`` is decided by the DiD evaluation
+``school`` (its alternative school term, issue 17); when that evaluation carries a Rambachan–Roth sensitivity result, the input's
 explanation shows the breakdown value and the robust intervals. The evaluations are
 stubbed: this checks what the settlement shows, not the estimators.
 """
@@ -81,7 +81,7 @@ def stubbed(monkeypatch):
 
 def test_did_input_explanation_shows_breakdown_and_robust_intervals(stubbed):
     run = contract_settle(stubbed, tables=_NoTables())
-    explanation = run.settlement.explain("school_results_met")
+    explanation = run.settlement.explain("school_did_met")
     details = explanation.details
     assert details["sensitivity_breakdown"] == "M = 0.5"
     assert details["sensitivity_robust_ci_95"] == {
@@ -108,7 +108,7 @@ FAMILY = """
 multiple_testing:
   method: holm
   alpha: 0.05
-  family: [school_results_met, school_change_met]
+  family: [school_did_met, school_change_met]
 """
 
 
@@ -152,14 +152,14 @@ def test_holm_family_decides_on_adjusted_p_values(monkeypatch):
     # becomes 0.06 and the larger, 0.04, max(0.06, 0.04) = 0.06: neither is paid.
     _stub(monkeypatch, {"school": 0.03, "school_change": 0.04})
     run = contract_settle(contract, tables=_NoTables())
-    assert run.settlement.inputs["school_results_met"] is False
+    assert run.settlement.inputs["school_did_met"] is False
     assert run.settlement.inputs["school_change_met"] is False
-    details = run.settlement.explain("school_results_met").details
+    details = run.settlement.explain("school_did_met").details
     assert details["p_value"] == 0.03
     assert details["p_value_holm"] == pytest.approx(0.06)
     assert details["decision"].startswith("false: own rule met, adjusted p-value 0.06 > 0.05")
-    assert "holm over school_results_met, school_change_met" in details["multiple_testing"]
-    assert "p_value_holm: 0.06" in "\n".join(run.settlement.explain("school_results_met").lines())
+    assert "holm over school_did_met, school_change_met" in details["multiple_testing"]
+    assert "p_value_holm: 0.06" in "\n".join(run.settlement.explain("school_did_met").lines())
 
 
 def test_benjamini_hochberg_family_keeps_what_survives(monkeypatch):
@@ -170,7 +170,7 @@ def test_benjamini_hochberg_family_keeps_what_survives(monkeypatch):
     # BH over two: 0.03 → 0.04 and 0.04 → 0.04: both kept.
     _stub(monkeypatch, {"school": 0.03, "school_change": 0.04})
     run = contract_settle(contract, tables=_NoTables())
-    assert run.settlement.inputs["school_results_met"] is True
+    assert run.settlement.inputs["school_did_met"] is True
     assert run.settlement.inputs["school_change_met"] is True
     details = run.settlement.explain("school_change_met").details
     assert details["p_value_benjamini_hochberg"] == pytest.approx(0.04)
@@ -181,7 +181,7 @@ def test_family_member_must_be_a_boolean_decided_by_an_evaluation():
     from utfall.errors import ContractInvalid
 
     block = FAMILY.replace(
-        "[school_results_met, school_change_met]", "[school_results_met, net_savings_sek]"
+        "[school_did_met, school_change_met]", "[school_did_met, net_savings_sek]"
     )
     with pytest.raises(ContractInvalid) as error:
         parse_contract(_with_family(CONTRACT.read_text(encoding="utf-8"), block))

@@ -51,14 +51,20 @@ def read(out, name):
 
 
 def test_scenarios_cover_the_reference_contracts():
-    assert set(SCENARIOS) >= {"norrkoping", "sick-leave", "collective-impact", "fund"}
+    assert set(SCENARIOS) >= {
+        "norrkoping",
+        "sick-leave",
+        "early-support",
+        "collective-impact",
+        "fund",
+    }
 
 
 def test_manifest_lists_every_table_with_its_rows(norrkoping):
     out, manifest = norrkoping
     on_disk = json.loads((out / "manifest.json").read_text())
     assert on_disk == json.loads(json.dumps(manifest))
-    analysis = {"children", "costs", "school", "dimensions", "price_index"}
+    analysis = {"children", "costs", "school", "dimensions", "replacements", "price_index"}
     # The declared tables of the Norrköping contract, as CSV (price_index is shared).
     declared = {
         "participants",
@@ -67,6 +73,8 @@ def test_manifest_lists_every_table_with_its_rows(norrkoping):
         "school_results",
         "social_scores",
         "cost_reports",
+        "replacement_follow_up",
+        "delivery_attestations",
     }
     assert set(manifest["tables"]) == analysis | declared
     assert manifest["contracts"] == ["norrkoping-placed-children"]

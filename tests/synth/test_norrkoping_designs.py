@@ -23,6 +23,8 @@ def data(tmp_path_factory):
         "costs": pd.read_parquet(out / "costs.parquet"),
         "school": pd.read_parquet(out / "school.parquet"),
         "dimensions": pd.read_parquet(out / "dimensions.parquet"),
+        "replacements": pd.read_parquet(out / "replacements.parquet"),
+        "follow_up": pd.read_csv(out / "replacement_follow_up.csv"),
         "planted": manifest["planted"],
     }
 
@@ -77,3 +79,27 @@ def test_social_dimensions_improve_from_the_first_to_the_third_point(data):
     assert change.idxmax() in {"participation", "own_goal_attainment"}
     assert change["own_goal_attainment"] == pytest.approx(0.81, abs=0.05)
     assert np.isfinite(change).all()
+
+
+def test_re_placement_is_lower_for_the_included_children(data):
+    """Seed 002: the aim is to "minska risken för återplacering efter avslutad placering";
+    seed 000 p. 9: "upp till 80% av placerade barn återplaceras". Under usual care 60 % are
+    re-placed within 36 months; the included children less often, as planted."""
+    replacements = data["replacements"]
+    planted = data["planted"]["replacement"]
+    for months, key in ((24, "within_24_months"), (36, "within_36_months")):
+        column = f"replaced_{months}"
+        fit = smf.ols(f"{column} ~ included", data=replacements).fit(cov_type="HC2")
+        low, high = fit.conf_int(alpha=0.01).loc["included"]
+        assert low < planted[key]["difference"] < high < 0
+        reference = replacements.loc[replacements.included == 0, column].mean()
+        assert reference == pytest.approx(planted[key]["reference"], abs=0.05)
+        assert reference < 0.8
+    # The contract's declared table says the same per child and follow-up point.
+    follow_up = data["follow_up"].pivot(
+        index="participant", columns="months_followed", values="replaced"
+    )
+    by_child = replacements.set_index("child_id")
+    assert (follow_up[24] == by_child.loc[follow_up.index, "replaced_24"]).all()
+    assert (follow_up[36] == by_child.loc[follow_up.index, "replaced_36"]).all()
+    assert (follow_up[24] <= follow_up[36]).all()

@@ -3,7 +3,9 @@
 * :func:`results_read` — aggregated results (CSV) as result rows;
 * :func:`knowledge_file_validate` — a knowledge document (``.json``, or the ``.csv``
   export), every problem located;
-* :func:`knowledge_file_write` — a document written as JSON or CSV by the file's suffix.
+* :func:`knowledge_file_write` — a document written as JSON or CSV by the file's suffix;
+* :func:`bundle_payments_read` — the payments of signed settlement bundles (the ledger's
+  statements), checked, for a project's outcome payments and transactions.
 
 The documents themselves are made by :func:`utfall.services.knowledge.knowledge_export`,
 from objects, for the CLI and the platform alike.
@@ -11,21 +13,26 @@ from objects, for the CLI and the platform alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from utfall.adapters.files import read_text
+from utfall.core.ledger.statement import statement_from_dict
 from utfall.errors import Finding, UserError
 from utfall.services.knowledge import (
     Format,
     ResultRow,
+    SettledPayment,
     knowledge_render,
     knowledge_validate_text,
     results_parse,
+    statement_payments,
 )
 
 __all__ = [
+    "bundle_payments_read",
     "knowledge_file_format",
     "knowledge_file_validate",
     "knowledge_file_write",
@@ -72,3 +79,27 @@ def knowledge_file_write(document: Mapping[str, Any], out: Path | str) -> Path:
         partial.unlink(missing_ok=True)
         raise UserError(f"{target}: cannot write the export: {error.strerror}") from None
     return target
+
+
+def bundle_payments_read(paths: Sequence[Path | str], *, contract_id: str) -> list[SettledPayment]:
+    """The payments of the signed settlement bundles in ``paths`` (``utfall settle --sign
+    --bundle``), each checked first — signature, parts, statement — without recomputing
+    it; a statement another one corrects is left out. UserError names a bundle that does
+    not verify or belongs to another contract."""
+    from utfall.adapters.bundles import bundle_file_verify, bundle_read
+
+    statements = []
+    for path in paths:
+        report = bundle_file_verify(path, recompute=False)
+        if not report.ok:
+            raise UserError(f"{path}: the bundle does not verify (utfall verify {path})")
+        try:
+            statement = statement_from_dict(json.loads(bundle_read(path))["statement"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise UserError(f"{path}: no readable statement: {error}") from None
+        if statement.contract_id != contract_id:
+            raise UserError(
+                f"{path}: a statement of contract {statement.contract_id!r}, not {contract_id!r}"
+            )
+        statements.append(statement)
+    return statement_payments(statements)

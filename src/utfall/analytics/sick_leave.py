@@ -9,7 +9,10 @@ Parquet by default, Spark unchanged):
   works on monthly days per employee) and gives the monthly series.
 * :func:`employee_scores` — per employee *j*, the contribution
   ``z_j = Σ_i w_i · d_j,i / n_ref,i − Σ_i d_j,i / n_con,i`` (``w_i`` the trend
-  ratio ``SLT_contract,i / SLT_reference,i``), so that ``Σ_j z_j = S_e − S_n``.
+  ratio ``SLT_contract,i / SLT_reference,i``), so that ``Σ_j z_j = S_e − S_n``;
+  in seed 004's reading the reference rows weigh ``1 / n_ref,i`` and the contract
+  rows ``1 / (w_i · n_con,i)`` (the weights come from
+  :func:`utfall.core.evaluation.trend_adjusted.score_weights`).
   Resampling employees with their whole record resamples these scores; this
   pass runs only when an interval or subgroups are asked for.
 """

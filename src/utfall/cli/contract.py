@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from utfall.adapters.files import contract_read
+from utfall.cli.layered import contracts_readable, links_check_among
 from utfall.cli.output import console, print_json
 from utfall.core.contracts import Contract, contract_json_schema, describe_formula, format_value
 from utfall.errors import FindingsError, UserError
@@ -29,11 +30,16 @@ def register(app: typer.Typer) -> None:
 
 @contract_app.command("validate")
 def validate(files: Files, as_json: JsonFlag = False) -> None:
-    """Check contract documents; list every problem with its location (exit 2 if any)."""
+    """Check contract documents; list every problem with its location (exit 2 if any).
+
+    Contracts validated together are checked against each other: a layered contract's
+    inputs taken from one of the others (``from_contract``) must name what it has."""
     results = []
+    together = contracts_readable(files)
     for file in files:
         try:
             contract = contract_read(file)
+            links_check_among(contract, together)
         except FindingsError as error:
             results.append(
                 {

@@ -13,7 +13,8 @@ from rich.table import Table
 from utfall.adapters.files import contract_read, facts_read
 from utfall.cli.output import console
 from utfall.core.contracts import format_value
-from utfall.services.contracts import contract_settle, contract_test
+from utfall.services.contracts import contract_test
+from utfall.services.layered import contracts_settle
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
@@ -39,12 +40,17 @@ def demo_command(
     )
     for column in ("contract", "tests", "payment", "from → to", "amount (SEK)"):
         summary.add_column(column, justify="right" if column.startswith("amount") else "left")
+    documents = {path: contract_read(path) for path in contracts}
+    # Layered contracts take their upstream contracts' settlements: settle upstream first.
+    settled = contracts_settle(
+        list(documents.values()),
+        facts={c.id: facts_read(examples / "facts" / p.name) for p, c in documents.items()},
+    )
     for path in contracts:
-        facts = examples / "facts" / path.name
-        contract = contract_read(path)
+        contract = documents[path]
         results = contract_test(contract)
         passed = f"{sum(r.passed for r in results)}/{len(results)}"
-        settlement = contract_settle(contract, facts=facts_read(facts)).settlement
+        settlement = settled.runs[contract.id].settlement
         first = True
         total = sum((line.amount for line in settlement.payments), Decimal(0))
         if not settlement.payments:

@@ -1,4 +1,5 @@
-"""``utfall knowledge …``: export published contracts as open data and validate such files."""
+"""``utfall knowledge …``: export contracts and the fund as open data (INDIGO 4.1.0) and
+validate such files."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from rich.markup import escape
 
 from utfall.cli.output import console, print_json
 from utfall.errors import UserError
-from utfall.services.knowledge import STAGES, knowledge_json_schema
+from utfall.services.knowledge import INDIGO_VERSION, STAGES, knowledge_json_schema
 
 knowledge_app = typer.Typer(
-    help="Open data of the knowledge platform (aligned with INDIGO): export and validate.",
+    help=f"Open data of the knowledge platform (INDIGO {INDIGO_VERSION}): export and validate.",
     no_args_is_help=True,
 )
 
@@ -67,6 +68,13 @@ def validate(
         raise typer.Exit(2)
 
 
+def _published(published: str | None) -> date:
+    try:
+        return date.fromisoformat(published) if published else date.today()
+    except ValueError:
+        raise UserError(f"--published {published!r}: write a date as YYYY-MM-DD") from None
+
+
 @knowledge_app.command("export")
 def export(
     contract: Annotated[Path, typer.Argument(help="Contract YAML file.")],
@@ -79,6 +87,14 @@ def export(
             "n, count); small cells are withheld.",
         ),
     ] = None,
+    bundles: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--bundle",
+            help="A signed settlement bundle of the contract (utfall settle --sign --bundle); "
+            "its payments become the project's outcome payments and transactions. Repeatable.",
+        ),
+    ] = None,
     stage: Annotated[
         str, typer.Option("--stage", help="INDIGO stage of development: " + ", ".join(STAGES))
     ] = "Contracted",
@@ -89,33 +105,94 @@ def export(
         str | None, typer.Option("--published", help="Publication date (default: today).")
     ] = None,
 ) -> None:
-    """Export a contract and its aggregated results as open data (JSON or CSV by suffix)."""
+    """Export a contract as one INDIGO project document (JSON), or its CSV table."""
     from utfall.adapters.files import contract_read
-    from utfall.adapters.knowledge import knowledge_file_format, knowledge_file_write, results_read
+    from utfall.adapters.knowledge import (
+        bundle_payments_read,
+        knowledge_file_format,
+        knowledge_file_write,
+        results_read,
+    )
     from utfall.services.knowledge import KnowledgeProject, knowledge_export
 
-    try:
-        day = date.fromisoformat(published) if published else date.today()
-    except ValueError:
-        raise UserError(f"--published {published!r}: write a date as YYYY-MM-DD") from None
+    day = _published(published)
     try:
         knowledge_file_format(out)
     except UserError:
         raise UserError(f"--out {out}: name a .json or .csv file") from None
+    if stage not in STAGES:
+        raise UserError(f"--stage {stage!r}: choose one of {', '.join(STAGES)}")
+    compiled = contract_read(contract)
     project = KnowledgeProject(
-        contract=contract_read(contract),
+        contract=compiled,
         results=results_read(results) if results is not None else (),
+        payments=bundle_payments_read(bundles, contract_id=compiled.id) if bundles else None,
         stage=stage,
         policy_sector=policy_sector,
     )
-    document = knowledge_export([project], published=day)
+    document = knowledge_export([project], published=day, single=True)
     knowledge_file_write(document, out)
-    exported = document["projects"][0]
-    withheld = sum(1 for r in exported["results"] if r["utfall"]["suppressed"])
+    withheld = sum(1 for r in document["results"] if r["utfall_extension"]["suppressed"])
     console.print(
-        f"[green]✓[/] {escape(str(out))}: {exported['id']} — "
-        f"{len(exported['outcome_metrics'])} outcome metrics, {len(exported['results'])} results "
-        f"({withheld} withheld as small cells)"
+        f"[green]✓[/] {escape(str(out))}: {document['id']} (INDIGO {INDIGO_VERSION}) — "
+        f"{len(document['outcome_metrics'])} outcome metrics, {len(document['results'])} "
+        f"results ({withheld} withheld as small cells), "
+        f"{len(document['outcome_payments'])} outcome payments"
+    )
+
+
+@knowledge_app.command("fund")
+def fund(
+    contracts: Annotated[
+        list[Path],
+        typer.Argument(help="The fund's contracts (with its fund_administrator party)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Write the fund document to FILE.json.")],
+    name: Annotated[
+        str, typer.Option("--name", help="The fund's name.")
+    ] = "Nationell utfallsfinansiering (pilot 2023–2028)",
+    published: Annotated[
+        str | None, typer.Option("--published", help="Publication date (default: today).")
+    ] = None,
+) -> None:
+    """Export the national pilot fund (seed 003's budget) as INDIGO's fund object; the
+    platform's download adds what the fund has committed and paid."""
+    from utfall.adapters.files import contract_read
+    from utfall.adapters.knowledge import knowledge_file_write
+    from utfall.core.fund import PILOT_ACTOR_BUDGET, PILOT_BUDGET, FundState
+    from utfall.services.knowledge import KnowledgeFund, knowledge_export, project_id
+
+    day = _published(published)
+    if out.suffix.lower() != ".json":
+        raise UserError(f"--out {out}: a fund document is written as .json")
+    compiled = [contract_read(path) for path in contracts]
+    administrators = {
+        (p.id, p.name) for c in compiled for p in c.parties if p.role == "fund_administrator"
+    }
+    if len(administrators) != 1:
+        raise UserError(
+            "the contracts must name one and the same fund_administrator party "
+            f"(found {len(administrators)})"
+        )
+    ((administrator, host),) = administrators
+    document = knowledge_export(
+        [],
+        funds=[
+            KnowledgeFund(
+                administrator=administrator,
+                name=name,
+                host=host,
+                state=FundState(PILOT_BUDGET, actors=PILOT_ACTOR_BUDGET),
+                projects=[project_id(c) for c in compiled],
+            )
+        ],
+        published=day,
+        single=True,
+    )
+    knowledge_file_write(document, out)
+    console.print(
+        f"[green]✓[/] {escape(str(out))}: {document['id']} (INDIGO {INDIGO_VERSION}) — "
+        f"{len(compiled)} outcome contract(s)"
     )
 
 

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from utfall.adapters.files import DirectoryTables, contract_read, facts_read
+from utfall.cli.layered import upstream_json, upstream_link, upstream_print
 from utfall.cli.output import console, print_json
 from utfall.core.contracts import Settlement, format_value
 from utfall.errors import UserError
@@ -129,12 +130,33 @@ def settle_command(
         str | None,
         typer.Option("--actor", help="Who the ledger records (default: the signer)."),
     ] = None,
+    upstream: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--upstream",
+            help="Layered contracts: a contract this one takes inputs from, settled first "
+            "(repeatable; each with its --upstream-facts, in the same order).",
+        ),
+    ] = None,
+    upstream_facts: Annotated[
+        list[Path] | None,
+        typer.Option("--upstream-facts", help="The facts of an --upstream contract."),
+    ] = None,
+    upstream_bundle: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--upstream-bundle",
+            help="Layered contracts: an upstream contract's signed settlement bundle, taken "
+            "as it is (check it with `utfall verify`; repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Settle a contract on evaluated facts: every output and payment.
 
     With --sign and --bundle the settlement is recorded in a ledger slice, its
     statement signed, and everything written to one bundle that
-    `utfall verify` checks offline.
+    `utfall verify` checks offline. A layered contract (inputs ``from_contract``) needs
+    the settlements it takes from: --upstream with --upstream-facts, or --upstream-bundle.
     """
     overrides = parameter_overrides_parse(param or [])
     written = None
@@ -146,6 +168,13 @@ def settle_command(
         raise UserError("--as-of needs --data-dir (it says which of the data to use)")
     document = contract_read(contract)
     known = facts_read(facts) if facts is not None else None
+    known, upstreams = upstream_link(
+        document,
+        known,
+        upstream=upstream or [],
+        upstream_facts=upstream_facts or [],
+        upstream_bundle=upstream_bundle or [],
+    )
     tables = DirectoryTables(data_dir, document.data) if data_dir is not None else None
     until = as_of.date() if as_of is not None else None
     if sign is not None and bundle is not None:
@@ -180,12 +209,16 @@ def settle_command(
                 "ledger_head": written.statement.ledger_head,
                 "public_key_sha256": written.key_fingerprint,
             }
+        if upstreams is not None and known is not None:
+            data["upstream"] = upstream_json(upstreams, document, known)
         if explain:
             data["explanation"] = {
                 r: settlement.explain(r).as_dict() for r in explanation_roots(settlement)
             }
         print_json(data)
     else:
+        if upstreams is not None and known is not None:
+            upstream_print(upstreams, document, known, explain=explain)
         print_settlement(settlement, explain=explain)
         if written is not None:
             console.print(

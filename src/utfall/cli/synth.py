@@ -25,12 +25,30 @@ __all__ = ["register"]
 
 # Kept here (and checked against utfall.synth.SCENARIOS by a test) so that every
 # other ``utfall`` command starts without importing numpy and pyarrow.
-SCENARIOS = ("norrkoping", "sick-leave", "collective-impact", "fund", "ips")
+SCENARIOS = (
+    "norrkoping",
+    "sick-leave",
+    "early-support",
+    "collective-impact",
+    "fund",
+    "ips",
+    "homeless-families",
+    "diabetes",
+)
 DEFAULT_SEED = 2016
 
 # Below this many rows a run takes about a second; a bar would only flicker.
 PROGRESS_MIN_ROWS = 1_000_000
-ROWS_PER_UNIT = {"sick-leave": 72, "norrkoping": 48, "collective-impact": 5, "fund": 33, "ips": 4}
+ROWS_PER_UNIT = {
+    "sick-leave": 72,
+    "norrkoping": 48,
+    "early-support": 5,
+    "collective-impact": 2,
+    "fund": 33,
+    "ips": 4,
+    "homeless-families": 3,
+    "diabetes": 2,
+}
 
 
 class _RichProgress:
@@ -60,8 +78,10 @@ def _synth(
         int | None,
         typer.Option(
             help="Scenario size: included children (norrkoping, default 60), employees "
-            "(sick-leave, default 10,000), reporting periods (collective-impact, default 4), "
-            "constellations (fund, default 10), participants (ips, default 300).",
+            "(sick-leave, default 10,000), reporting periods (early-support, default 4), "
+            "solution proposals (collective-impact, default 8), "
+            "constellations (fund, default 10), participants (ips, default 300), "
+            "households (homeless-families, default 200), participants (diabetes, default 300).",
             show_default=False,
         ),
     ] = None,

@@ -57,8 +57,11 @@ SYNTHETIC: dict[str, Synthetic] = {
     # Each sick-leave municipality gets its own synthetic workforce (another seed).
     "sick-leave-botkyrka": Synthetic("sick-leave", 300),
     "sick-leave-ornskoldsvik": Synthetic("sick-leave", 240, 2017),
-    "hasselby-vallingby-collective-impact": Synthetic("collective-impact"),
+    "hasselby-vallingby-early-support": Synthetic("early-support"),
+    "region-stockholm-collective-impact": Synthetic("collective-impact"),
     "ips-employment-rate-card": Synthetic("ips"),
+    "malmo-homeless-families": Synthetic("homeless-families"),
+    "region-stockholm-diabetes-health-bond": Synthetic("diabetes"),
     # The fund's constellations starting in different years (portfolio_reports).
     "national-fund-portfolio": Synthetic("fund"),
 }
@@ -112,10 +115,8 @@ def _totp(user: Any) -> str:
 
 def _synthetic(plan: Synthetic, out: Path) -> Path | None:
     """Generate the scenario into ``out`` (every table also as CSV); None without it."""
-    try:
-        from utfall.synth import SCENARIOS, generate
-    except ImportError:
-        return None
+    from utfall.synth import SCENARIOS, generate
+
     if plan.scenario not in SCENARIOS:
         return None
     options: dict[str, Any] = {"seed": plan.seed} if plan.seed is not None else {}

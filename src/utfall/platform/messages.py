@@ -338,6 +338,14 @@ MESSAGES: tuple[Message, ...] = (
         _("the ledger kept changing while signing; try again"),
         r"^the ledger kept changing while signing; try again$",
     ),
+    _m(
+        "upstream-unsigned",
+        _(
+            "sign off a statement of the contract %(contract)s first: this contract takes "
+            "figures from it"
+        ),
+        r"^sign off a statement of contract (?P<contract>[a-z0-9-]+) first: .*$",
+    ),
     # --- evaluation refusals -----------------------------------------------------------
     _m(
         "too_few_clusters",

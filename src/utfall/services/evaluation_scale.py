@@ -15,7 +15,9 @@ Options of ``trend_adjusted`` — ``trend_index`` (required: the SLT table),
 ``time``), ``contract_value`` (the period value of the contract months, default
 ``contract``), ``day_value`` (SEK per sick day), ``scale`` (``total`` or
 ``per_employee``), ``employees`` (the head count the contract states),
-``floor`` (apply ``max(…, 0)``, default true), ``backend``.
+``floor`` (apply ``max(…, 0)``, default true), ``reading`` (``reference_scaled``,
+the default, or ``observed_adjusted``: seed 004's S_n = Σ s_i·SLT_r/SLT_i),
+``backend``.
 
 Options of ``historical_reference`` — ``trend`` (``empirical`` or ``linear``),
 ``start_month`` (default 0), ``horizon``, ``price_index`` (a table of
@@ -61,6 +63,7 @@ TREND_ADJUSTED_OPTIONS = {
     "floor",
     "backend",
     "not_yet_observed",
+    "reading",
 }
 HISTORICAL_REFERENCE_OPTIONS = {
     "trend",
@@ -258,6 +261,7 @@ def run_trend_adjusted(
     if not isinstance(floor, bool):
         raise SpecInvalid(f"options.floor: {floor!r} is not true or false")
     ci_method, level, reps = _ci(spec)
+    reading = str(options.get("reading", "reference_scaled"))
     pending = options.get("not_yet_observed", "refuse")
     if pending not in ("refuse", "no_change"):
         raise SpecInvalid(f"options.not_yet_observed: {pending!r} is not refuse or no_change")
@@ -360,7 +364,7 @@ def run_trend_adjusted(
     )
     scores = groups = None
     if interval or subgroup:
-        reference_weight, contract_weight = score_weights(monthly)
+        reference_weight, contract_weight = score_weights(monthly, reading)
         weights = ibis.memtable(
             {
                 "time": month_values,
@@ -411,6 +415,7 @@ def run_trend_adjusted(
         reps=reps,
         seed=getattr(spec, "seed", None),
         outcome=outcome,
+        reading=reading,
     )
     estimate.extras["backend"] = con.name
     estimate.extras["rows"] = int(reference_rows.sum() + contract_rows.sum())
@@ -441,6 +446,7 @@ def _append_no_change(
             ("reference_days_per_employee", per_employee),
             ("expected_days_per_employee", per_employee),
             ("observed_days_per_employee", per_employee),
+            ("raw_observed_days_per_employee", per_employee),
             ("reference_headcount", float(heads)),
             ("contract_headcount", 0.0),
         ):

@@ -41,11 +41,21 @@ def _month_sql(expression: str) -> str:
     return f"(year({expression}) * 12 + month({expression}) - 1)"
 
 
-def _where(spec: EvaluationSpec, alias: str) -> tuple[str, list[Any]]:
+def _where(spec: EvaluationSpec, alias: str, table: Table | None = None) -> tuple[str, list[Any]]:
+    """The SQL condition of ``where``. A column ``table`` (a participant's table) does not
+    have is one of the participants': the row's participant must have the value (the
+    query defines the participants as ``p``)."""
     clauses, values = [], []
     for column, value in spec.where.items():
         wanted = value if isinstance(value, list) else [value]
-        clauses.append(f"{alias}.{_q(column)} IN ({', '.join('?' for _ in wanted)})")
+        marks = ", ".join("?" for _ in wanted)
+        if table is not None and not table.has(column):
+            clauses.append(
+                f"{alias}.{_q(IDENTITY_COLUMN)} IN "
+                f"(SELECT {_q(IDENTITY_COLUMN)} FROM p WHERE p.{_q(column)} IN ({marks}))"
+            )
+        else:
+            clauses.append(f"{alias}.{_q(column)} IN ({marks})")
         values += [str(v) if not isinstance(v, (bool, int)) else v for v in wanted]
     return (" AND ".join(clauses) if clauses else "TRUE"), values
 
@@ -115,7 +125,7 @@ def evaluation_frame(
             ).to_arrow_table()
             return _as_floats(frame)
         cursor.register("data", tables.table(spec.data))
-        where, values = _where(spec, "t")
+        where, values = _where(spec, "t", declared)
         date = f"t.{_q(declared.date)}"
         shared = "".join(f"p.{_q(c)}, " for c in person_columns)
         if spec.per == "month":

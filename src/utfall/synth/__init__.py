@@ -9,10 +9,13 @@ for children, integers for employees, ``K-01`` for constellations); nothing
 looks like a Swedish personal identity number.
 
 Scenarios: ``norrkoping`` (placed children, DESIGN.md 2.1), ``sick-leave``
-(short-term sick leave, 2.2), ``collective-impact`` (the actors' reports of
-Hässelby-Vallingby, 2.3), ``fund`` (national outcomes fund, 2.4) and ``ips``
+(short-term sick leave, 2.2), ``early-support`` (the actors' reports of
+Hässelby-Vällingby, 2.3), ``collective-impact`` (an investment round of the Husby
+collective-impact platform, 2.3), ``fund`` (national outcomes fund, 2.4), ``ips``
 (supported employment paid by a rate card, 2.3; only its contract's declared
-tables, as CSV). A scenario's manifest names the reference contracts whose
+tables, as CSV), ``homeless-families`` (households of the Malmö rate card, 2.3;
+likewise) and ``diabetes`` (participants of Region Stockholm's health bond, 2.3;
+likewise). A scenario's manifest names the reference contracts whose
 declared tables it writes (``contracts``). The table layouts are documented in ``docs/data.md``.
 """
 
@@ -22,7 +25,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from utfall.synth import collective_impact, fund, ips, norrkoping, sick_leave
+from utfall.synth import (
+    collective_impact,
+    diabetes,
+    early_support,
+    fund,
+    homeless_families,
+    ips,
+    norrkoping,
+    sick_leave,
+)
 from utfall.synth._io import NullProgress, ProgressReporter, write_manifest
 
 __all__ = ["DEFAULT_SEED", "SCENARIOS", "NullProgress", "ProgressReporter", "generate"]
@@ -31,15 +43,18 @@ DEFAULT_SEED = 2016
 FORMAT_VERSION = 1
 
 Generator = Callable[..., dict[str, Any]]
-CONTRACT_SCENARIOS = ("norrkoping", "sick-leave", "collective-impact")
+CONTRACT_SCENARIOS = ("norrkoping", "sick-leave", "early-support", "collective-impact")
 """Scenarios that also write their reference contracts' declared tables."""
 
 SCENARIOS: dict[str, Generator] = {
     "norrkoping": norrkoping.generate,
     "sick-leave": sick_leave.generate,
+    "early-support": early_support.generate,
     "collective-impact": collective_impact.generate,
     "fund": fund.generate,
     "ips": ips.generate,
+    "homeless-families": homeless_families.generate,
+    "diabetes": diabetes.generate,
 }
 
 

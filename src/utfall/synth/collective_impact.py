@@ -1,17 +1,22 @@
-"""Synthetic reports of a collective-impact contract (Hässelby-Vallingby, DESIGN.md 2.3).
+"""Synthetic investment round of the collective-impact platform (DESIGN.md 2.3, seed 004).
 
-Five procured civil-society actors report, every half year, the activities and
-process outcomes they agreed and those they delivered; at the end the evaluator
-assesses the agreed long-term joint outcomes for the target group. The tables are
-those the Hässelby-Vallingby contract declares (``actor_reports``,
-``joint_outcomes``), as CSV. Each actor has its own delivery and attainment
-rate; the manifest records them (the planted shares) and the joint outcomes that
-are reached, so a settlement from the data can be checked against them.
+Region Stockholm, civil-society actors such as Folkets Husby and Leksell Social
+Ventures run a social investment platform in a socio-economically vulnerable area.
+One round: the solution proposals (each attested against principle 2, needs
+identified in an inclusive process, and principle 3, evidence and assumptions
+published), the investment committee's votes by sector (principle 4, decisions
+across sectors) and the effect reports published openly. The tables are those the
+``region-stockholm-collective-impact`` contract declares (``proposals``,
+``committee_votes``, ``effect_reports``), as CSV. The manifest records what was
+planted: each sector's approval and the amount of the proposals meeting both
+principles, so a settlement from the data can be checked against them.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +26,16 @@ import pyarrow.csv as pacsv
 
 from utfall.synth._io import NullProgress, ProgressReporter, TableInfo
 
-__all__ = ["ACTORS", "generate"]
+__all__ = ["COMMITTEE", "generate"]
 
-ACTORS = ("actor-1", "actor-2", "actor-3", "actor-4", "actor-5")
-PERIOD_ENDS = (date(2021, 12, 31), date(2022, 6, 30), date(2022, 12, 31), date(2023, 6, 30))
-DELIVERY = (0.97, 0.88, 1.0, 0.8, 0.93)  # share of agreed activities each actor delivers
-ATTAINMENT = (0.9, 0.55, 0.75, 0.3, 1.0)  # share of agreed process outcomes attained
-JOINT_OUTCOMES = (
-    "reduced_inflow_into_crime",
-    "improved_school_attendance",
-    "more_young_people_in_leisure_activities",
-    "fewer_police_reports_among_young_people",
-)
-JOINT_REACHED = (True, True, True, False)  # three of four: the pot is not released
+# Members per sector and how many of them approve the round's portfolio: a majority in
+# each sector, so the decision is cross-sector (principle 4).
+COMMITTEE = {"public": (3, 3), "civil_society": (4, 3), "private": (3, 2)}
+SUBMITTED_ON = date(2024, 3, 1)
+DECIDED_ON = date(2024, 5, 15)
+REPORTED_ON = date(2025, 3, 31)
+DEFAULT_PROPOSALS = 8
+MAX_PROPOSALS = 200
 
 
 def _write(out: Path, name: str, table: pa.Table, tables: list[TableInfo]) -> None:
@@ -42,6 +44,30 @@ def _write(out: Path, name: str, table: pa.Table, tables: list[TableInfo]) -> No
     pacsv.write_csv(table, partial)
     partial.replace(path)
     tables.append(TableInfo(name, path.name, table.num_rows, list(table.column_names)))
+
+
+def _proposals(rng: np.random.Generator, count: int) -> dict[str, list[Any]]:
+    rows: dict[str, list[Any]] = {
+        "submitted_on": [],
+        "proposal": [],
+        "amount_sek": [],
+        "needs_identified": [],
+        "assumptions_published": [],
+    }
+    for k in range(count):
+        # Whole thousands of kronor between 150 000 and 1 200 000.
+        amount = Decimal(int(rng.integers(150, 1201)) * 1000)
+        # The first proposal always meets both principles and the second always fails
+        # principle 3, so every round shows both branches.
+        needs = True if k < 2 else bool(rng.random() < 0.85)
+        published = (k != 1) and (True if k == 0 else bool(rng.random() < 0.8))
+        for column, value in zip(
+            rows,
+            (SUBMITTED_ON + timedelta(days=k), f"L-{k + 1:03d}", amount, needs, published),
+            strict=True,
+        ):
+            rows[column].append(value)
+    return rows
 
 
 def generate(
@@ -53,63 +79,68 @@ def generate(
     progress: ProgressReporter | None = None,
     contract_tables: bool = True,
 ) -> dict[str, Any]:
-    """Write the actors' reports and the joint-outcome assessment into ``out``.
+    """Write one investment round (proposals, committee votes, effect reports) into ``out``.
 
-    ``size`` is the number of half-year reporting periods (default 4, at most 4).
-    The tables are always CSV (they are the contract's import files).
+    ``size`` is the number of solution proposals (default 8, at most 200). The tables
+    are always CSV (they are the contract's import files).
     """
-    periods = len(PERIOD_ENDS) if size is None else size
-    if not 1 <= periods <= len(PERIOD_ENDS):
-        raise ValueError(f"size must be 1 to {len(PERIOD_ENDS)} reporting periods")
+    count = DEFAULT_PROPOSALS if size is None else size
+    if not 1 <= count <= MAX_PROPOSALS:
+        raise ValueError(f"size must be 1 to {MAX_PROPOSALS} solution proposals")
     progress = progress or NullProgress()
-    progress.start("collective-impact: reports", periods * len(ACTORS))
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 7]))
-    rows: dict[str, list[Any]] = {
-        "period_end": [],
-        "actor": [],
-        "activities_agreed": [],
-        "activities_delivered": [],
-        "process_outcomes_agreed": [],
-        "process_outcomes_attained": [],
-    }
-    totals = {a: [0, 0, 0, 0] for a in ACTORS}
-    for period_end in PERIOD_ENDS[:periods]:
-        for k, actor in enumerate(ACTORS):
-            agreed = int(rng.integers(40, 81))
-            delivered = int(rng.binomial(agreed, DELIVERY[k]))
-            process_agreed = int(rng.integers(6, 11))
-            attained = int(rng.binomial(process_agreed, ATTAINMENT[k]))
-            for column, value in zip(
-                rows, (period_end, actor, agreed, delivered, process_agreed, attained), strict=True
-            ):
-                rows[column].append(value)
-            for i, value in enumerate((agreed, delivered, process_agreed, attained)):
-                totals[actor][i] += value
-            progress.advance(1)
+    members = sum(n for n, _ in COMMITTEE.values())
+    progress.start("collective-impact: investment round", count + members + 1)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
+    proposals = _proposals(rng, count)
+    progress.advance(count)
+    votes: dict[str, list[Any]] = {"decided_on": [], "member": [], "sector": [], "approve": []}
+    number = 0
+    for sector, (seats, approving) in COMMITTEE.items():
+        ayes = set(rng.choice(seats, size=approving, replace=False).tolist())
+        for seat in range(seats):
+            number += 1
+            votes["decided_on"].append(DECIDED_ON)
+            votes["member"].append(f"M-{number:02d}")
+            votes["sector"].append(sector)
+            votes["approve"].append(seat in ayes)
+    progress.advance(members)
+    reports = {"published_on": [REPORTED_ON], "report": ["Effektrapport omgång 1"]}
+    progress.advance(1)
     tables: list[TableInfo] = []
-    _write(out, "actor_reports", pa.table(rows), tables)
+    amount_type = pa.decimal128(12, 2)
     _write(
         out,
-        "joint_outcomes",
-        pa.table(
-            {
-                "assessed_on": [PERIOD_ENDS[periods - 1]] * len(JOINT_OUTCOMES),
-                "outcome": list(JOINT_OUTCOMES),
-                "reached": list(JOINT_REACHED),
-            }
-        ),
+        "proposals",
+        pa.table({**proposals, "amount_sek": pa.array(proposals["amount_sek"], amount_type)}),
         tables,
+    )
+    _write(out, "committee_votes", pa.table(votes), tables)
+    _write(out, "effect_reports", pa.table(reports), tables)
+    principled = sum(
+        (
+            a
+            for a, n, p in zip(
+                proposals["amount_sek"],
+                proposals["needs_identified"],
+                proposals["assumptions_published"],
+                strict=True,
+            )
+            if n and p
+        ),
+        Decimal(0),
     )
     planted = {
         "method": "aggregate",
-        "delivery_rate": dict(zip(ACTORS, DELIVERY, strict=True)),
-        "attainment_rate": dict(zip(ACTORS, ATTAINMENT, strict=True)),
-        "activity_delivered": {a: t[1] / t[0] for a, t in totals.items()},
-        "process_outcomes_attained": {a: t[3] / t[2] for a, t in totals.items()},
-        "joint_outcomes_attained": sum(JOINT_REACHED) / len(JOINT_REACHED),
+        "sector_approval": {
+            sector: str(Fraction(approving, seats))
+            for sector, (seats, approving) in COMMITTEE.items()
+        },
+        "principled_proposals_sek": str(principled),
+        "effect_reports_published": 1,
+        "cross_sector_decision": True,
     }
     return {
         "tables": {t.name: t.as_dict() for t in tables},
-        "contracts": ["hasselby-vallingby-collective-impact"],
+        "contracts": ["region-stockholm-collective-impact"],
         "planted": planted,
     }

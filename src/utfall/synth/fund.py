@@ -40,6 +40,12 @@ adoption, decision 0703), from its own random stream so the tables above do not 
   (municipalities funded from 2024, 2025 and 2026) and applicants never funded. The
   planted effect of funding is ``PORTFOLIO_EFFECT · (1 + min(e, 3))`` in share points
   ``e`` half-years after the start; the manifest records it (``planted.portfolio``).
+
+And the table of the fund's support contract ``national-fund-support`` (the local project
+leader's costs, decision 0960), from its own random stream too:
+
+* ``project_leader_costs.csv`` — ``period_end``, ``costs``: K-01's project leader's costs
+  of each half-year of the implementation, whole kronor around 420 000 SEK.
 """
 
 from __future__ import annotations
@@ -111,6 +117,7 @@ PRICES: dict[str, Decimal] = {
 MAX_SHARE_OF_COSTS = Decimal("0.50")
 CONTRACT = "national-fund-constellation"
 PORTFOLIO_CONTRACT = "national-fund-portfolio"
+SUPPORT_CONTRACT = "national-fund-support"
 PORTFOLIO_START = date(2022, 1, 1)
 PORTFOLIO_PERIODS = 14  # half-years 2022–2028
 PORTFOLIO_COHORTS = {2024: 4, 2025: 4, 2026: 4, None: 6}
@@ -278,6 +285,25 @@ def _contract_tables(
     }
 
 
+def _support_table(out: Path, tables: list[TableInfo], seed: int) -> None:
+    """The support contract's table: K-01's project leader's costs per half-year."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 5]))
+    costs = np.rint(rng.normal(420_000, 15_000, PERIODS)).astype(int)
+    _write_csv(
+        out,
+        "project_leader_costs",
+        pa.table(
+            {
+                "period_end": pa.array(
+                    [_period_end(p) for p in range(1, PERIODS + 1)], pa.date32()
+                ),
+                "costs": pa.array([Decimal(int(v)) for v in costs], pa.decimal128(18, 2)),
+            }
+        ),
+        tables,
+    )
+
+
 def _portfolio_end(period: int) -> date:
     months = 6 * (period + 1)
     start = date(PORTFOLIO_START.year + months // 12, months % 12 + 1, 1)
@@ -416,11 +442,12 @@ def generate(
             writer.write(pa.RecordBatch.from_pydict(data, schema=schema))
     contract_tables = _contract_tables(out, tables, reports, costs, "K-01")
     portfolio = _portfolio_table(out, tables, seed)
+    _support_table(out, tables, seed)
 
     return {
         "tables": {t.name: t.as_dict() for t in tables},
         # The reference contract whose declared tables this scenario writes (for K-01).
-        "contracts": [CONTRACT, PORTFOLIO_CONTRACT],
+        "contracts": [CONTRACT, PORTFOLIO_CONTRACT, SUPPORT_CONTRACT],
         "planted": {
             "constellations": count,
             "log_odds_effect": planted_effects,

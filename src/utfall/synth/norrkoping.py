@@ -15,6 +15,9 @@ Tables (see ``docs/data.md``):
   after (``post = 1``) for children of school age (≤ 17 at inclusion).
 * ``dimensions`` — the six followed social dimensions in long form
   (child, wave, dimension, score) for the included children, 3–4 waves each.
+* ``replacements`` — one row per child: the month since inclusion of a new
+  placement after homecoming (re-placement) within the 36 months followed, and
+  whether the child was re-placed within 24 and 36 months.
 
 The model. Without the intervention a child's expected placement share in
 month *m* since inclusion is ``base(m) = 0.62 − 0.011·m`` (the "usually linearly
@@ -27,6 +30,13 @@ a child is placed for the whole month with that probability; outpatient care
 costs more when the child is at home. The manifest records the planted saving
 (expected reference cost minus expected cost with the intervention, priced in
 the month it falls), month by month, so an estimator's result can be checked.
+
+Re-placement (seed 002: the aim is to "minska risken för återplacering"; seed 000:
+"upp till 80% av placerade barn återplaceras"). Under usual care a child is
+re-placed in any month with probability ``REPLACEMENT_HAZARD`` (60 % within 36
+months, 46 % within 24); the intervention scales that hazard by
+``max(0, 1 − REPLACEMENT_REDUCTION · f)``. It is drawn from its own random stream,
+so the costs, school results and dimensions of a seed are what they were without it.
 """
 
 from __future__ import annotations
@@ -39,9 +49,17 @@ import pyarrow as pa
 
 from utfall.core.finance import stays_non_negative_from
 from utfall.synth._io import NullProgress, ProgressReporter, TableInfo, open_table
-from utfall.synth.contract_tables import norrkoping_tables
+from utfall.synth.contract_tables import _copy, norrkoping_tables
 
-__all__ = ["DEFAULT_SIZE", "PLACEMENT_DAY_SEK", "effect_path", "generate"]
+__all__ = [
+    "DEFAULT_SIZE",
+    "PLACEMENT_DAY_SEK",
+    "delivery_table",
+    "effect_path",
+    "generate",
+    "replacement_hazard",
+    "replacement_table",
+]
 
 DEFAULT_SIZE = 60
 PRE_MONTHS = 12
@@ -87,6 +105,12 @@ DIMENSION_GAIN_PER_WAVE = {
 }
 OWN_GOALS_REACHED = {2: 0.65, 3: 0.81, 4: 0.84}
 WAVE_MONTHS = (0, 6, 12, 24)
+# Re-placement: a monthly hazard giving 60 % re-placed within 36 months under usual care
+# (seed 000: "upp till 80%"), reduced by the intervention in proportion to its effect factor.
+REPLACEMENT_HAZARD = 1.0 - 0.4 ** (1.0 / 36.0)
+REPLACEMENT_REDUCTION = 0.35
+REPLACEMENT_HORIZONS = (24, 36)  # the contract-bearing follow-up and the extended one
+DELIVERY_QUARTERS = 18  # the quarters of the cost reports, 2016-03 … 2020-06
 
 
 def base_share(months: np.ndarray) -> np.ndarray:
@@ -155,6 +179,15 @@ SCHOOL_SCHEMA = pa.schema(
         ("passed_subjects", pa.int8()),
         ("age_band", pa.string()),
         ("earlier_placements", pa.int8()),
+    ]
+)
+REPLACEMENTS_SCHEMA = pa.schema(
+    [
+        ("child_id", pa.string()),
+        ("included", pa.int8()),
+        ("months_to_replacement", pa.int16()),
+        ("replaced_24", pa.int8()),
+        ("replaced_36", pa.int8()),
     ]
 )
 DIMENSIONS_SCHEMA = pa.schema(
@@ -312,6 +345,71 @@ def _dimensions(block: _Block, ids: pa.Array) -> pa.RecordBatch:
     )
 
 
+def replacement_hazard(effect_factor: np.ndarray, *, included: bool) -> np.ndarray:
+    """Monthly probability of a re-placement, per child."""
+    factor = np.asarray(effect_factor, dtype=np.float64)
+    if not included:
+        return np.full(factor.shape, REPLACEMENT_HAZARD)
+    return REPLACEMENT_HAZARD * np.maximum(0.0, 1.0 - REPLACEMENT_REDUCTION * factor)
+
+
+def _replacements(
+    block: _Block, ids: pa.Array, rng: np.random.Generator
+) -> tuple[pa.RecordBatch, np.ndarray]:
+    """Re-placement within the months followed; also each child's expected share re-placed
+    within each of :data:`REPLACEMENT_HORIZONS` (the estimand)."""
+    hazard = replacement_hazard(block.effect_factor, included=block.included)
+    # Months until the re-placement (1 = the first month after inclusion); none if beyond.
+    months = rng.geometric(np.maximum(hazard, 1e-12))
+    within = months <= FOLLOW_UP_MONTHS
+    expected = np.column_stack([1.0 - (1.0 - hazard) ** h for h in REPLACEMENT_HORIZONS])
+    batch = pa.RecordBatch.from_arrays(
+        [
+            ids,
+            pa.array(np.full(block.n, int(block.included), dtype=np.int8)),
+            pa.array(np.where(within, months, 0).astype(np.int16), mask=~within),
+            pa.array((months <= 24).astype(np.int8)),
+            pa.array((months <= 36).astype(np.int8)),
+        ],
+        schema=REPLACEMENTS_SCHEMA,
+    )
+    return batch, expected
+
+
+def replacement_table(out: Path, tables: list[TableInfo]) -> None:
+    """The contract's declared ``replacement_follow_up``: per child a row at 24 and at 36
+    months since inclusion, whether the child had been re-placed by then (0/1)."""
+    children = f"read_parquet('{out / 'children.parquet'}')"
+    replacements = f"read_parquet('{out / 'replacements.parquet'}')"
+    _copy(
+        out,
+        "replacement_follow_up",
+        "SELECT c.child_id AS participant, "
+        "(c.inclusion_month + to_months(h.months))::DATE AS date, h.months AS months_followed, "
+        "CASE WHEN r.months_to_replacement IS NOT NULL AND r.months_to_replacement <= h.months "
+        "THEN 1 ELSE 0 END AS replaced "
+        f"FROM {children} AS c JOIN {replacements} AS r USING (child_id) "
+        f"CROSS JOIN (VALUES {', '.join(f'({h})' for h in REPLACEMENT_HORIZONS)}) AS h(months) "
+        "ORDER BY participant, date",
+        tables,
+    )
+
+
+def delivery_table(out: Path, tables: list[TableInfo]) -> None:
+    """The contract's declared ``delivery_attestations``: the evaluator's quarterly
+    attestation, from the provider's activity report of the quarter, that the intervention
+    was delivered as agreed (seed 002: "Om insatsen genomförs enligt kontraktet"), dated
+    with the quarterly cost reports; every quarter delivered in the synthetic data."""
+    _copy(
+        out,
+        "delivery_attestations",
+        "SELECT (DATE '2016-03-01' + to_months(3 * q))::DATE AS date, true AS delivered, "
+        "'Aktivitetsrapport ' || strftime(DATE '2016-03-01' + to_months(3 * q), '%Y-%m') "
+        f"AS activity_reports FROM range({DELIVERY_QUARTERS}) AS r(q) ORDER BY date",
+        tables,
+    )
+
+
 def _children_batch(block: _Block, ids: pa.Array) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
         [
@@ -356,12 +454,16 @@ def generate(
     planted_by_band = np.zeros(len(AGE_BANDS))
     planted_real_sum = 0.0
     school_gains: list[np.ndarray] = []
+    replacement_expected = {1: np.zeros(len(REPLACEMENT_HORIZONS)), 0: np.zeros(2)}
 
     with (
         open_table(out, "children", CHILDREN_SCHEMA, csv=csv, tables=tables) as children_w,
         open_table(out, "costs", COSTS_SCHEMA, csv=csv, tables=tables) as costs_w,
         open_table(out, "school", SCHOOL_SCHEMA, csv=csv, tables=tables) as school_w,
         open_table(out, "dimensions", DIMENSIONS_SCHEMA, csv=csv, tables=tables) as dims_w,
+        open_table(
+            out, "replacements", REPLACEMENTS_SCHEMA, csv=csv, tables=tables
+        ) as replacements_w,
     ):
         next_id = 1
         for group, count in ((1, included_n), (0, reference_n)):
@@ -384,6 +486,11 @@ def generate(
                 if group == 1:
                     school_gains.append(gains)
                     dims_w.write(_dimensions(block, ids))
+                # Its own stream: the draws above are those of a seed without re-placement.
+                stream = np.random.default_rng(np.random.SeedSequence([seed, 3, group, block_no]))
+                replacement_batch, expected = _replacements(block, ids, stream)
+                replacements_w.write(replacement_batch)
+                replacement_expected[group] += expected.sum(axis=0)
                 progress.advance(n)
 
     calendar = np.arange(
@@ -402,6 +509,8 @@ def generate(
 
     if contract_tables:
         norrkoping_tables(out, tables, cost_total_sek=COMMITMENT_SEK)
+        replacement_table(out, tables)
+        delivery_table(out, tables)
 
     cumulative = np.cumsum(planted_by_month)
     monthly_positive = np.flatnonzero(planted_by_month <= 0)
@@ -429,6 +538,19 @@ def generate(
             "pre_post_change_merit_points": float(SCHOOL_TREND + gains.mean())
             if len(gains)
             else None,
+        },
+        # Expected share re-placed within 24 and 36 months since inclusion (the estimand of
+        # a share among the included, and of its difference from the reference cohort).
+        "replacement": {
+            f"within_{h}_months": {
+                "included": float(replacement_expected[1][k] / included_n),
+                "reference": float(replacement_expected[0][k] / reference_n),
+                "difference": float(
+                    replacement_expected[1][k] / included_n
+                    - replacement_expected[0][k] / reference_n
+                ),
+            }
+            for k, h in enumerate(REPLACEMENT_HORIZONS)
         },
         "dimensions": {
             "gain_per_wave": DIMENSION_GAIN_PER_WAVE,

@@ -19,7 +19,12 @@ reference period and ramps up to :data:`EFFECT_FULL` over the first year of
 the contract. Because the expected reference days scale with ``SLT_ref`` and the
 expected counterfactual contract days with ``SLT_contract``, the
 trend-adjusted estimator is unbiased for the planted saving; the manifest
-records that saving given the realised propensities.
+records that saving given the realised propensities, in the estimator's
+``reference_scaled`` reading (top-level keys: days on the contract months'
+basis) and in seed 004's ``observed_adjusted`` reading (``planted.readings``:
+the observed days put on the reference months' basis, so the planted saving of
+month *i* is ``λ_j · SLT_ref,i / 100 · effect_i``). The relative reduction is the
+same share of expected days in both only where the trend ratio is constant.
 """
 
 from __future__ import annotations
@@ -216,8 +221,12 @@ def generate(
             progress.advance(batch.num_rows)
 
     contract_slt = slt_values[MONTHS:] / 100.0
+    reference_slt = slt_values[:MONTHS] / 100.0
     per_lambda_saving = float((contract_slt * effect).sum())
     per_lambda_expected = float(contract_slt.sum())
+    # Seed 004's reading: expected days are the reference days, the saving on their basis.
+    per_lambda_saving_reference = float((reference_slt * effect).sum())
+    per_lambda_expected_reference = float(reference_slt.sum())
     top = max(1, round(HIGH_SHARE * employees))
     all_days = float(totals.sum())
     if contract_tables:
@@ -243,6 +252,21 @@ def generate(
             name: int(employees_by_admin[k]) for k, name in enumerate(ADMINISTRATIONS)
         },
         "top_20_percent_share_of_days": top_share,
+        "readings": {
+            "reference_scaled": {
+                "expected_days": sum_propensity * per_lambda_expected,
+                "saving_days": saving_days,
+                "relative_reduction": per_lambda_saving / per_lambda_expected,
+            },
+            "observed_adjusted": {
+                "expected_days": sum_propensity * per_lambda_expected_reference,
+                "saving_days": sum_propensity * per_lambda_saving_reference,
+                "saving_days_per_employee": sum_propensity
+                * per_lambda_saving_reference
+                / employees,
+                "relative_reduction": per_lambda_saving_reference / per_lambda_expected_reference,
+            },
+        },
     }
     return {
         "tables": {t.name: t.as_dict() for t in tables},

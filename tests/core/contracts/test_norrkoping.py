@@ -16,11 +16,21 @@ from utfall.core.contracts import settle
 CAP = D("10000000")
 
 
+def facts(invested, savings, school, delivered=True):
+    """The contract's inputs; ``school`` decides both school conditions, so either basis
+    gives the same decision."""
+    return {
+        "invested_sek": invested,
+        "net_savings_sek": savings,
+        "school_results_met": school,
+        "school_did_met": school,
+        "delivered_as_agreed": delivered,
+    }
+
+
 def pay(contract, invested, savings, school, reading="B", **overrides):
     result = settle(
-        contract,
-        {"invested_sek": invested, "net_savings_sek": savings, "school_results_met": school},
-        overrides={"reading": reading, **overrides},
+        contract, facts(invested, savings, school), overrides={"reading": reading, **overrides}
     )
     return result.outputs
 
@@ -121,7 +131,7 @@ def test_reading_b_never_pays_less_than_reading_a(norrkoping, invested, saved, s
 def test_payments_conserve_the_outputs(norrkoping, invested, saved, school, reading):
     result = settle(
         norrkoping,
-        {"invested_sek": invested, "net_savings_sek": saved, "school_results_met": school},
+        facts(invested, saved, school),
         overrides={"reading": reading},
     )
     paid = sum((p.amount for p in result.payments), D(0))

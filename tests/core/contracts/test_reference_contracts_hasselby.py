@@ -1,4 +1,5 @@
-"""The Hässelby-Vallingby collective-impact contract (DESIGN.md 2.3, seed 003).
+"""The Hässelby-Vällingby contract: civil society contracted for flexible early support
+(DESIGN.md 2.3, seeds 003 and 004).
 
 Per actor with budget b: activity part a = round(0.5·b), process part p = round(0.3·b),
 pot contribution b − a − p; pay = round(a·delivered) + round(p·attained) + (b − a − p if the
@@ -19,7 +20,7 @@ from utfall.core.contracts import Contract, parse_contract, run_contract_tests, 
 from utfall.core.contracts.yamlio import read_yaml
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-NAME = "hasselby-vallingby-collective-impact"
+NAME = "hasselby-vallingby-early-support"
 ORE = D("0.01")
 
 

@@ -170,14 +170,19 @@ def test_trend_index_is_one_then_the_ratio():
 
 
 def test_norrkoping_costs_evaluation_is_simulated_over_its_horizon():
-    """The real contract's bootstrap evaluation (months 0–35, price index left out)."""
+    """The real contract's bootstrap evaluation (months 0–23, price index left out)."""
     contract = contract_read(ROOT / "examples/contracts/norrkoping-placed-children.yaml")
     plan = design_spec_validate({**REFERENCE, "effect": 300000, "sd": 600000})
     _, risk = contract_payment_risk(
         contract,
         "costs",
         plan,
-        facts={"invested_sek": 10_000_000, "school_results_met": False},
+        facts={
+            "invested_sek": 10_000_000,
+            "school_results_met": False,
+            "school_did_met": False,
+            "delivered_as_agreed": True,
+        },
         effects=[0.0],
         reps=10,
         seed=1,

@@ -58,6 +58,8 @@ def test_norrkoping_agrees_with_the_exact_engine(rows, reading, guarantee, premi
             "invested_sek": Fixed(invested, 2),
             "net_savings_sek": Fixed(savings, 2),
             "school_results_met": school,
+            "school_did_met": False,
+            "delivered_as_agreed": True,
         },
         size=len(rows),
         overrides=overrides,
@@ -234,11 +236,20 @@ def sick_leave_scenarios(name: str, size: int, seed: int):
 
 
 def test_divisions_without_rounding_stay_within_their_error_bound_or_fall_back():
-    """Sick leave: sum(reference × SLT / SLT_ref) is a float with an error bound; the saving
-    is rounded from it, and scenarios too close to a half öre are settled exactly."""
+    """Sick leave: sum(observed × SLT_ref / SLT) (seed 004's reading, issue 17) and the day's
+    labour cost (salary × 12 / 365) are floats with an error bound; the value of a sick day
+    and the saving are rounded from them, and scenarios too close to a half öre are settled
+    exactly."""
     contract, inputs = sick_leave_scenarios("sick-leave-botkyrka", 4000, seed=7)
     result = settle_vectorised(contract, inputs, size=4000)
-    assert result.approximate == ("expected_days", "reduction_days")
+    assert result.approximate == (
+        "day_labour_cost_sek",
+        "cost_qualifying_day_sek",
+        "cost_day_2_14_sek",
+        "observed_days_total",
+        "reduction_days",
+        "relative_reduction",
+    )
     assert result.valid.all()
     assert check_agreement(result, range(0, 4000, 7)) == []
     assert check_agreement(result, sorted(result.fallback)) == []
@@ -259,6 +270,8 @@ def test_one_million_norrkoping_scenarios_in_well_under_a_second():
             "invested_sek": Decimal("10000000"),
             "net_savings_sek": savings,
             "school_results_met": rng.random(size) < 0.6,
+            "school_did_met": False,
+            "delivered_as_agreed": True,
         },
         size=size,
     )
@@ -271,7 +284,7 @@ def test_one_million_norrkoping_scenarios_in_well_under_a_second():
 
 
 def test_inputs_are_checked_like_the_facts():
-    with pytest.raises(VectorisationError, match="no values for school_results_met"):
+    with pytest.raises(VectorisationError, match="no values for delivered_as_agreed"):
         settle_vectorised(NORRKOPING, {"invested_sek": 1, "net_savings_sek": 1}, size=1)
     with pytest.raises(VectorisationError, match="has 3 values for 2 scenarios"):
         settle_vectorised(
@@ -280,6 +293,8 @@ def test_inputs_are_checked_like_the_facts():
                 "invested_sek": 1,
                 "net_savings_sek": Fixed(np.array([1, 2, 3]), 2),
                 "school_results_met": True,
+                "school_did_met": True,
+                "delivered_as_agreed": True,
             },
             size=2,
         )
@@ -289,6 +304,8 @@ def test_inputs_are_checked_like_the_facts():
             "invested_sek": Fixed(np.array([1, 10]), 3),
             "net_savings_sek": 0,
             "school_results_met": True,
+            "school_did_met": True,
+            "delivered_as_agreed": True,
         },
         size=2,
     )

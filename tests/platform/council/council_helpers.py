@@ -213,6 +213,15 @@ def synthetic_files(
         ["month", "index"],
         [[_month(dt.date(2011, 1, 1), m).isoformat(), "100"] for m in range(index_months)],
     )
+    # The evaluator's quarterly attestation that the intervention was delivered as agreed
+    # (the guarantee's condition, seed 002; issue 17), dated with the cost reports.
+    files["delivery_attestations"] = _csv(
+        ["date", "delivered", "activity_reports"],
+        [
+            [_month(reports_from, 3 * q).isoformat(), "true", f"Aktivitetsrapport {q + 1}"]
+            for q in range(quarters)
+        ],
+    )
     return files
 
 

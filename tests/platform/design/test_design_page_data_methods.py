@@ -25,7 +25,7 @@ def test_defaults_come_from_the_stored_reference_cohort_and_risk_is_simulated(cl
     world = build_world(with_data=True)
     stored = services.stored_defaults(contract=world.contract, evaluation="costs")
     # The stored reference cohort: its size, its SD of an individual's total over months
-    # 0–35 and its mean monthly cost (the Norrköping world's synthetic data).
+    # 0–23 and its mean monthly cost (the Norrköping world's synthetic data).
     assert stored["n_reference"] > 2 and stored["sd"] > 0 and stored["reference_mean"] > 0
     assert stored["n_per_group"] >= 2
     assert services.stored_defaults(contract=world.contract, evaluation="school") == {}
@@ -33,7 +33,7 @@ def test_defaults_come_from_the_stored_reference_cohort_and_risk_is_simulated(cl
     client.force_login(world.users[Role.COMMISSIONER])
     url = f"/contracts/{world.contract.identifier}/design/"
     html = client.get(url, {"evaluation": "costs"}).content.decode()
-    assert _value(html, "months") == "36"  # options.horizon 35: months 0–35
+    assert _value(html, "months") == "24"  # options.horizon 23: months 0–23 (seed 000 p. 9)
     assert _value(html, "n_reference") == str(stored["n_reference"])
     shown_sd = _value(html, "sd").replace("\xa0", "").replace(" ", "").replace(",", ".")
     assert float(shown_sd) == pytest.approx(stored["sd"], rel=1e-3)

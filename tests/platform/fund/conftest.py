@@ -134,7 +134,10 @@ def selected(fund_world):
         strengths="Clear",
         weaknesses="Evidence",
     )
+    from utfall.platform.fund.deep_analysis import conflict_declare
+
     for person in (w.admin, w.reviewer):
+        conflict_declare(application=application, actor=person, has_conflict=False, description="")
         services.review_submit(
             application=application,
             actor=person,

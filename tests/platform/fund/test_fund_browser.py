@@ -50,6 +50,7 @@ def _signed_in(browser, base: str, username: str, locale: str = "sv-SE"):
 @pytest.mark.django_db(transaction=True)
 def test_call_to_payment(browser, live_server, fund_world):
     from utfall.platform.fund import services
+    from utfall.platform.fund.deep_analysis import conflict_declare
     from utfall.platform.fund.models import Application, Call, OutcomePayment
     from utfall.platform.knowledge.services import publication_update
 
@@ -123,6 +124,11 @@ def test_call_to_payment(browser, live_server, fund_world):
     admin.fill("#id_weaknesses", "Evidensen behöver stärkas")
     admin.click("[data-testid=screening-form] button[type=submit]")
     _confirm(admin)
+    # The reviewer declares any conflict of interest before the scores are asked for.
+    admin.wait_for_selector("[data-testid=conflict-form]")
+    admin.select_option("#id_has_conflict", value="no")
+    admin.click("[data-testid=conflict-form] button[type=submit]")
+    _confirm(admin)
     admin.wait_for_selector("[data-testid=review-form]")
     # No score is chosen for the reviewer, and one is required: the browser holds the form.
     assert admin.eval_on_selector("#id_score_kapacitet", "e => e.value === '' && e.required")
@@ -140,6 +146,7 @@ def test_call_to_payment(browser, live_server, fund_world):
     admin.click("[data-testid=review-form] button[type=submit]")
     admin.wait_for_selector("[data-testid=reviews] td")
     application.refresh_from_db()
+    conflict_declare(application=application, actor=w.reviewer, has_conflict=False, description="")
     services.review_submit(
         application=application,
         actor=w.reviewer,

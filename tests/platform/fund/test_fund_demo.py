@@ -56,7 +56,24 @@ def test_fund_demo(db, client, make_user):
     from utfall.platform.settlements.ledger import ledger_entries, ledger_verify
 
     assert ledger_verify() == []
-    assert [e.kind for e in ledger_entries()].count("fund_payment") == selected.count()
+    payments = [e for e in ledger_entries() if e.kind == "fund_payment"]
+    outcome_entries = [e for e in payments if e.attributes.get("payment_kind") != "support"]
+    assert len(outcome_entries) == selected.count()
+    # Phase 3 (issue 18): every qualified application through the deep analysis to the
+    # delegation's decision; those not financed told why; one project leader's support paid
+    # on a signed statement and signed on the ledger.
+    from utfall.platform.fund.models import DeepAnalysis, SupportPayment
+
+    analyses = DeepAnalysis.objects.filter(application__call=call)
+    assert analyses.count() == 5 and not analyses.filter(decided_at__isnull=True).exists()
+    for refused in analyses.filter(financed=False):
+        assert refused.reasons and refused.improvement_areas
+    support = SupportPayment.objects.get()
+    assert support.settlement.status == SettlementStatus.SIGNED
+    assert support.settlement.contract == support.constellation.support_contract
+    assert [e.attributes["amount_sek"] for e in payments if e not in outcome_entries] == [
+        str(support.amount)
+    ]
     # A second run leaves it as it is.
     load_fund_demo(log=lambda *_: None)
     assert Fund.objects.count() == 1

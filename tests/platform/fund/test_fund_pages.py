@@ -120,6 +120,7 @@ def test_the_whole_path_through_the_forms(client, fund_world):
     client.post(url, {"screen": "1", "qualified": "yes", "strengths": "s", "weaknesses": "w"})
     for person in (w.admin, w.reviewer):
         _login(client, person)
+        client.post(url, {"declare": "1", "has_conflict": "no", "description": ""})
         client.post(
             url,
             {

@@ -11,6 +11,7 @@ from fund_workflow import evaluate_and_sign
 
 from utfall.errors import UserError
 from utfall.platform.fund import selectors, services
+from utfall.platform.fund.deep_analysis import conflict_declare
 from utfall.platform.fund.models import (
     ApplicationStatus,
     CallStatus,
@@ -112,6 +113,9 @@ def test_reviews_are_weighted_and_ranked_then_rank_and_fit(fund_world):
             application=application, actor=w.admin, qualified=True, strengths="s", weaknesses="w"
         )
         for person in (w.admin, w.reviewer):
+            conflict_declare(
+                application=application, actor=person, has_conflict=False, description=""
+            )
             services.review_submit(
                 application=application,
                 actor=person,

@@ -211,6 +211,7 @@ def test_scores_start_empty_and_are_required(client, fund_world):
     )
     client.force_login(w.admin)
     url = f"/fund/applications/{application.pk}/"
+    client.post(url, {"declare": "1", "has_conflict": "no", "description": ""})
     page = client.get(url).content.decode()
     select = page[
         page.index('name="score_problem"') : page.index(

@@ -71,7 +71,7 @@ def test_public_pages_need_no_login_and_show_only_published(client, knowledge):
     assert client.get("/knowledge/national-fund-constellation.json").status_code == 404
     assert client.get("/knowledge/national-fund-constellation.csv").status_code == 404
     everything = client.get("/knowledge/open-data.json").json()
-    assert [p["utfall"]["contract_id"] for p in everything["projects"]] == [
+    assert [p["utfall_extension"]["contract_id"] for p in everything["projects"]] == [
         knowledge.contract.identifier
     ]
     assert SECRET_TITLE not in client.get("/knowledge/open-data.csv").content.decode()
@@ -96,8 +96,8 @@ def test_small_cells_never_leave_the_platform(client, knowledge):
     assert ">45<" not in html and ">29<" not in html and ">3<" not in html
     document = client.get(f"/knowledge/{identifier}.json").json()
     assert knowledge_validate(document) == []
-    results = document["projects"][0]["results"]
-    withheld = [r for r in results if r["utfall"]["suppressed"]]
+    results = document["results"]  # the project's own INDIGO document
+    withheld = [r for r in results if r["utfall_extension"]["suppressed"]]
     assert len(withheld) == 2
     assert all("number_engaged_in_impact_bond" not in r for r in withheld)
     table = list(
@@ -164,7 +164,7 @@ def test_results_must_name_the_contracts_outcomes(knowledge):
 def test_open_data_of_all_published_validates(client, knowledge):
     document = json.loads(client.get("/knowledge/open-data.json").content)
     assert knowledge_validate(document) == []
-    assert document["projects"][0]["utfall"]["url"].endswith(
+    assert document["projects"][0]["utfall_extension"]["url"].endswith(
         f"/knowledge/{knowledge.contract.identifier}/"
     )
 

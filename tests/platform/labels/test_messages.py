@@ -63,7 +63,15 @@ def test_a_date_that_does_not_exist_in_swedish_and_english() -> None:
 
 def test_settlement_inputs_named_by_their_labels(norrkoping) -> None:
     with pytest.raises(FactsInvalid) as caught:
-        settle(norrkoping, {"invested_sek": "abc", "net_savings_sek": 0})
+        settle(
+            norrkoping,
+            {
+                "invested_sek": "abc",
+                "net_savings_sek": 0,
+                "school_did_met": True,
+                "delivered_as_agreed": True,
+            },
+        )
     context = error_context(caught.value, "sv", norrkoping)
     assert context["error"] == "De angivna utfallen har 2 fel."
     assert "Investerat belopp (avropat): ”abc” är inte ett tal" in context["findings"]
@@ -77,7 +85,13 @@ def test_a_money_input_with_ore_and_bounds(norrkoping) -> None:
     with pytest.raises(FactsInvalid) as caught:
         settle(
             norrkoping,
-            {"invested_sek": "-5", "net_savings_sek": "1.005", "school_results_met": "kanske"},
+            {
+                "invested_sek": "-5",
+                "net_savings_sek": "1.005",
+                "school_results_met": "kanske",
+                "school_did_met": True,
+                "delivered_as_agreed": True,
+            },
         )
     lines = error_context(caught.value, "sv", norrkoping)["findings"]
     assert "Investerat belopp (avropat): −5 är mindre än det minsta tillåtna värdet, 0" in lines

@@ -40,7 +40,8 @@ def test_a_draft_is_computed_from_the_stored_rows(settled_world):
     inputs = draft.result["inputs"]
     assert Decimal(inputs["net_savings_sek"]) != 0
     assert Decimal(inputs["invested_sek"]) > 0  # the drawdowns, from the cost reports
-    assert isinstance(inputs["school_results_met"], bool)
+    assert isinstance(inputs["delivered_as_agreed"], bool)  # the evaluator's attestations
+    assert isinstance(draft.result["outputs"]["school_results_met_flag"], bool)
     assert draft.manual_inputs == {}
     tree = draft.result["explanation"]["repayment"]
     # The evaluated saving shows its estimate, its interval and the tables it read.

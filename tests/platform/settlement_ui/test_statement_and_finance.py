@@ -133,15 +133,15 @@ def test_the_simulation_has_one_row_per_input(manual_world, client):
     url = f"/contracts/{world.contract.identifier}/finance/"
     html = client.get(url, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
     rows = re.search(r'data-testid="distribution-rows">(.*?)</table>', html, re.S).group(1)
-    assert rows.count("<select") == 2 * 3  # input and distribution, three inputs
+    assert rows.count("<select") == 2 * 5  # input and distribution, five inputs
     assert "normal" in rows and "Investerat belopp" in rows
     assert "NAME=normal" not in html
     data = {
         "simulate": "1",
         "size": "2000",
         "seed": "7",
-        "d-TOTAL_FORMS": "3",
-        "d-INITIAL_FORMS": "3",
+        "d-TOTAL_FORMS": "5",
+        "d-INITIAL_FORMS": "5",
         "d-0-name": "invested_sek",
         "d-0-kind": "fixed",
         "d-0-first": "10 000 000,00",
@@ -152,6 +152,12 @@ def test_the_simulation_has_one_row_per_input(manual_world, client):
         "d-2-name": "school_results_met",
         "d-2-kind": "fixed",
         "d-2-first": "1",
+        "d-3-name": "school_did_met",
+        "d-3-kind": "fixed",
+        "d-3-first": "1",
+        "d-4-name": "delivered_as_agreed",
+        "d-4-kind": "fixed",
+        "d-4-first": "1",
     }
     page = client.post(url, data, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
     assert 'data-testid="simulation"' in page and 'data-testid="expected-irr"' in page, page[-4000:]

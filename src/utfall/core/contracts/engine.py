@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from utfall.core.contracts.layered import linked_value
 from utfall.core.contracts.model import Contract, Output
 from utfall.core.contracts.values import ORE, Term, coerce_value, format_value, json_value
 from utfall.core.formula import Value, format_number
@@ -212,6 +213,29 @@ def _check_output(contract: Contract, term: Output | Term, value: Value, what: s
             )
 
 
+def _unwrap_links(
+    contract: Contract, facts: Mapping[str, Any], source: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The facts with every linked value ``{value, settlement}`` of an input taken from
+    another contract unwrapped, and input name → the upstream settlement's SHA-256."""
+    plain = dict(facts)
+    links: dict[str, str] = {}
+    findings: list[Finding] = []
+    for name, term in contract.inputs.items():
+        if term.from_contract is None or name not in plain:
+            continue
+        try:
+            plain[name], sha = linked_value(plain[name])
+        except ValueError as error:
+            findings.append(Finding("bad-link", f"input: {error}", file=source, path=name))
+            continue
+        if sha is not None:
+            links[name] = sha
+    if findings:
+        raise FactsInvalid(f"{len(findings)} problem(s) with the facts", findings)
+    return plain, links
+
+
 def settle(
     contract: Contract,
     facts: Mapping[str, Any],
@@ -225,10 +249,13 @@ def settle(
 
     ``overrides`` replace parameter defaults for this run only. ``origins`` and
     ``details`` annotate where inputs came from (e.g. an evaluation spec) in
-    the explanation tree. Raises :class:`FactsInvalid` for facts or overrides
+    the explanation tree. An input taken from another contract (``from_contract``) may be
+    given linked, ``{value: …, settlement: SHA-256}``: its explanation then names that
+    upstream settlement. Raises :class:`FactsInvalid` for facts or overrides
     that do not fit, :class:`FormulaError` when a formula cannot be computed.
     """
     parameters, overridden = resolve_parameters(contract, overrides)
+    facts, links = _unwrap_links(contract, facts, source)
     inputs = resolve_inputs(contract, facts, source=source)
     values: dict[str, Value] = {**parameters, **inputs}
     explanations: dict[str, Explanation] = {}
@@ -244,14 +271,26 @@ def settle(
         )
     for name, value in inputs.items():
         term = contract.inputs[name]
+        origin = (origins or {}).get(name, "facts")
+        detail = dict((details or {}).get(name, {}))
+        link = term.from_contract
+        if link is not None and name in links:
+            # Layered contracts: the explanation names the upstream settlement used.
+            origin = f"from {link.describe()}, settlement {links[name]}"
+            detail = {
+                "from_contract": link.contract,
+                link.kind: link.name,
+                "settlement_sha256": links[name],
+                **detail,
+            }
         explanations[name] = Explanation(
             name,
             "input",
             term.type,
             value,
             description=term.description,
-            origin=(origins or {}).get(name, "facts"),
-            details=(details or {}).get(name, {}),
+            origin=origin,
+            details=detail,
         )
 
     def children(formula_names: frozenset[str], text: str) -> tuple[Explanation, ...]:

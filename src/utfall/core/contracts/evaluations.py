@@ -4,7 +4,8 @@ Each evaluation reads one declared table. A participant's table is joined to the
 participants; the join adds the derived columns of :data:`DERIVED_COLUMNS`, and the
 frame keys reshape the rows (decision 0206):
 
-``where``    keep rows whose column has the value (or one of the listed values);
+``where``    keep rows whose column has the value (or one of the listed values); in a
+             participant's table the column may be one of the participants' (their group);
 ``per``      ``month``: sum the outcome per participant and calendar month, a month
              without rows counting as 0, over ``span``: ``observed`` (each
              participant's first to last month with rows) or ``membership``
@@ -145,12 +146,20 @@ def _check(
             problem(
                 "unknown-column", f"covariate {bare!r} is not a column here ({known})", "covariates"
             )
+    # Only the generic estimators read the joined frame; the others read the table itself.
+    joined = table.per_participant and rule.estimator is not None
+    people = declaration.participants if joined else None
     for column, value in spec.where.items():
+        # A participant's table may also be narrowed by a column of the participants
+        # (e.g. their group), when the table has no column of that name.
         source = table if table.has(column) else None
+        if source is None and people is not None and people.has(column):
+            source = people
         if source is None:
             problem(
                 "unknown-column",
-                f"where: {column!r} is not a column of {table.name}",
+                f"where: {column!r} is not a column of {table.name}"
+                + (" or of the participants" if people is not None else ""),
                 "where",
                 column,
             )

@@ -37,6 +37,7 @@ __all__ = [
     "Party",
     "Payment",
     "TestCase",
+    "UpstreamLink",
     "compile_contract",
     "parse_contract",
 ]
@@ -62,12 +63,28 @@ class Parameter(Term):
 
 
 @dataclass(frozen=True)
+class UpstreamLink:
+    """A layered contract's input taken from another contract: its ``output`` or ``input``
+    (``kind``) called ``name``, from that contract's settlement."""
+
+    contract: str
+    kind: str
+    name: str
+
+    def describe(self) -> str:
+        """``contract norrkoping output premium_sek`` as messages and explanations say it."""
+        return f"contract {self.contract} {self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
 class Input(Term):
-    """A measured outcome; ``evaluate`` names the contract's evaluation that yields it."""
+    """A measured outcome; ``evaluate`` names the contract's evaluation that yields it,
+    ``from_contract`` the other contract whose settlement gives it (layered contracts)."""
 
     evaluate: str | None = None
     take: str | None = None
     at_least: Decimal | None = None
+    from_contract: UpstreamLink | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +155,10 @@ class Contract:
             if term.evaluate:
                 bound.setdefault(term.evaluate, []).append(term.name)
         return bound
+
+    def upstream_links(self) -> dict[str, UpstreamLink]:
+        """Input name → the other contract's output or input it takes (layered contracts)."""
+        return {n: t.from_contract for n, t in self.inputs.items() if t.from_contract}
 
     def party(self, party_id: str) -> Party:
         """The party with this id."""
@@ -318,11 +339,26 @@ def compile_contract(document: ContractDocument, yaml_doc: YamlDocument, text: s
                         "bad-binding", f"'at_least': {error}", ("inputs", name, "at_least")
                     )
                 )
+        link = None
+        if input_doc.from_contract is not None:
+            source = input_doc.from_contract
+            kind = "output" if source.output is not None else "input"
+            link = UpstreamLink(source.contract, kind, str(source.output or source.input))
+            if source.contract == document.id:
+                findings.append(
+                    yaml_doc.finding(
+                        "bad-link",
+                        f"input {name!r} takes from contract {source.contract!r}, which is "
+                        "this contract: a contract cannot take its own figures",
+                        ("inputs", name, "from_contract", "contract"),
+                    )
+                )
         inputs[name] = Input(
             **fields,
             evaluate=input_doc.evaluate,
             take=input_doc.take,
             at_least=at_least if isinstance(at_least, Decimal) else None,
+            from_contract=link,
         )
 
     data = compile_data(

@@ -22,8 +22,10 @@ __all__ = [
     "DataDocument",
     "EvaluationDocument",
     "ExpectationDocument",
+    "FromContractDocument",
     "InputDocument",
     "LabelDocument",
+    "OpenDataDocument",
     "OutputDocument",
     "ParameterDocument",
     "ParticipantsDocument",
@@ -317,8 +319,34 @@ class EvaluationDocument(SpecBody):
     )
 
 
+class FromContractDocument(_Strict):
+    """Where a layered contract's input comes from: another contract's output or input.
+
+    The value is taken from the upstream contract's settlement (its signed statement on
+    the platform), which is settled first; the downstream settlement records the
+    upstream settlement's SHA-256 (docs/contracts.md, layered contracts).
+    """
+
+    contract: str = Field(pattern=ID_PATTERN, description="The id of the upstream contract.")
+    output: str | None = Field(
+        default=None, pattern=NAME_PATTERN, description="The upstream output taken."
+    )
+    input: str | None = Field(
+        default=None,
+        pattern=NAME_PATTERN,
+        description="Or the upstream input taken (e.g. one its evaluation decides).",
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> FromContractDocument:
+        if (self.output is None) == (self.input is None):
+            raise ValueError("'from_contract' names exactly one of 'output' or 'input'")
+        return self
+
+
 class InputDocument(_Typed):
-    """A measured outcome the settlement needs (from facts or an evaluation)."""
+    """A measured outcome the settlement needs (from facts, an evaluation or another
+    contract's settlement)."""
 
     evaluate: str | None = Field(
         default=None,
@@ -333,9 +361,16 @@ class InputDocument(_Typed):
         default=None,
         description="For a boolean input: true when the figure taken is at least this value.",
     )
+    from_contract: FromContractDocument | None = Field(
+        default=None,
+        description="Layered contracts: the value is another contract's output or input, "
+        "taken from its settlement (settled first).",
+    )
 
     @model_validator(mode="after")
     def _binding(self) -> InputDocument:
+        if self.from_contract is not None and self.evaluate is not None:
+            raise ValueError("an input comes from 'evaluate' or from 'from_contract', not both")
         if (self.take is not None or self.at_least is not None) and self.evaluate is None:
             raise ValueError("'take' and 'at_least' need 'evaluate'")
         if self.at_least is not None and self.type != "boolean":
@@ -459,6 +494,69 @@ class CouncilDocument(_Strict):
     )
 
 
+PolicySector = Literal[
+    "Employment and training",
+    "Child and family welfare",
+    "Health",
+    "Homelessness",
+    "Education",
+    "Criminal justice",
+    "Agriculture and environment",
+    "Poverty reduction",
+]
+"""INDIGO 4.1.0's policy sectors (project ``purpose_and_classifications.policy_sector``)."""
+
+
+class OpenDataDocument(_Strict):
+    """What the knowledge platform's open data (INDIGO 4.1.0, docs/knowledge.md) says of the
+    project that the rest of the contract does not: who it is for, how many, and its
+    finance figures as formulas over the parameters (decision 0970)."""
+
+    policy_sector: PolicySector | None = Field(default=None, description="INDIGO's policy sector.")
+    target_population: LabelDocument | None = Field(
+        default=None, description="Who the service is for, in Swedish and English."
+    )
+    targeted_number: int | None = Field(
+        default=None, ge=1, description="How many service users or beneficiaries are targeted."
+    )
+    unit_type: Literal["Individual", "Other"] = Field(
+        default="Individual", description="INDIGO's unit type of the beneficiaries."
+    )
+    unit: LabelDocument | None = Field(
+        default=None,
+        description="What one beneficiary is when the unit type is Other (e.g. a family); "
+        "without it, what one participant is called.",
+    )
+    investment_commitment: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Formula over the parameters: the investors' commitment (SEK).",
+    )
+    maximum_outcome_payment: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Formula over the parameters: the most the outcome payers can pay (SEK).",
+    )
+    maximum_loss_share: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Formula over the parameters: the share of the principal the investors "
+        "can lose at worst (0–1).",
+    )
+    maximum_return_share: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Formula over the parameters: the investors' largest return over the "
+        "whole contract term, as a share of the principal (0–1; not annual).",
+    )
+    priced_on: dict[str, str] = Field(
+        default_factory=dict,
+        description="Payment id → the input (outcome metric) it prices, where the first "
+        "input its amount depends on is not the one (INDIGO outcome pricings).",
+    )
+    source: str | None = Field(default=None, description="Where these figures come from.")
+
+
 class ContractDocument(_Strict):
     """An outcome contract."""
 
@@ -506,4 +604,9 @@ class ContractDocument(_Strict):
     council: CouncilDocument = Field(
         default_factory=CouncilDocument,
         description="What the intervention council shows to whom (who sees individual status).",
+    )
+    open_data: OpenDataDocument | None = Field(
+        default=None,
+        description="What the open data (INDIGO) says of the project beyond the rest of the "
+        "contract: target population, policy sector, finance figures.",
     )

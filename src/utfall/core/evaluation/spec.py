@@ -222,6 +222,12 @@ class _TrendAdjustedOptions(_Options):
     scale: Literal["total", "per_employee"] = "total"
     employees: float | None = None
     floor: bool = True
+    reading: Literal["reference_scaled", "observed_adjusted"] = Field(
+        default="reference_scaled",
+        description="reference_scaled: S_e = Σ reference days · SLT_i / SLT_ref,i against the "
+        "observed days; observed_adjusted (seed 004): S_n = Σ observed days · SLT_ref,i / SLT_i "
+        "against the reference days.",
+    )
     backend: Literal["duckdb", "pyspark"] = "duckdb"
     not_yet_observed: Literal["refuse", "no_change"] = Field(
         default="refuse",

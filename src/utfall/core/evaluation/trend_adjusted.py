@@ -1,11 +1,24 @@
 """Trend-adjusted saving of short-term sick leave (DESIGN.md 2.2, seed 004).
 
 The contract's formula, with *i* = 1 … 36 matching months of the reference
-period and of the contract::
+period and of the contract, in one of two readings (option ``reading``).
+``observed_adjusted`` is seed 004's slide: the observed days are put on the
+reference month's basis, ``s_i = Antalet nettodagar i varje månad under
+observationsperioden``::
+
+    S_n = Σ_i  S_i · SLT_ref,i / SLT_i          observed net days per employee
+    S_e = Σ_i  S_ref,i                          expected net days per employee
+
+``reference_scaled`` (the default, kept for the specs written before) scales
+the reference days up to the contract month instead::
 
     S_e = Σ_i  S_ref,i · SLT_i / SLT_ref,i     expected net days per employee
     S_n = Σ_i  S_i                              observed net days per employee
-    saving = max((S_e − S_n) · value of one sick day · employees, 0)
+
+and in both ``saving = max((S_e − S_n) · value of one sick day · employees, 0)``
+and the relative reduction ``max((S_e − S_n) / S_e, 0)``. With the same trend
+ratio in every month the readings differ by that ratio in days and agree on the
+relative reduction.
 
 ``S_ref,i`` and ``S_i`` are the days of month *i* per employee: the month's
 days over its head count (``R_i / n_ref,i`` and ``C_i / n_con,i``), so employees
@@ -14,9 +27,10 @@ needs only these monthly totals (:class:`SickLeaveMonths`), which
 :func:`utfall.analytics.sick_leave.monthly_totals` computes in one pass.
 
 Uncertainty resamples employees with their whole record. Each employee *j* has
-a score ``z_j = Σ_i w_i·d_j,i / n_ref,i − Σ_i d_j,i / n_con,i`` (``w_i`` the trend
-ratio), so that ``Σ_j z_j = S_e − S_n``; the bootstrap redraws the scores
-(vectorised, seeded, in batches of replicates so memory stays bounded for
+a score ``z_j = Σ_i a_i·d_j,i / n_ref,i − Σ_i b_i·d_j,i / n_con,i`` (``a_i = w_i``,
+``b_i = 1`` with ``w_i`` the trend ratio under ``reference_scaled``; ``a_i = 1``,
+``b_i = 1 / w_i`` under ``observed_adjusted``), so that ``Σ_j z_j = S_e − S_n``;
+the bootstrap redraws the scores (vectorised, seeded, in batches of replicates so memory stays bounded for
 millions of employees) and the analytic interval uses their variance. Head
 counts are held fixed, which is exact when every employee is present in every
 month.
@@ -37,6 +51,7 @@ from utfall.errors import EvaluationError, SpecInvalid
 
 __all__ = [
     "CI_METHODS",
+    "READINGS",
     "SCALES",
     "SickLeaveMonths",
     "bootstrap_means",
@@ -46,6 +61,8 @@ __all__ = [
 
 CI_METHODS = ("analytic", "bootstrap")
 SCALES = ("total", "per_employee")
+# Seed 004's slide adjusts the observed days; the older specs scale the reference days.
+READINGS = ("reference_scaled", "observed_adjusted")
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 # Indices drawn per bootstrap batch: 4 M int64 indices plus the gathered values ≈ 64 MiB.
 BATCH_CELLS = 4_000_000
@@ -128,9 +145,36 @@ class SickLeaveMonths:
         """``S_i``: observed days per employee in each contract month."""
         return self.contract_days / self.contract_headcount
 
+    def compared(self, reading: str = "reference_scaled") -> tuple[FloatArray, FloatArray]:
+        """Expected and observed days per employee and month on the basis ``reading`` compares.
 
-def score_weights(months: SickLeaveMonths) -> tuple[FloatArray, FloatArray]:
-    """Row weights of the per-employee scores: ``(w_i / n_ref,i, 1 / n_con,i)`` per month."""
+        ``reference_scaled``: ``(S_ref,i · w_i, S_i)``; ``observed_adjusted``:
+        ``(S_ref,i, S_i / w_i)`` — seed 004's ``s_i · SLT_r / SLT_i``.
+        """
+        _check_reading(reading)
+        if reading == "observed_adjusted":
+            return (
+                self.reference_days / self.reference_headcount,
+                self.observed_per_employee / self.weight,
+            )
+        return self.expected_per_employee, self.observed_per_employee
+
+
+def _check_reading(reading: str) -> None:
+    if reading not in READINGS:
+        raise SpecInvalid(f"options.reading: {reading!r} is not one of {', '.join(READINGS)}")
+
+
+def score_weights(
+    months: SickLeaveMonths, reading: str = "reference_scaled"
+) -> tuple[FloatArray, FloatArray]:
+    """Row weights of the per-employee scores per month: ``(a_i / n_ref,i, b_i / n_con,i)``.
+
+    ``(w_i, 1)`` under ``reference_scaled``, ``(1, 1 / w_i)`` under ``observed_adjusted``.
+    """
+    _check_reading(reading)
+    if reading == "observed_adjusted":
+        return 1.0 / months.reference_headcount, 1.0 / (months.weight * months.contract_headcount)
     return months.weight / months.reference_headcount, 1.0 / months.contract_headcount
 
 
@@ -174,6 +218,7 @@ class _Settings:
     reps: int
     seed: int | None
     outcome: str | None
+    reading: str = "reference_scaled"
 
 
 def _estimate(
@@ -235,8 +280,21 @@ def _estimate(
             "std_error and p_value refer to the unfloored saving"
         )
     unit_name = "SEK" if s.day_value is not None else "sick days"
+    relative = (
+        max(saving_days_per_employee / expected_per_employee, 0.0)
+        if math.isfinite(expected_per_employee) and expected_per_employee > 0
+        else None
+    )
+    formula = (
+        "S_e = Σ_i reference days per employee, S_n = Σ_i observed days per employee "
+        "× SLT_ref,i / SLT_i"
+        if s.reading == "observed_adjusted"
+        else "S_e = Σ_i reference days per employee × SLT_i / SLT_ref,i"
+    )
     out_extras.update(
         {
+            "reading": s.reading,
+            "relative_reduction": relative,
             "scale": s.scale,
             "employees": employees,
             "expected_days": expected_per_employee * per,
@@ -270,7 +328,7 @@ def _estimate(
         estimand=(
             f"trend-adjusted saving of short-term sick leave in {unit_name}, "
             f"{'per employee' if s.scale == 'per_employee' else 'total'}: "
-            "S_e − S_n with S_e = Σ_i reference days per employee × SLT_i / SLT_ref,i"
+            f"S_e − S_n with {formula}"
         ),
         notes=tuple(note_list),
         extras=out_extras,
@@ -292,6 +350,7 @@ def trend_adjusted(
     seed: int | None = None,
     outcome: str | None = None,
     notes: Sequence[str] = (),
+    reading: str = "reference_scaled",
 ) -> Estimate:
     """The trend-adjusted saving from monthly totals (and per-employee scores for an interval).
 
@@ -299,6 +358,8 @@ def trend_adjusted(
     estimate is in days. ``scale`` is ``total`` (times ``employees``: the head
     count the contract states, by default the mean contract-period head count)
     or ``per_employee``. ``floor`` applies the contract's ``max(…, 0)``.
+    ``reading`` is ``reference_scaled`` or ``observed_adjusted`` (seed 004's
+    slide; see the module docstring); the scores must use the same reading.
     ``ci_method`` is ``analytic``, ``bootstrap`` or ``None`` (point estimate
     only); an interval needs ``scores``, one per employee, from
     :func:`utfall.analytics.sick_leave.employee_scores` with the weights of
@@ -308,6 +369,7 @@ def trend_adjusted(
     """
     if scale not in SCALES:
         raise SpecInvalid(f"options.scale: {scale!r} is not one of {', '.join(SCALES)}")
+    _check_reading(reading)
     if ci_method is not None and ci_method not in CI_METHODS:
         raise SpecInvalid(
             f"ci.method: {ci_method!r} is not available for trend_adjusted "
@@ -324,8 +386,9 @@ def trend_adjusted(
     if (ci_method is not None or groups is not None) and scores is None:
         raise EvaluationError("trend_adjusted: an interval or subgroups need per-employee scores")
 
-    expected = float(months.expected_per_employee.sum())
-    observed = float(months.observed_per_employee.sum())
+    expected_monthly, observed_monthly = months.compared(reading)
+    expected = float(expected_monthly.sum())
+    observed = float(observed_monthly.sum())
     saving = expected - observed
     headcount = float(months.contract_headcount.mean())
     count = float(employees) if employees is not None else headcount
@@ -346,6 +409,7 @@ def trend_adjusted(
         reps=reps,
         seed=draw_seed(seed) if ci_method == "bootstrap" else seed,
         outcome=outcome,
+        reading=reading,
     )
     monthly = {
         "month": [float(m) for m in months.month],
@@ -355,8 +419,10 @@ def trend_adjusted(
         "reference_days_per_employee": [
             float(v) for v in months.reference_days / months.reference_headcount
         ],
-        "expected_days_per_employee": [float(v) for v in months.expected_per_employee],
-        "observed_days_per_employee": [float(v) for v in months.observed_per_employee],
+        # Both on the basis the reading compares; the raw observed days beside them.
+        "expected_days_per_employee": [float(v) for v in expected_monthly],
+        "observed_days_per_employee": [float(v) for v in observed_monthly],
+        "raw_observed_days_per_employee": [float(v) for v in months.observed_per_employee],
         "reference_headcount": [float(v) for v in months.reference_headcount],
         "contract_headcount": [float(v) for v in months.contract_headcount],
     }

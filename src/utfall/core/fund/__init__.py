@@ -16,6 +16,7 @@ whole öre. Public surface::
     budget_by_actor(state, today=)   per actor and year: budget, committed, paid, headroom, lapsed
     CostShareCap, TopUp              funding modes: the 50 % cap, or a share of a commissioner's
     decide_payment(state, mode=, …)  outcome payments (Life Chances Fund ~32 %)
+    fairness.fairness_rule(…)        seed 003 appendix 2: what a terminated constellation returns
 """
 
 from __future__ import annotations

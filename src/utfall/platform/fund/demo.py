@@ -29,10 +29,13 @@ import numpy as np
 
 from utfall.core.fund import PILOT_BUDGET
 from utfall.platform.contracts.models import Contract
-from utfall.platform.fund import services
+from utfall.platform.fund import deep_analysis, services
+from utfall.platform.fund.deep_analysis import conflict_declare
 from utfall.platform.fund.models import (
     ApplicationStatus,
     Call,
+    Constellation,
+    DeliverableStatus,
     Direction,
     Fund,
     Indicator,
@@ -59,6 +62,35 @@ __all__ = [
 FUND_NAME = "Nationell utfallsfinansiering – pilot 2023–2028 (demo)"
 ADMINISTRATOR = "Delegationen för nationell utfallsfinansiering (demo)"
 FUND_CONTRACT = "national-fund-constellation"
+# The contract the local project leaders' support is settled under (decision 0960): its
+# table and column of the project leader's costs per half-year and its output (what is paid).
+SUPPORT_CONTRACT = "national-fund-support"
+SUPPORT_TERMS = {
+    "support_table": "project_leader_costs",
+    "support_column": "costs",
+    "support_output": "support_payment_sek",
+}
+# What the demo's deep analyses deliver (seed 003 tabell 5), in Swedish as a constellation
+# would write it.
+DELIVERED = {
+    "project_leader": "Projektledare anställd på heltid; nulägesbild av pågående insatser, "
+    "förankring hos skolan och socialtjänsten.",
+    "local_data": "Skolfrånvaro, orosanmälningar och fritidsdeltagande per område 2019–2023; "
+    "intervjuer med unga, föräldrar och personal.",
+    "theory_of_change": "Effektlogik över hela preventionstriangeln (se nedan).",
+    "evidence": "Föräldrastöd och närvaroarbete har stöd i systematiska översikter; de "
+    "selektiva fritidsinsatserna följs som lovande praktik.",
+    "outcome_definitions": "Utfallen på tre nivåer är förankrade med delegationen och "
+    "kopplade till indikatorbiblioteket.",
+    "implementation_plan": "Start i två skolområden hösten 2024, fler områden 2025.",
+    "follow_up_plan": "Halvårsrapporter enligt det gemensamma protokollet; processuppföljning "
+    "med SKR och RISE.",
+    "consequence_analysis": "Skolan och socialtjänsten avsätter personal; inga andra insatser "
+    "läggs ned.",
+    "follow_up_protocol": "Gemensamt uppföljningsprotokoll: baslinje före genomförandet, sedan "
+    "var sjätte månad, per indikator, antalet i målgruppen (n) och antalet som uppfyller den, "
+    "samt kostnaderna hittills.",
+}
 # Where the fund writes into its reference contract (examples/contracts/<FUND_CONTRACT>.yaml).
 FUND_CONFIGURATION = services.FundConfiguration(
     reports_table="outcome_reports",
@@ -177,12 +209,13 @@ REFERENCE_OUTCOMES = (
     ),
     services.IndicatorEntry(
         "collective_process_outcomes",
-        "Processutfall i kollektiv påverkan / Process outcomes of collective impact",
+        "Processutfall hos civilsamhällesaktörer med gemensam utfallspott / Process outcomes "
+        "of civil-society actors with a joint outcome pot",
         "Actors in the district work towards a shared goal",
         "milestones",
         Direction.HIGHER,
-        "Referensavtalet Hässelby-Vällingby, kollektiv påverkan / Reference contract "
-        "Hässelby-Vällingby, collective impact",
+        "Referensavtalet Hässelby-Vällingby, flexibelt tidigt stöd / Reference contract "
+        "Hässelby-Vällingby, flexible early support",
     ),
 )
 INDICATOR_LIBRARY = APPENDIX_4 + REFERENCE_OUTCOMES
@@ -266,11 +299,12 @@ PUBLISHED = {
         "Örnsköldsvik: minskad korttidssjukfrånvaro med en större aktivitetsbaserad del. / "
         "Reduced short-term sick leave with a larger activity-based share.",
     ),
-    "hasselby-vallingby-collective-impact": (
+    "hasselby-vallingby-early-support": (
         "Child and family welfare",
         Stage.CONTRACTED,
-        "Hässelby-Vällingby: fem civilsamhällesaktörer och stadsdelen, med en gemensam "
-        "utfallspott. / Collective impact with a joint outcome pot.",
+        "Hässelby-Vällingby: civilsamhället kontrakterat för flexibelt tidigt stöd, fem "
+        "aktörer med en gemensam utfallspott. / Civil society contracted for flexible early "
+        "support, five actors with a joint outcome pot.",
     ),
 }
 
@@ -391,6 +425,11 @@ def load_fund_demo(
         configuration=FUND_CONFIGURATION if contract is not None else None,
     )
     services.phases_set(fund=fund, start=date(2023, 1, 1), actor=admin)
+    support = Contract.objects.filter(identifier=SUPPORT_CONTRACT).first()
+    if support is not None:
+        deep_analysis.fund_support_configure(
+            fund=fund, contract=support, actor=None, **SUPPORT_TERMS
+        )
     call = services.call_create(
         fund=fund,
         actor=admin,
@@ -504,6 +543,10 @@ def _applications_and_cycle(
         )
     for application in call.applications.filter(status=ApplicationStatus.SCREENED_IN):
         for person in (admin, reviewer):
+            # Each reviewer declares their conflicts of interest before scoring.
+            conflict_declare(
+                application=application, actor=person, has_conflict=False, description=""
+            )
             services.review_submit(
                 application=application,
                 actor=person,
@@ -511,13 +554,7 @@ def _applications_and_cycle(
                 comment="Bedömd mot utlysningens kriterier.",
             )
     proposal = [r.application.pk for r in selection_proposal(call) if r.proposed]
-    services.selection_decide(
-        call=call,
-        actor=admin,
-        application_ids=proposal,
-        reasons="De högsta viktade medelpoängen från de två bedömarna som ryms inom "
-        "utlysningens ram på 60 mnkr för utfallsersättning (rangordning och utrymme).",
-    )
+    _phase_3(call, admin, applicant, proposal, log)
     log(f"  selected {len(proposal)} constellations")
     by_application = {a.pk: cid for cid, a in applications.items()}
     for application in call.applications.filter(status=ApplicationStatus.SELECTED):
@@ -566,3 +603,88 @@ def _applications_and_cycle(
             f"  {constellation.code}: statement {final.pk} signed off; outcome payment "
             f"{payment.amount} SEK ({payment.binding})"
         )
+    _support(call, admin, applicant, evaluator, log, totp_code)
+
+
+def _phase_3(call: Call, admin: Any, applicant: Any, proposal: list[int], log: Any) -> None:
+    """Every qualified application through the deep analysis (seed 003 fas 3), then the
+    delegation's decision: the proposal financed, the others told why and what to improve."""
+    for application in call.applications.filter(status=ApplicationStatus.SCREENED_IN):
+        analysis = deep_analysis.deep_analysis_start(
+            application=application, actor=admin, today=date(2023, 10, 2)
+        )
+        for deliverable in analysis.deliverables.all():
+            deep_analysis.deliverable_update(
+                deliverable=deliverable,
+                actor=applicant,
+                status=DeliverableStatus.DONE,
+                content=DELIVERED[deliverable.kind],
+            )
+        deep_analysis.prevention_triangle_set(
+            analysis=analysis,
+            actor=applicant,
+            universal="Föräldrastöd och närvaroarbete för alla familjer och elever i området.",
+            selective="Läxhjälp och fritidsaktiviteter för elever med ökande frånvaro.",
+            indicated="Ett samordnat team av skola, socialtjänst och polis för unga som redan "
+            "begått brott.",
+            project_leader=f"Projektledare, {application.organisation.name}",
+        )
+    feedback = {
+        application.pk: (
+            "Analysen är genomförd, men utlysningens ram för utfallsersättning räcker till de "
+            "konstellationer som fick högre poäng.",
+            "Stärk evidensen för de selektiva insatserna och förankra uppgiftsdelningen "
+            "mellan skolan och socialtjänsten inför spridningsutlysningen.",
+        )
+        for application in call.applications.filter(status=ApplicationStatus.SCREENED_IN)
+        if application.pk not in proposal
+    }
+    deep_analysis.deep_analysis_decide(
+        call=call,
+        actor=admin,
+        financed_ids=proposal,
+        reasons="De högsta viktade medelpoängen från de två bedömarna som ryms inom "
+        "utlysningens ram på 60 mnkr för utfallsersättning (rangordning och utrymme), efter "
+        "en fullständig fördjupad analys.",
+        feedback=feedback,
+        today=date(2024, 3, 29),
+    )
+    log(f"  phase 3: {len(proposal)} financed, {len(feedback)} told why not")
+
+
+def _support(
+    call: Call,
+    admin: Any,
+    applicant: Any,
+    evaluator: Any,
+    log: Any,
+    totp_code: Callable[[Any], str],
+) -> None:
+    """The first financed constellation's project leader paid by the fund for a half-year:
+    the costs reported by the constellation, the evaluator's support statement through the
+    settlement workflow, signed off with TOTP, then paid and signed on the ledger."""
+    constellation = (
+        Constellation.objects.filter(application__call=call, support_contract__isnull=False)
+        .order_by("code")
+        .first()
+    )
+    if constellation is None:
+        return
+    deep_analysis.support_costs_report(
+        constellation=constellation,
+        actor=applicant,
+        period_end=date(2024, 6, 30),
+        costs=Decimal("412000"),
+    )
+    draft = deep_analysis.support_statement_start(
+        constellation=constellation,
+        actor=evaluator,
+        period_start=date(2024, 1, 1),
+        period_end=date(2024, 6, 30),
+    )
+    settlement_review_start(settlement=draft, actor=evaluator)
+    final = settlement_sign(settlement=draft, actor=evaluator, totp_code=totp_code(evaluator))
+    payment = deep_analysis.support_pay(
+        constellation=constellation, settlement=final, actor=admin, year=2024
+    )
+    log(f"  {constellation.code}: support statement {final.pk} signed off; {payment.amount} SEK")

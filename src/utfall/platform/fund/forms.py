@@ -411,3 +411,156 @@ def criterion_code(name: str, taken: set[str]) -> str:
         number += 1
         code = f"{base}_{number}"
     return code
+
+
+# Phase 3, phase 4 and phase 5 (deep_analysis.py, follow_up.py).
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class ConflictForm(forms.Form):
+    has_conflict = forms.TypedChoiceField(
+        label=_("Conflict of interest"),
+        coerce=lambda v: v == "yes",
+        choices=[
+            ("", _("— choose —")),
+            ("no", _("I have no conflict of interest in this application")),
+            ("yes", _("I have a conflict of interest and do not score")),
+        ],
+    )
+    description = forms.CharField(
+        label=_("Describe the conflict of interest"), widget=TEXTAREA, required=False
+    )
+
+
+class DeliverableForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"))
+    content = forms.CharField(label=_("Content"), widget=TEXTAREA, required=False)
+    owner = forms.CharField(label=_("Owner"), max_length=200, required=False)
+    due_on = forms.DateField(label=_("Due"), widget=DATE, required=False)
+
+    def __init__(self, *args: Any, admin: bool, **kwargs: Any):
+        from utfall.platform.fund.models import DeliverableStatus
+
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = DeliverableStatus.choices
+        if not admin:
+            del self.fields["owner"], self.fields["due_on"]
+
+
+class PreventionForm(forms.Form):
+    project_leader = forms.CharField(label=_("Local project leader"), max_length=200)
+    universal = forms.CharField(label=_("Universal prevention"), widget=TEXTAREA)
+    selective = forms.CharField(label=_("Selective prevention"), widget=TEXTAREA)
+    indicated = forms.CharField(label=_("Indicated prevention"), widget=TEXTAREA)
+
+
+class OutcomeDefinitionForm(forms.Form):
+    desired_change = forms.CharField(label=_("Desired change"), widget=TEXTAREA)
+    indicator = forms.ModelChoiceField(label=_("Indicator"), queryset=Indicator.objects.all())
+    causal_effect = forms.CharField(label=_("Causal effect: how it is estimated"), widget=TEXTAREA)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["indicator"].label_from_instance = lambda i: labels.bilingual(i.name)
+
+
+class Phase3DecisionForm(forms.Form):
+    reasons = forms.CharField(label=_("Reasons for the decision"), widget=TEXTAREA)
+
+    def __init__(self, *args: Any, analyses: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.analyses = list(analyses)
+        for analysis in self.analyses:
+            pk = analysis.application_id
+            self.fields[f"financed_{pk}"] = forms.TypedChoiceField(
+                label=analysis.application.constellation_name,
+                coerce=lambda v: v == "yes",
+                choices=[
+                    ("", _("— choose —")),
+                    ("yes", _("Outcome financing")),
+                    ("no", _("Not financed")),
+                ],
+            )
+            self.fields[f"why_{pk}"] = forms.CharField(
+                label=_("Reasons (not financed)"), widget=TEXTAREA, required=False
+            )
+            self.fields[f"improve_{pk}"] = forms.CharField(
+                label=_("Areas to improve (not financed)"), widget=TEXTAREA, required=False
+            )
+
+    def financed(self) -> list[int]:
+        data = self.cleaned_data
+        return [a.application_id for a in self.analyses if data[f"financed_{a.application_id}"]]
+
+    def feedback(self) -> dict[int, tuple[str, str]]:
+        return {
+            a.application_id: (
+                self.cleaned_data[f"why_{a.application_id}"],
+                self.cleaned_data[f"improve_{a.application_id}"],
+            )
+            for a in self.analyses
+            if not self.cleaned_data[f"financed_{a.application_id}"]
+        }
+
+
+class SupportCostsForm(forms.Form):
+    period_end = forms.DateField(label=_("Period to"), widget=DATE)
+    costs = NumberField(
+        label=_("The project leader's costs of the period (SEK)"),
+        min_value=0,
+        decimal_places=2,
+        max_digits=14,
+    )
+
+
+class SupportStatementForm(forms.Form):
+    period_start = forms.DateField(label=_("Period from"), widget=DATE)
+    period_end = forms.DateField(label=_("Period to"), widget=DATE)
+
+
+class FidelityForm(forms.Form):
+    reviewed_on = forms.DateField(label=_("Reviewed on"), widget=DATE)
+    rating = forms.ChoiceField(label=_("Fidelity"))
+    findings = forms.CharField(label=_("Findings"), widget=TEXTAREA)
+    actions = forms.CharField(label=_("Agreed actions"), widget=TEXTAREA, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        from utfall.platform.fund.models import FidelityRating
+
+        super().__init__(*args, **kwargs)
+        self.fields["rating"].choices = FidelityRating.choices
+
+
+class FairTerminateForm(forms.Form):
+    reason = forms.CharField(label=_("Reasons for ending the outcome financing"), widget=TEXTAREA)
+    effort = forms.ChoiceField(label=_("The constellation's effort"))
+    support_used = NumberField(
+        label=_("Support used (SEK)"), min_value=0, decimal_places=2, max_digits=14
+    )
+    repayment = NumberField(
+        label=_("Repayment for insufficient effort (SEK)"),
+        min_value=0,
+        decimal_places=2,
+        max_digits=14,
+        required=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        from utfall.platform.fund.models import Effort
+
+        super().__init__(*args, **kwargs)
+        self.fields["effort"].choices = Effort.choices
+
+
+class FollowOnForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"))
+    description = forms.CharField(label=_("Description"), widget=TEXTAREA)
+    partner = forms.CharField(label=_("With"), max_length=200, required=False)
+    starts_on = forms.DateField(label=_("Starts"), widget=DATE)
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        from utfall.platform.fund.models import FollowOnKind
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = FollowOnKind.choices

@@ -307,6 +307,77 @@ _SUMMARIES: list[Rewrite] = [
 ]
 
 
+# Phase 3, the project leader's support and the fairness rule (deep_analysis.py,
+# follow_up.py).
+_SUMMARIES += [
+    (
+        re.compile(r"^(.+): outcome financing granted$"),
+        lambda m: _("%(name)s: outcome financing granted") % {"name": m[1]},
+    ),
+    (
+        re.compile(r"^(.+): not financed$"),
+        lambda m: _("%(name)s: not financed") % {"name": m[1]},
+    ),
+    (
+        re.compile(
+            rf"^(\S+) (\d{{4}}-\d\d-\d\d)–(\d{{4}}-\d\d-\d\d): {_AMOUNT} SEK support for the "
+            r"local project leader$"
+        ),
+        lambda m: (
+            _("%(code)s %(start)s–%(end)s: %(amount)s support for the local project leader")
+            % {"code": m[1], "start": _day(m[2]), "end": _day(m[3]), "amount": _money(m[4])}
+        ),
+    ),
+    (
+        re.compile(rf"^(\S+): {_AMOUNT} SEK returned \({_AMOUNT} unused, {_AMOUNT} repayment\)$"),
+        lambda m: (
+            _("%(code)s: %(total)s returned (%(unused)s unused, %(repayment)s repayment)")
+            % {
+                "code": m[1],
+                "total": _money(m[2]),
+                "unused": _money(m[3]),
+                "repayment": _money(m[4]),
+            }
+        ),
+    ),
+]
+_EXPLANATION += [
+    (
+        re.compile(rf"^support paid {_AMOUNT} SEK, used {_AMOUNT} SEK: {_AMOUNT} SEK unused$"),
+        lambda m: (
+            _("Support paid %(paid)s, used %(used)s: %(unused)s unused")
+            % {"paid": _money(m[1]), "used": _money(m[2]), "unused": _money(m[3])}
+        ),
+    ),
+    (
+        re.compile(rf"^unused funds are returned: {_AMOUNT} SEK$"),
+        lambda m: _("Unused funds are returned: %(amount)s") % {"amount": _money(m[1])},
+    ),
+    (
+        re.compile(r"^did everything it could: no repayment$"),
+        lambda m: _("Did everything it could: no repayment"),
+    ),
+    (
+        re.compile(rf"^insufficient effort under the agreement: repayment {_AMOUNT} SEK$"),
+        lambda m: (
+            _("Insufficient effort under the agreement: repayment %(amount)s")
+            % {"amount": _money(m[1])}
+        ),
+    ),
+    (
+        re.compile(r"^Areas to improve: (.*)$"),
+        lambda m: _("Areas to improve: %(text)s") % {"text": m[1]},
+    ),
+    (
+        re.compile(r"^Signed support statement (\d+) of (\S+)$"),
+        lambda m: (
+            _("Signed support statement %(number)s of %(contract)s")
+            % {"number": m[1], "contract": m[2]}
+        ),
+    ),
+]
+
+
 def _rewrite(text: str, rules: list[Rewrite]) -> str:
     for pattern, render in rules:
         match = pattern.match(text)

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from utfall.core.fund import fairness
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -99,6 +101,28 @@ class Fund(models.Model):
         max_length=100,
         blank=True,
         help_text=_("The contract's money output whose signed value the budget rule limits."),
+    )
+    # Support for the constellations' local project leaders (seed 003 phase 3, decision
+    # 0960): settled under an instance of its own contract per constellation, on the
+    # project leader's costs of the period (a row of its declared table), paid on the
+    # statement's signed output.
+    support_contract = models.ForeignKey(
+        "contracts.Contract",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("support contract"),
+        help_text=_("The contract the support for the local project leaders is settled under."),
+    )
+    support_table = models.CharField(
+        _("table of the project leader's costs"), max_length=100, blank=True
+    )
+    support_column = models.CharField(
+        _("column of the project leader's costs"), max_length=100, blank=True
+    )
+    support_output = models.CharField(
+        _("output of the support payment"), max_length=100, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -338,6 +362,9 @@ class DecisionKind(models.TextChoices):
     SELECTION = "selection", _("Selection")
     TERMINATION = "termination", _("Termination")
     OUTCOME_PAYMENT = "outcome_payment", _("Outcome payment")
+    DEEP_ANALYSIS = "deep_analysis", _("Decision after the deep analysis")
+    SUPPORT_PAYMENT = "support_payment", _("Support payment")
+    FAIRNESS = "fairness", _("Settlement by the fairness rule")
 
 
 class Decision(models.Model):
@@ -360,6 +387,7 @@ class Decision(models.Model):
 class ConstellationStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     TERMINATED = "terminated", _("Terminated")
+    COMPLETED = "completed", _("Contract ended")
 
 
 class Constellation(models.Model):
@@ -386,6 +414,17 @@ class Constellation(models.Model):
     )
     terminated_at = models.DateTimeField(null=True, blank=True)
     termination_reason = models.TextField(blank=True)
+    support_contract = models.ForeignKey(
+        "contracts.Contract",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "The instance of the fund's support contract the project leader is paid under."
+        ),
+    )
+    completed_on = models.DateField(_("contract ended"), null=True, blank=True)
 
     class Meta:
         ordering = ("code",)
@@ -511,3 +550,230 @@ class OutcomePayment(models.Model):
     def binding_label(self) -> str:
         """The binding limit in words."""
         return str(self.BINDING_LABELS.get(self.binding, self.binding))
+
+
+# Phase 3: the deep analysis of a qualified application (seed 003 tabell 5, decision 0960).
+
+
+class DeliverableKind(models.TextChoices):
+    """The deliverables of seed 003's table 5, in its order, and the common protocol."""
+
+    PROJECT_LEADER = "project_leader", _("Local project leader and current capacity")
+    LOCAL_DATA = "local_data", _("Analysis of local quantitative and qualitative data")
+    THEORY_OF_CHANGE = "theory_of_change", _("Theory of change across the prevention triangle")
+    EVIDENCE = "evidence", _("Evidence matched against the theory of change")
+    OUTCOME_DEFINITIONS = "outcome_definitions", _("Locally anchored outcome definitions")
+    IMPLEMENTATION_PLAN = "implementation_plan", _("Implementation plan")
+    FOLLOW_UP_PLAN = "follow_up_plan", _("Follow-up plan")
+    CONSEQUENCE_ANALYSIS = "consequence_analysis", _("Consequence analysis")
+    FOLLOW_UP_PROTOCOL = "follow_up_protocol", _("Common follow-up and evaluation protocol")
+
+
+class DeliverableStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    IN_PROGRESS = "in_progress", _("In progress")
+    DONE = "done", _("Done")
+
+
+class DeepAnalysis(models.Model):
+    """Phase 3 for one qualified application, ending with the delegation's decision."""
+
+    application = models.OneToOneField(
+        Application, on_delete=models.CASCADE, related_name="deep_analysis"
+    )
+    project_leader = models.CharField(_("local project leader"), max_length=200, blank=True)
+    universal = models.TextField(_("universal prevention"), blank=True)
+    selective = models.TextField(_("selective prevention"), blank=True)
+    indicated = models.TextField(_("indicated prevention"), blank=True)
+    financed = models.BooleanField(_("financed"), null=True)
+    reasons = models.TextField(_("reasons"), blank=True)
+    improvement_areas = models.TextField(_("areas to improve"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+
+
+class Deliverable(models.Model):
+    """One deliverable of a deep analysis, with its owner, due date and status."""
+
+    analysis = models.ForeignKey(
+        DeepAnalysis, on_delete=models.CASCADE, related_name="deliverables"
+    )
+    kind = models.CharField(max_length=30, choices=DeliverableKind.choices)
+    owner = models.CharField(_("owner"), max_length=200)
+    due_on = models.DateField(_("due"))
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=DeliverableStatus.choices,
+        default=DeliverableStatus.PLANNED,
+    )
+    content = models.TextField(_("content"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("analysis", "pk")
+        constraints = (
+            models.UniqueConstraint(fields=["analysis", "kind"], name="one_deliverable"),
+        )
+
+
+class ConflictDeclaration(models.Model):
+    """A reviewer's declaration of conflicts of interest for one application, before scoring."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="declarations"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    has_conflict = models.BooleanField(_("conflict of interest"))
+    description = models.TextField(_("description"), blank=True)
+    declared_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=["application", "reviewer"], name="one_declaration"),
+        )
+
+
+class SupportPayment(models.Model):
+    """Support for a constellation's local project leader, paid on a final statement."""
+
+    constellation = models.ForeignKey(
+        Constellation, on_delete=models.PROTECT, related_name="support_payments"
+    )
+    settlement = models.OneToOneField(
+        "contracts.Settlement", on_delete=models.PROTECT, related_name="+"
+    )
+    year = models.PositiveIntegerField(_("budget year"))
+    period_start = models.DateField(_("period from"))
+    period_end = models.DateField(_("period to"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    paid_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("constellation", "period_start")
+
+
+# Phase 4: the report calendar, fidelity follow-up and the fairness rule (decision 0961).
+
+
+class ReportReminder(models.Model):
+    """A reminder sent about a six-monthly report that is due (or overdue)."""
+
+    constellation = models.ForeignKey(
+        Constellation, on_delete=models.CASCADE, related_name="reminders"
+    )
+    period_end = models.DateField(_("period to"))
+    due_on = models.DateField(_("due"))
+    overdue = models.BooleanField(_("overdue"), default=False)
+    recipients = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-sent_at",)
+        constraints = (
+            models.UniqueConstraint(
+                fields=["constellation", "period_end", "overdue"], name="one_reminder"
+            ),
+        )
+
+
+class FidelityRating(models.TextChoices):
+    AS_PLANNED = "as_planned", _("Carried out as planned")
+    PARTLY = "partly", _("Partly as planned")
+    INSUFFICIENT = "insufficient", _("Not with sufficient quality")
+
+
+class FidelityReview(models.Model):
+    """Follow-up of the quality of the implementation and fidelity to the plan."""
+
+    constellation = models.ForeignKey(
+        Constellation, on_delete=models.CASCADE, related_name="fidelity_reviews"
+    )
+    reviewed_on = models.DateField(_("reviewed on"))
+    rating = models.CharField(_("fidelity"), max_length=12, choices=FidelityRating.choices)
+    findings = models.TextField(_("findings"))
+    actions = models.TextField(_("agreed actions"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-reviewed_on", "-pk")
+
+
+class Effort(models.TextChoices):
+    DID_ALL = fairness.DID_ALL, _("Did everything it could")
+    INSUFFICIENT = fairness.INSUFFICIENT, _("Insufficient effort under the agreement")
+
+
+class FairnessSettlement(models.Model):
+    """At termination, what the constellation returns by seed 003's fairness rule."""
+
+    constellation = models.OneToOneField(
+        Constellation, on_delete=models.PROTECT, related_name="fairness"
+    )
+    effort = models.CharField(_("effort"), max_length=12, choices=Effort.choices)
+    support_paid = models.DecimalField(_("support paid"), **MONEY)
+    support_used = models.DecimalField(_("support used"), **MONEY)
+    outcome_paid = models.DecimalField(_("outcome payments made"), **MONEY)
+    unused_returned = models.DecimalField(_("unused funds returned"), **MONEY)
+    repayment = models.DecimalField(_("repayment for insufficient effort"), **MONEY)
+    reasons = models.TextField(_("reasons"))
+    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def total_returned(self):  # type: ignore[no-untyped-def]
+        """Everything the constellation pays back."""
+        return self.unused_returned + self.repayment
+
+
+# Phase 5: dissemination and sustainment after the contract ends (decision 0962).
+
+
+class FollowOnKind(models.TextChoices):
+    DISSEMINATION_CALL = "dissemination_call", _("Dissemination call")
+    MENTORING = "mentoring", _("Mentoring network")
+    SUSTAINMENT = "sustainment", _("Support to sustain what worked")
+
+
+class FollowOnStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    ONGOING = "ongoing", _("Ongoing")
+    DONE = "done", _("Done")
+
+
+class FollowOn(models.Model):
+    """Phase 5 for a constellation whose contract has ended: what spreads and what stays."""
+
+    constellation = models.ForeignKey(
+        Constellation, on_delete=models.CASCADE, related_name="follow_ons"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=FollowOnKind.choices)
+    description = models.TextField(_("description"))
+    partner = models.CharField(_("with"), max_length=200, blank=True)
+    starts_on = models.DateField(_("starts"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=FollowOnStatus.choices, default=FollowOnStatus.PLANNED
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    STATUSES = FollowOnStatus.choices  # the choices, for the page's select
+
+    class Meta:
+        ordering = ("constellation", "starts_on", "pk")

@@ -71,6 +71,42 @@ _EXACT = {
         "a link must name a host",
         "a link may not contain spaces or control characters",
         "the link cannot be read",
+        # Phase 3, 4 and 5 and the reviewers (deep_analysis.py, follow_up.py).
+        "the project leader's costs of this period are already reported",
+        "the project leader's costs of this period are not reported yet",
+        "support for this period has already been paid",
+        "only an application qualified for deep analysis enters phase 3",
+        "the deep analysis of this application has already started",
+        "the deep analysis is decided; it no longer changes",
+        "a done deliverable states what it delivered",
+        "a deliverable has an owner",
+        "the deliverable was not saved",
+        "every level of the outcome definition is needed",
+        "the outcome definition was not saved",
+        "no application of this call is in deep analysis",
+        "qualified but not in deep analysis",
+        "the decision needs its reasons",
+        "the phase-3 decision cannot be taken yet",
+        "the constellation has no support contract (financed after phase 3)",
+        "support is paid only while the constellation is active",
+        "the statement is not one of the constellation's support contract",
+        "only a final statement is paid: the evaluator must sign it off first",
+        "the support of this statement has already been paid",
+        "you have already declared for this application",
+        "describe the conflict of interest",
+        "describe the conflict",
+        "declare any conflict of interest before scoring the application",
+        "a reviewer with a conflict of interest does not score the application",
+        "state the findings",
+        "an implementation below plan needs actions",
+        "the follow-up was not saved",
+        "a termination needs its reasons",
+        "a constellation that did everything it could repays nothing (fairness rule)",
+        "a repayment cannot be negative",
+        "only an active constellation's contract ends",
+        "phase 5 follows a constellation after its contract has ended",
+        "describe the activity",
+        "the activity was not saved",
     )
 }
 
@@ -169,6 +205,26 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (
         re.compile(r"^(\S+): need 0 ≤ count ≤ n and n > 0$"),
         lambda m: _("Those meeting the indicator cannot be more than the individuals (n)."),
+    ),
+    (
+        re.compile(r"^(.+): (.+) is not done$"),
+        lambda m: (
+            _("%(constellation)s: not done yet: %(missing)s.")
+            % {"constellation": m[1], "missing": _(m[2])}
+        ),
+    ),
+    (
+        re.compile(
+            r"^(.+): a constellation not financed gets the reasons and the areas to improve "
+            r"in writing$"
+        ),
+        lambda m: (
+            _(
+                "%(constellation)s: a constellation not financed gets the reasons and the "
+                "areas to improve in writing."
+            )
+            % {"constellation": m[1]}
+        ),
     ),
     (
         re.compile(r"^indicator (\S+) is not reported$"),

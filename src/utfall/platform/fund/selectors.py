@@ -16,6 +16,7 @@ from utfall.core.fund import (
     FundBudget,
     FundState,
     Payment,
+    PaymentKind,
     YearForecast,
     forecast,
 )
@@ -33,6 +34,7 @@ from utfall.platform.fund.models import (
     Constellation,
     Fund,
     OutcomePayment,
+    SupportPayment,
 )
 from utfall.platform.permissions import is_fund_administrator, membership_lookups
 
@@ -101,6 +103,12 @@ def fund_state(fund: Fund) -> FundState:
         Payment(p.report.constellation.code, p.year, p.amount)
         for p in OutcomePayment.objects.filter(report__constellation__application__call__fund=fund)
         .select_related("report__constellation")
+        .order_by("paid_at", "pk")
+    ) + tuple(
+        # Support for the local project leaders (decision 0960) comes out of the same budget.
+        Payment(s.constellation.code, s.year, s.amount, kind=PaymentKind.SUPPORT)
+        for s in SupportPayment.objects.filter(constellation__application__call__fund=fund)
+        .select_related("constellation")
         .order_by("paid_at", "pk")
     )
     # Seed 003 table 12 splits the pilot's budget by actor; a fund whose yearly budget is

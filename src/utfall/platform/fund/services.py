@@ -634,6 +634,9 @@ def review_submit(
     _require_admin(actor, application.call.fund)
     if application.status != ApplicationStatus.SCREENED_IN:
         raise UserError("only applications qualified for deep analysis are scored")
+    from utfall.platform.fund.deep_analysis import conflict_check
+
+    conflict_check(application=application, actor=actor)  # declared, and no conflict
     criteria = list(application.call.criteria.all())
     findings = []
     for criterion in criteria:

@@ -194,12 +194,26 @@ def _respond(document: dict, fmt: str, name: str, *, excel: bool = False) -> Htt
 
 
 def download(request: HttpRequest, identifier: str, fmt: str) -> HttpResponse:
-    """One published contract as open data (JSON or CSV)."""
+    """One published contract as open data: its INDIGO project document, or its CSV."""
     publication = _publication(identifier)
-    document = selectors.publications_document(
-        [publication], today=timezone.localdate(), base_url=request.build_absolute_uri("/")[:-1]
-    )
+    try:
+        document = selectors.publication_document(
+            publication,
+            today=timezone.localdate(),
+            base_url=request.build_absolute_uri("/")[:-1],
+        )
+    except Publication.DoesNotExist:
+        raise Http404(_("No such published contract.")) from None
     return _respond(document, fmt, identifier, excel=request.GET.get("form") == "excel")
+
+
+def fund_download(request: HttpRequest, identifier: str) -> HttpResponse:
+    """A fund whose contract is published, as INDIGO's fund document (JSON)."""
+    try:
+        document = selectors.fund_document_for(identifier, today=timezone.localdate())
+    except LookupError:
+        raise Http404(_("No such fund.")) from None
+    return _respond(document, "json", identifier)
 
 
 def download_all(request: HttpRequest, fmt: str) -> HttpResponse:

@@ -18,17 +18,14 @@ def term_label(document: Any, kind: str, name: str, language: str | None = None)
     """The label of the contract's ``kind`` term (``input``, ``output``, ``parameter``,
     ``payment``) ``name`` in ``language`` (the active one by default)."""
     language = language or current_language()
+    from utfall.services.labels import label
+
     try:
-        from utfall.services.labels import label
-    except ImportError:  # the labels service arrives with issue 15's label work
-        label = None
-    if label is not None:
-        try:
-            text = label(document, kind, name, language)
-        except (KeyError, LookupError, ValueError):
-            text = None
-        if text:
-            return str(text)
+        text = label(document, kind, name, language)
+    except (KeyError, LookupError, ValueError):
+        text = None
+    if text:
+        return str(text)
     words = name.replace("_", " ").strip()
     for suffix in (" sek",):
         if words.endswith(suffix):
@@ -44,9 +41,22 @@ def _term_type(document: Any, name: str) -> str | None:
     return None
 
 
+def _term_unit(document: Any, name: str) -> str | None:
+    for group in ("inputs", "outputs", "parameters"):
+        term = (getattr(document, group, None) or {}).get(name)
+        if term is not None:
+            return getattr(term, "unit", None)
+    return None
+
+
+SHARE_UNIT = "share"
+"""The unit a contract gives a ratio or number that is a share of a whole: shown as per cent."""
+
+
 def figure(document: Any, name: str, value: Any, language: str | None = None) -> str:
     """A figure of a statement as a person reads it, by its term's type: money as
-    ``10 000 000,00 kr``, numbers in the language's form, yes/no, a series as its values."""
+    ``10 000 000,00 kr``, a share (unit ``share``) as ``41,17 %``, numbers in the
+    language's form, yes/no, a series as its values."""
     from django.utils.translation import gettext as _
 
     from utfall.services import formatting
@@ -65,6 +75,8 @@ def figure(document: Any, name: str, value: Any, language: str | None = None) ->
         return formatting.EMPTY
     if kind == "money":
         return formatting.money(value, language)
+    if kind in ("number", "ratio") and _term_unit(document, name) == SHARE_UNIT:
+        return formatting.percent(value, language, places=2)
     if kind in ("number", "ratio", "count") or _numeric(value):
         return formatting.number(value, language)
     return str(value)

@@ -46,6 +46,7 @@ from utfall.platform.contracts.models import (
 )
 from utfall.platform.permissions import Action, require, roles_of
 from utfall.platform.settlements.keys import evaluator_key_ensure, evaluator_key_private
+from utfall.platform.settlements.layered import statement_facts_lines, upstream_statements
 from utfall.platform.settlements.ledger import ledger_chain, ledger_head, ledger_store
 from utfall.platform.settlements.models import FinancePlan, SettlementComment
 from utfall.platform.settlements.transparency import log_bundle_proof
@@ -100,8 +101,13 @@ def _document(version: ContractVersion) -> CoreContract:
 
 
 def manual_inputs_needed(document: CoreContract) -> list[Any]:
-    """Inputs not bound to an evaluation: the evaluator enters them, with a reason."""
-    return [term for term in document.inputs.values() if not term.evaluate]
+    """Inputs not bound to an evaluation nor taken from another contract's signed statement
+    (layered contracts): the evaluator enters them, with a reason."""
+    return [
+        term
+        for term in document.inputs.values()
+        if not term.evaluate and term.from_contract is None
+    ]
 
 
 def _one_line(text: str) -> str:
@@ -126,14 +132,16 @@ def _facts_text(settlement: Settlement, document: CoreContract) -> str:
             f"(settlement sha256 {settlement.supersedes.sha256}): "
             f"{_one_line(settlement.correction_reason)}"
         )
-    values = []
+    # Layered contracts: inputs taken from the upstream contracts' signed statements, each
+    # linked to the statement's settlement SHA-256 (signed with the figures).
+    values = statement_facts_lines(document)
     for name, entry in sorted(settlement.manual_inputs.items()):
         term = document.inputs[name]
         value = str(entry["value"]).strip()
         shown = value.lower() if term.type == "boolean" else json.dumps(value, ensure_ascii=False)
         values.append(f"# {name}: {_one_line(str(entry['reason']))}")
         values.append(f"{name}: {shown}")
-    return "\n".join(lines + values + ([] if settlement.manual_inputs else ["{}"])) + "\n"
+    return "\n".join(lines + values + ([] if values else ["{}"])) + "\n"
 
 
 def _facts(settlement: Settlement, document: CoreContract) -> Facts:
@@ -615,7 +623,9 @@ def settlement_job_start(
     require(actor, Action.PREPARE_SETTLEMENT, contract)
     if period_end < period_start:
         raise UserError("the period ends before it starts")
-    _manual_inputs_check(_document(_latest_version(contract)), manual_inputs)
+    document = _document(_latest_version(contract))
+    _manual_inputs_check(document, manual_inputs)
+    upstream_statements(document)  # a layered contract: its upstream statements signed first
     job = uuid.uuid4().hex
     request = {
         "contract": contract.pk,

@@ -34,6 +34,7 @@ from utfall.platform.settlements.forms import (
     StartForm,
 )
 from utfall.platform.settlements.keys import evaluator_key_public_pem
+from utfall.platform.settlements.layered import statement_links
 from utfall.platform.settlements.models import EvaluatorKey
 from utfall.platform.settlements.presentation import (
     current_language,
@@ -81,10 +82,8 @@ def _start_form(request: HttpRequest, contract: Any, correcting: bool) -> StartF
 
 def _summary(document: Any, name: str) -> str:
     """An input's description in the active language (the contract's own text otherwise)."""
-    try:
-        from utfall.services.labels import summary
-    except ImportError:
-        return ""
+    from utfall.services.labels import summary
+
     try:
         return str(summary(document, "input", name, current_language()) or "")
     except (KeyError, LookupError, ValueError):
@@ -274,6 +273,7 @@ def _detail(
             for e in selectors.evaluations_of(statement)
         ],
         registration=registration_for_statement(statement=statement),
+        links=_links(document, statement, request.user),
         comments=_comments(statement),
         corrected_by=statement.corrections.filter(status=SettlementStatus.SIGNED).first(),
         key=EvaluatorKey.objects.filter(fingerprint=statement.key_fingerprint).first()
@@ -281,6 +281,18 @@ def _detail(
         else None,
     )
     return render(request, "settlements/detail.html", context)
+
+
+def _links(document: Any, statement: Settlement, user: Any) -> dict[str, list[Any]]:
+    """The statement's links to other contracts' statements (layered contracts), each input
+    by its label and each upstream figure with its value in the active language."""
+    links = statement_links(statement, user)
+    for link in links["taken_from"]:
+        link["label"] = term_label(document, "input", link["input"])
+        link["shown"] = figure(document, link["input"], link["value"])
+    for link in links["used_by"]:
+        link["shown"] = figure(document, link["name"], link["value"])
+    return links
 
 
 def _comments(statement: Settlement) -> list[Any]:
@@ -330,6 +342,15 @@ def _origin(document: Any, origin: str) -> str:
     if match:
         name = term_label(document, "evaluation", match.group(1))
         return _("computed from the data: %(evaluation)s") % {"evaluation": name}
+    match = re.match(r"from contract ([a-z0-9-]+) (output|input) (\w+), settlement (\w+)", origin)
+    if match:
+        contract, kind, name, sha = match.groups()
+        text = (
+            _("from the contract %(contract)s, output %(name)s (settlement %(sha)s)")
+            if kind == "output"
+            else _("from the contract %(contract)s, input %(name)s (settlement %(sha)s)")
+        )
+        return text % {"contract": contract, "name": name, "sha": sha[:12] + "…"}
     if origin == "contract term":
         return _("a term of the contract")
     if origin == "override":

@@ -817,10 +817,8 @@ def _funnel(
 
 
 def _reason_label(reason: str) -> dict[str, str]:
-    try:
-        from utfall.core.evaluation.rate_card import REASON_LABELS
-    except ImportError:  # pragma: no cover - the rate card's terms ship with the method
-        return {"sv": reason, "en": reason}
+    from utfall.core.evaluation.rate_card import REASON_LABELS
+
     sv, en = REASON_LABELS.get(reason, (reason, reason))
     return {"sv": sv, "en": en}
 
