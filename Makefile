@@ -15,7 +15,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Use a uv on PATH if there is one; otherwise install it from the registry into .tools/.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 
 .PHONY: help install demo test lint check bench clean
 

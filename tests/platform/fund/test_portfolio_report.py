@@ -284,6 +284,9 @@ def test_the_dashboard_links_to_both(client, fund_world):
     assert f'href="/fund/{w.fund.pk}/portfolio/"' in page
     assert f'href="/fund/{w.fund.pk}/report/"' in page
     assert "Utvärderingsrapport för fonden" in page
+    assert f'href="/fund/{w.fund.pk}/calendar/"' in page
+    call = client.get(f"/fund/calls/{w.call.pk}/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert f'href="/fund/calls/{w.call.pk}/phase-3/"' in call
 
 
 def test_the_portfolio_and_the_report_show_the_demos_constellations(db, client, make_user):

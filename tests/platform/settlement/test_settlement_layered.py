@@ -211,3 +211,18 @@ def test_a_new_upstream_statement_after_the_draft_stops_its_sign_off(worlds):
         settlement_sign(
             settlement=draft, actor=worlds.evaluator, totp_code=totp_code(worlds.evaluator)
         )
+
+
+def test_the_council_takes_the_linked_inputs_from_the_signed_upstream(worlds):
+    """The council's "what it would pay today" reads the upstream contract's signed
+    statement for the inputs it takes from there, instead of listing them as missing."""
+    from utfall.platform.contracts.selectors import latest_version, parsed_version
+    from utfall.platform.council.selectors import _statement_facts
+
+    document = parsed_version(latest_version(worlds.downstream))
+    assert _statement_facts(None, document).values == {}
+    final = _sign_upstream(worlds, saved="1500000")
+    values = _statement_facts(None, document).values
+    assert values["improved"] == {"value": True, "settlement": final.sha256}
+    assert values["upstream_repaid_sek"]["settlement"] == final.sha256
+    assert str(values["upstream_repaid_sek"]["value"]) in ("1500000.00", "1500000")

@@ -38,7 +38,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -159,10 +159,30 @@ def _newest_statement(contract: Contract) -> Settlement | None:
     return contract.settlements.order_by("-created_at", "-pk").first()
 
 
+def _linked_values(document: Any, *, exclude: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs ``document`` takes from other contracts, from each upstream contract's
+    newest signed statement (linked to its settlement); none while one is not signed."""
+    from utfall.errors import UtfallError
+    from utfall.platform.settlements.layered import upstream_statements
+    from utfall.services.layered import facts_linked
+
+    links = {n: link for n, link in document.upstream_links().items() if n not in exclude}
+    if not links:
+        return {}
+    try:
+        upstreams = {key: pair[1] for key, pair in upstream_statements(document).items()}
+        linked = facts_linked(document, None, upstreams, missing_hint="sign off its statement")
+    except UtfallError:  # an upstream statement not signed yet: the input stays missing
+        return {}
+    return {name: linked.values[name] for name in links if name in linked.values}
+
+
 def _statement_facts(statement: Settlement | None, document: Any) -> Facts:
-    """The values the newest statement settled on, for the inputs no evaluation gives."""
+    """The values the newest statement settled on, for the inputs no evaluation gives;
+    those taken from other contracts from the upstream contracts' signed statements."""
     if statement is None:
-        return Facts()
+        values = _linked_values(document, exclude={})
+        return Facts(values=values, source="upstream statements") if values else Facts()
     unbound = {name for name, term in document.inputs.items() if not term.evaluate}
     recorded = statement.facts if isinstance(statement.facts, dict) else {}
     entered = statement.manual_inputs if isinstance(statement.manual_inputs, dict) else {}
@@ -172,6 +192,7 @@ def _statement_facts(statement: Settlement | None, document: Any) -> Facts:
             values[name] = recorded[name]
         elif isinstance(entered.get(name), dict) and "value" in entered[name]:
             values[name] = entered[name]["value"]
+    values.update(_linked_values(document, exclude=values))
     if not values:
         return Facts()
     period = (

@@ -39,13 +39,8 @@ from utfall.core.fund import Payment, PaymentKind
 from utfall.core.ledger import KIND_FUND_PAYMENT, canonical_sha256, statement_from_dict
 from utfall.errors import Finding, UserError
 from utfall.platform.audit.services import audit_record
-from utfall.platform.contracts.models import Contract, Role, Settlement, SettlementStatus
+from utfall.platform.contracts.models import Contract, Settlement, SettlementStatus
 from utfall.platform.contracts.selectors import latest_version, parsed_version
-from utfall.platform.contracts.services import (
-    contract_create,
-    contract_party_add_agreed,
-    contract_put_in_force,
-)
 from utfall.platform.fund import services
 from utfall.platform.fund.models import (
     Application,
@@ -532,41 +527,14 @@ def _support_contract(
     assert fund.support_contract is not None
     if fund.evaluator is None or fund.evaluator_id == fund.administrator_id:
         raise UserError("the fund needs an evaluator of its own to sign support statements off")
-    version = latest_version(fund.support_contract)
-    if version is None:
-        raise UserError("the support contract has no version")
-    document = parsed_version(version)
-    identifier = f"{document.id}-{constellation.code.lower()}"
-    if Contract.objects.filter(identifier=identifier).exists():
-        identifier = f"{document.id}-{fund.pk}-{constellation.code.lower()}"
-    name = constellation.application.constellation_name
-    text = services._with_top_level(version.text, "id", identifier)
-    text = services._with_top_level(
-        text, "title", f"{document.title} – {constellation.code} {name}"
+    return services.constellation_contract_instance(
+        fund,
+        fund.support_contract,
+        constellation,
+        actor,
+        basis=f"phase-3 decision on application {constellation.application.pk}",
+        missing="the support contract has no version",
     )
-    contract = contract_create(
-        text=text,
-        organisation=fund.administrator,
-        actor=actor,
-        file_name=f"{identifier}.yaml",
-    )
-    lead = constellation.application.organisation
-    if lead.pk != fund.administrator_id:
-        contract_party_add_agreed(
-            contract=contract,
-            organisation=lead,
-            role=Role.PROVIDER,
-            actor=actor,
-            basis=f"phase-3 decision on application {constellation.application.pk}",
-        )
-    contract_party_add_agreed(
-        contract=contract,
-        organisation=fund.evaluator,
-        role=Role.EVALUATOR,
-        actor=actor,
-        basis=f"evaluator of fund {fund.pk}",
-    )
-    return contract_put_in_force(contract=contract, actor=actor)
 
 
 def _support_days(contract: Contract, terms: SupportTerms) -> set[date]:

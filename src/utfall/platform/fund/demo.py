@@ -354,17 +354,24 @@ def _publish(commissioner: Any, log: Any) -> None:
 
 
 def _current_totp_code(secret: str, used: set[str]) -> str:
-    """The evaluator's current TOTP code, as their authenticator app would show it. A code is
-    accepted once: when this run has used the current one, wait for the next period."""
+    """A TOTP code of the evaluator that sign-off accepts now, as their authenticator app
+    shows it: the current period's or, within the tolerance the platform allows for clock
+    drift (``MFA_TOTP_TOLERANCE``), a neighbouring one's. A code is accepted once: when this
+    run has used every acceptable one, wait for the next period. Never within a second of
+    a period's end, when the oldest acceptable code is about to expire."""
     from allauth.mfa import app_settings
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 
     period = app_settings.TOTP_PERIOD
+    tolerance = app_settings.TOTP_TOLERANCE
     while True:
-        code = format_hotp_value(hotp_value(secret, int(time.time()) // period))
-        if code not in used:
-            used.add(code)
-            return code
+        if period - time.time() % period > 1:
+            counter = int(time.time()) // period
+            for offset in range(-tolerance, tolerance + 1):  # the oldest first
+                code = format_hotp_value(hotp_value(secret, counter + offset))
+                if code not in used:
+                    used.add(code)
+                    return code
         time.sleep(period - time.time() % period + 0.1)
 
 

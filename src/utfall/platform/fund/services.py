@@ -1047,21 +1047,22 @@ def _with_top_level(text: str, key: str, value: str) -> str:
     return replaced
 
 
-def _constellation_contract(
-    fund: Fund, constellation: Constellation, actor: AbstractBaseUser
+def constellation_contract_instance(
+    fund: Fund,
+    template: Contract,
+    constellation: Constellation,
+    actor: AbstractBaseUser | None,
+    *,
+    basis: str,
+    missing: str,
 ) -> Contract:
-    """An instance of the fund's rate-card contract for one constellation, put in force: the
-    fund's administrator pays (commissioner), the constellation's lead organisation carries
-    the work (provider) and the fund's evaluator evaluates and signs the statements off."""
-    if fund.contract is None:
-        raise UserError("the fund has no rate-card contract to pay outcomes under")
-    if fund.evaluator is None:
-        raise UserError("the fund has no evaluator to evaluate reports and sign statements off")
-    if fund.evaluator_id == fund.administrator_id:
-        raise UserError("the evaluator must be another organisation than the fund's administrator")
-    version = latest_version(fund.contract)
+    """An instance of one of the fund's contracts (``template``) for one constellation, put
+    in force: its own id and title, the fund's administrator as the commissioner who created
+    it, the constellation's lead organisation as provider (agreed on ``basis``) and the
+    fund's evaluator. ``missing`` is the error when the template has no version."""
+    version = latest_version(template)
     if version is None:
-        raise UserError("the fund's contract has no version")
+        raise UserError(missing)
     document = parsed_version(version)
     code = constellation.code.lower()
     identifier = f"{document.id}-{code}"
@@ -1079,11 +1080,7 @@ def _constellation_contract(
     lead = constellation.application.organisation
     if lead.pk != fund.administrator_id:
         contract_party_add_agreed(
-            contract=contract,
-            organisation=lead,
-            role=Role.PROVIDER,
-            actor=actor,
-            basis=f"application {constellation.application.pk} to the fund's call",
+            contract=contract, organisation=lead, role=Role.PROVIDER, actor=actor, basis=basis
         )
     contract_party_add_agreed(
         contract=contract,
@@ -1092,7 +1089,29 @@ def _constellation_contract(
         actor=actor,
         basis=f"evaluator of fund {fund.pk}",
     )
-    contract = contract_put_in_force(contract=contract, actor=actor)
+    return contract_put_in_force(contract=contract, actor=actor)
+
+
+def _constellation_contract(
+    fund: Fund, constellation: Constellation, actor: AbstractBaseUser
+) -> Contract:
+    """An instance of the fund's rate-card contract for one constellation, put in force: the
+    fund's administrator pays (commissioner), the constellation's lead organisation carries
+    the work (provider) and the fund's evaluator evaluates and signs the statements off."""
+    if fund.contract is None:
+        raise UserError("the fund has no rate-card contract to pay outcomes under")
+    if fund.evaluator is None:
+        raise UserError("the fund has no evaluator to evaluate reports and sign statements off")
+    if fund.evaluator_id == fund.administrator_id:
+        raise UserError("the evaluator must be another organisation than the fund's administrator")
+    contract = constellation_contract_instance(
+        fund,
+        fund.contract,
+        constellation,
+        actor,
+        basis=f"application {constellation.application.pk} to the fund's call",
+        missing="the fund's contract has no version",
+    )
     # The pipeline reads every table an evaluation names: the payments table is opened with
     # nothing paid, dated the day of the decision (decision 0506).
     constellation.contract = contract
