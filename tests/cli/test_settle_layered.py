@@ -24,6 +24,13 @@ CONTRACTS = "examples/contracts"
 FACTS = "examples/facts"
 TUTORING = f"{CONTRACTS}/norrkoping-tutoring-provider.yaml"
 NORRKOPING = f"{CONTRACTS}/norrkoping-placed-children.yaml"
+TUTORING_FACTS = ("--facts", f"{FACTS}/norrkoping-tutoring-provider.yaml")
+WITH_NORRKOPING = (
+    "--upstream",
+    NORRKOPING,
+    "--upstream-facts",
+    f"{FACTS}/norrkoping-placed-children.yaml",
+)
 
 
 def _upstream_sha(root, name: str) -> str:
@@ -38,7 +45,7 @@ def _json(result) -> dict:
 
 
 def test_without_its_upstream_a_layered_contract_exits_2_naming_what_is_missing(utfall):
-    result = utfall("settle", TUTORING, "--facts", f"{FACTS}/norrkoping-tutoring-provider.yaml")
+    result = utfall("settle", TUTORING, *TUTORING_FACTS)
     assert result.returncode == 2
     error = " ".join(result.stderr.split())
     assert "school_results_improved" in error
@@ -54,9 +61,7 @@ def test_without_its_upstream_a_layered_contract_exits_2_naming_what_is_missing(
     ],
 )
 def test_upstream_contracts_and_their_facts_go_in_pairs(utfall, args, message):
-    result = utfall(
-        "settle", TUTORING, "--facts", f"{FACTS}/norrkoping-tutoring-provider.yaml", *args
-    )
+    result = utfall("settle", TUTORING, *TUTORING_FACTS, *args)
     assert result.returncode == 2
     assert message in " ".join(result.stderr.split())
 
@@ -69,10 +74,7 @@ def test_a_value_from_another_contract_is_not_typed_into_the_facts(utfall, tmp_p
         TUTORING,
         "--facts",
         facts,
-        "--upstream",
-        NORRKOPING,
-        "--upstream-facts",
-        f"{FACTS}/norrkoping-placed-children.yaml",
+        *WITH_NORRKOPING,
     )
     assert result.returncode == 2
     assert "taken from that contract's settlement" in " ".join(result.stderr.split())
@@ -86,12 +88,8 @@ def test_the_tutoring_fee_follows_the_outcome_contracts_school_results(utfall, r
         utfall(
             "settle",
             TUTORING,
-            "--facts",
-            f"{FACTS}/norrkoping-tutoring-provider.yaml",
-            "--upstream",
-            NORRKOPING,
-            "--upstream-facts",
-            f"{FACTS}/norrkoping-placed-children.yaml",
+            *TUTORING_FACTS,
+            *WITH_NORRKOPING,
             "--json",
             "--explain",
         )
@@ -123,12 +121,8 @@ def test_the_tutoring_fee_follows_the_outcome_contracts_school_results(utfall, r
     readable = utfall(
         "settle",
         TUTORING,
-        "--facts",
-        f"{FACTS}/norrkoping-tutoring-provider.yaml",
-        "--upstream",
-        NORRKOPING,
-        "--upstream-facts",
-        f"{FACTS}/norrkoping-placed-children.yaml",
+        *TUTORING_FACTS,
+        *WITH_NORRKOPING,
         "--explain",
     )
     assert readable.returncode == 0, readable.stderr
@@ -194,8 +188,7 @@ def test_a_signed_upstream_bundle_serves_and_the_downstream_bundle_verifies(utfa
         utfall(
             "settle",
             TUTORING,
-            "--facts",
-            f"{FACTS}/norrkoping-tutoring-provider.yaml",
+            *TUTORING_FACTS,
             "--upstream-bundle",
             up,
             "--sign",
@@ -220,8 +213,7 @@ def test_a_signed_upstream_bundle_serves_and_the_downstream_bundle_verifies(utfa
     refused = utfall(
         "settle",
         TUTORING,
-        "--facts",
-        f"{FACTS}/norrkoping-tutoring-provider.yaml",
+        *TUTORING_FACTS,
         "--upstream-bundle",
         bad,
     )
@@ -245,12 +237,8 @@ def test_contracts_validated_together_check_their_links(utfall, tmp_path):
     settled = utfall(
         "settle",
         bad,
-        "--facts",
-        f"{FACTS}/norrkoping-tutoring-provider.yaml",
-        "--upstream",
-        NORRKOPING,
-        "--upstream-facts",
-        f"{FACTS}/norrkoping-placed-children.yaml",
+        *TUTORING_FACTS,
+        *WITH_NORRKOPING,
     )
     assert settled.returncode == 2
     assert "has no output 'school_flag'" in " ".join(settled.stderr.split())

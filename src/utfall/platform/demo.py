@@ -14,6 +14,7 @@ used. The demo loader is the only part of the platform that reads ``examples/``.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,8 +161,15 @@ def demo_import_tables(
     return imported
 
 
-def load_demo(*, log: Any = print, with_data: bool = True) -> list[DemoLogin]:
-    """Create (or refresh) the demo and return the logins to print."""
+def load_demo(
+    *,
+    log: Any = print,
+    with_data: bool = True,
+    totp_code: Callable[[Any], str] | None = None,
+) -> list[DemoLogin]:
+    """Create (or refresh) the demo and return the logins to print. ``totp_code(user)``
+    gives the evaluator's code for each sign-off (by default the authenticator's current
+    one, waiting for the next period when the tolerated ones are spent)."""
     organisations = {}
     users = {}
     for role, name in ORGANISATIONS.items():
@@ -218,7 +226,7 @@ def load_demo(*, log: Any = print, with_data: bool = True) -> list[DemoLogin]:
         if login.username == Role.EVALUATOR.value:
             login.totp_secret = _totp(users[Role.EVALUATOR])
     logins.append(DemoLogin("admin", DEMO_PASSWORD, "Administrator", _totp(admin)))
-    logins.extend(load_fund_demo(log=log, with_data=with_data))
+    logins.extend(load_fund_demo(log=log, with_data=with_data, totp_code=totp_code))
     return logins
 
 

@@ -889,10 +889,12 @@ def project_document(
         if p.role == "intermediary"
     ]
 
-    # Outcome metrics: everything the contract measures (its inputs)...
-    metrics = []
-    for name, term in contract.inputs.items():
-        metric: dict[str, Any] = {"id": name, "definition": _v(_text(term.description) or name)}
+    # Outcome metrics: everything the contract measures (its inputs), and every evaluation
+    # it follows without paying on it (no input takes it).
+    def outcome_metric(
+        name: str, definition: str | None, evaluation: str | None, extension: dict[str, Any]
+    ) -> dict[str, Any]:
+        metric: dict[str, Any] = {"id": name, "definition": _v(_text(definition) or name)}
         if population:
             metric["target_population"] = _v(_text(population))
         if declared is not None and declared.targeted_number is not None:
@@ -900,17 +902,26 @@ def project_document(
                 declared.targeted_number
             )
             metric["unit_type_of_targeted_service_users_or_beneficiaries"] = _v(unit_type)
-        if term.evaluate:
-            method, data_source = _validation(contract, term.evaluate)
+        if evaluation:
+            method, data_source = _validation(contract, evaluation)
             metric["outcome_validation_method"] = _v(method)
             if data_source:
                 metric["data_source_for_outcome_validation"] = _v(data_source)
         if policy_sector:
             metric["policy_sector"] = _v(policy_sector)
         metric["status"] = PUBLIC
-        metric[EXTENSION] = {"type": term.describe_type(), "unit": term.unit or ""}
-        metrics.append(metric)
-    # ...and every evaluation it follows without paying on it (no input takes it).
+        metric[EXTENSION] = extension
+        return metric
+
+    metrics = [
+        outcome_metric(
+            name,
+            term.description,
+            term.evaluate,
+            {"type": term.describe_type(), "unit": term.unit or ""},
+        )
+        for name, term in contract.inputs.items()
+    ]
     taken = {term.evaluate for term in contract.inputs.values() if term.evaluate}
     for name in contract.evaluations:
         if name in taken or name in contract.inputs:
@@ -921,18 +932,11 @@ def project_document(
             if document
             else None
         )
-        metric = {"id": name, "definition": _v(_text(definition) or name)}
-        if population:
-            metric["target_population"] = _v(_text(population))
-        method, data_source = _validation(contract, name)
-        metric["outcome_validation_method"] = _v(method)
-        if data_source:
-            metric["data_source_for_outcome_validation"] = _v(data_source)
-        if policy_sector:
-            metric["policy_sector"] = _v(policy_sector)
-        metric["status"] = PUBLIC
-        metric[EXTENSION] = {"type": "followed evaluation", "unit": "", "pays": False}
-        metrics.append(metric)
+        metrics.append(
+            outcome_metric(
+                name, definition, name, {"type": "followed evaluation", "unit": "", "pays": False}
+            )
+        )
 
     # Outcome pricings and payment plans: one per payment of the contract.
     depends = _payment_metrics(contract)

@@ -27,6 +27,7 @@ __all__ = [
     "TableInfo",
     "TableWriter",
     "open_table",
+    "write_csv",
     "write_manifest",
 ]
 
@@ -147,6 +148,19 @@ def open_table(
         raise
     writer.close()
     tables.append(writer.info)
+
+
+def write_csv(out: Path, name: str, table: pa.Table) -> TableInfo:
+    """``out/NAME.csv`` of a whole table, moved into place only when it is complete."""
+    path = out / f"{name}.csv"
+    partial = out / f".{name}.csv.partial"
+    try:
+        pacsv.write_csv(table, partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
+    return TableInfo(name, path.name, table.num_rows, list(table.column_names))
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:

@@ -22,9 +22,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from utfall.synth._io import NullProgress, ProgressReporter, TableInfo
+from utfall.synth._io import NullProgress, ProgressReporter, TableInfo, write_csv
 
 __all__ = ["COMMITTEE", "generate"]
 
@@ -36,14 +35,6 @@ DECIDED_ON = date(2024, 5, 15)
 REPORTED_ON = date(2025, 3, 31)
 DEFAULT_PROPOSALS = 8
 MAX_PROPOSALS = 200
-
-
-def _write(out: Path, name: str, table: pa.Table, tables: list[TableInfo]) -> None:
-    path = out / f"{name}.csv"
-    partial = out / f".{name}.csv.partial"
-    pacsv.write_csv(table, partial)
-    partial.replace(path)
-    tables.append(TableInfo(name, path.name, table.num_rows, list(table.column_names)))
 
 
 def _proposals(rng: np.random.Generator, count: int) -> dict[str, list[Any]]:
@@ -108,14 +99,15 @@ def generate(
     progress.advance(1)
     tables: list[TableInfo] = []
     amount_type = pa.decimal128(12, 2)
-    _write(
-        out,
-        "proposals",
-        pa.table({**proposals, "amount_sek": pa.array(proposals["amount_sek"], amount_type)}),
-        tables,
+    tables.append(
+        write_csv(
+            out,
+            "proposals",
+            pa.table({**proposals, "amount_sek": pa.array(proposals["amount_sek"], amount_type)}),
+        )
     )
-    _write(out, "committee_votes", pa.table(votes), tables)
-    _write(out, "effect_reports", pa.table(reports), tables)
+    tables.append(write_csv(out, "committee_votes", pa.table(votes)))
+    tables.append(write_csv(out, "effect_reports", pa.table(reports)))
     principled = sum(
         (
             a

@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from utfall.synth._io import NullProgress, ProgressReporter, TableInfo
+from utfall.synth._io import NullProgress, ProgressReporter, write_csv
 
 __all__ = ["DEFAULT_SIZE", "DIAGNOSTIC_HBA1C", "generate"]
 
@@ -46,14 +45,6 @@ NOISE_SD = 2.8
 LOST = 0.08
 DIAGNOSTIC_HBA1C = Decimal(48)
 TENTH = Decimal("0.1")
-
-
-def _write(out: Path, name: str, table: pa.Table) -> TableInfo:
-    path = out / f"{name}.csv"
-    partial = out / f".{name}.csv.partial"
-    pacsv.write_csv(table, partial)
-    partial.replace(path)
-    return TableInfo(name, path.name, table.num_rows, list(table.column_names))
 
 
 def _tenth(value: float) -> Decimal:
@@ -118,7 +109,7 @@ def generate(
             "type2_diabetes": pa.array(rows["type2_diabetes"], pa.bool_()),
         }
     )
-    tables = [_write(out, "participants", people), _write(out, "follow_ups", follow_ups)]
+    tables = [write_csv(out, "participants", people), write_csv(out, "follow_ups", follow_ups)]
     followed = len(rows["participant"])
     cases = sum(rows["type2_diabetes"])
     return {

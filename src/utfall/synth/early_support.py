@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from utfall.synth._io import NullProgress, ProgressReporter, TableInfo
+from utfall.synth._io import NullProgress, ProgressReporter, TableInfo, write_csv
 
 __all__ = ["ACTORS", "generate"]
 
@@ -34,14 +33,6 @@ JOINT_OUTCOMES = (
     "fewer_police_reports_among_young_people",
 )
 JOINT_REACHED = (True, True, True, False)  # three of four: the pot is not released
-
-
-def _write(out: Path, name: str, table: pa.Table, tables: list[TableInfo]) -> None:
-    path = out / f"{name}.csv"
-    partial = out / f".{name}.csv.partial"
-    pacsv.write_csv(table, partial)
-    partial.replace(path)
-    tables.append(TableInfo(name, path.name, table.num_rows, list(table.column_names)))
 
 
 def generate(
@@ -87,18 +78,19 @@ def generate(
                 totals[actor][i] += value
             progress.advance(1)
     tables: list[TableInfo] = []
-    _write(out, "actor_reports", pa.table(rows), tables)
-    _write(
-        out,
-        "joint_outcomes",
-        pa.table(
-            {
-                "assessed_on": [PERIOD_ENDS[periods - 1]] * len(JOINT_OUTCOMES),
-                "outcome": list(JOINT_OUTCOMES),
-                "reached": list(JOINT_REACHED),
-            }
-        ),
-        tables,
+    tables.append(write_csv(out, "actor_reports", pa.table(rows)))
+    tables.append(
+        write_csv(
+            out,
+            "joint_outcomes",
+            pa.table(
+                {
+                    "assessed_on": [PERIOD_ENDS[periods - 1]] * len(JOINT_OUTCOMES),
+                    "outcome": list(JOINT_OUTCOMES),
+                    "reached": list(JOINT_REACHED),
+                }
+            ),
+        )
     )
     planted = {
         "method": "aggregate",

@@ -51,7 +51,6 @@ leader's costs, decision 0960), from its own random stream too:
 from __future__ import annotations
 
 import math
-import os
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
@@ -60,9 +59,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from utfall.synth._io import NullProgress, ProgressReporter, TableInfo, open_table
+from utfall.synth._io import NullProgress, ProgressReporter, TableInfo, open_table, write_csv
 
 __all__ = ["DEFAULT_SIZE", "INDICATORS", "generate"]
 
@@ -180,20 +178,6 @@ def _units(direction: str, n: int, count: int, base_n: int, base_count: int) -> 
     return Decimal(math.floor(exact * 10_000)).scaleb(-4)
 
 
-def _write_csv(out: Path, name: str, table: pa.Table, tables: list[TableInfo]) -> None:
-    path = out / f"{name}.csv"
-    partial = out / f".{name}.csv.partial"
-    try:
-        pacsv.write_csv(table, partial)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, path)
-    tables.append(
-        TableInfo(name=name, file=path.name, rows=table.num_rows, columns=list(table.column_names))
-    )
-
-
 def _contract_tables(
     out: Path,
     tables: list[TableInfo],
@@ -242,41 +226,46 @@ def _contract_tables(
         ceiling = (MAX_SHARE_OF_COSTS * to_date[period]).quantize(ORE, rounding=ROUND_DOWN)
         payments.append(max(min(value, ceiling) - sum(payments, Decimal(0)), Decimal(0)))
     money = pa.decimal128(18, 2)
-    _write_csv(
-        out,
-        "outcome_reports",
-        pa.table(
-            {
-                "period_end": pa.array([_period_end(p) for p, *_ in lines], pa.date32()),
-                "indicator": [code for _, code, *_ in lines],
-                "n": pa.array([n for *_, n, _ in lines], pa.int64()),
-                "count": pa.array([count for *_, count in lines], pa.int64()),
-                "baseline": [p == 0 for p, *_ in lines],
-            }
-        ),
-        tables,
+    tables.append(
+        write_csv(
+            out,
+            "outcome_reports",
+            pa.table(
+                {
+                    "period_end": pa.array([_period_end(p) for p, *_ in lines], pa.date32()),
+                    "indicator": [code for _, code, *_ in lines],
+                    "n": pa.array([n for *_, n, _ in lines], pa.int64()),
+                    "count": pa.array([count for *_, count in lines], pa.int64()),
+                    "baseline": [p == 0 for p, *_ in lines],
+                }
+            ),
+        )
     )
-    _write_csv(
-        out,
-        "cost_reports",
-        pa.table(
-            {
-                "period_end": pa.array([_period_end(p) for p in range(PERIODS + 1)], pa.date32()),
-                "costs_to_date": pa.array([Decimal(v) for v in to_date], money),
-            }
-        ),
-        tables,
+    tables.append(
+        write_csv(
+            out,
+            "cost_reports",
+            pa.table(
+                {
+                    "period_end": pa.array(
+                        [_period_end(p) for p in range(PERIODS + 1)], pa.date32()
+                    ),
+                    "costs_to_date": pa.array([Decimal(v) for v in to_date], money),
+                }
+            ),
+        )
     )
-    _write_csv(
-        out,
-        "outcome_payments",
-        pa.table(
-            {
-                "period_end": pa.array([_period_end(p) for p in range(PERIODS)], pa.date32()),
-                "amount": pa.array(payments, money),
-            }
-        ),
-        tables,
+    tables.append(
+        write_csv(
+            out,
+            "outcome_payments",
+            pa.table(
+                {
+                    "period_end": pa.array([_period_end(p) for p in range(PERIODS)], pa.date32()),
+                    "amount": pa.array(payments, money),
+                }
+            ),
+        )
     )
     return {
         "constellation": cid,
@@ -289,18 +278,19 @@ def _support_table(out: Path, tables: list[TableInfo], seed: int) -> None:
     """The support contract's table: K-01's project leader's costs per half-year."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 5]))
     costs = np.rint(rng.normal(420_000, 15_000, PERIODS)).astype(int)
-    _write_csv(
-        out,
-        "project_leader_costs",
-        pa.table(
-            {
-                "period_end": pa.array(
-                    [_period_end(p) for p in range(1, PERIODS + 1)], pa.date32()
-                ),
-                "costs": pa.array([Decimal(int(v)) for v in costs], pa.decimal128(18, 2)),
-            }
-        ),
-        tables,
+    tables.append(
+        write_csv(
+            out,
+            "project_leader_costs",
+            pa.table(
+                {
+                    "period_end": pa.array(
+                        [_period_end(p) for p in range(1, PERIODS + 1)], pa.date32()
+                    ),
+                    "costs": pa.array([Decimal(int(v)) for v in costs], pa.decimal128(18, 2)),
+                }
+            ),
+        )
     )
 
 
@@ -340,20 +330,21 @@ def _portfolio_table(out: Path, tables: list[TableInfo], seed: int) -> dict[str,
                 columns["share_work_or_studies"].append(
                     Decimal(str(round(float(share), 4))).quantize(Decimal("0.0001"))
                 )
-    _write_csv(
-        out,
-        "portfolio_reports",
-        pa.table(
-            {
-                "period_end": pa.array(columns["period_end"], pa.date32()),
-                "municipality": columns["municipality"],
-                "first_funded": pa.array(columns["first_funded"], pa.date32()),
-                "share_work_or_studies": pa.array(
-                    columns["share_work_or_studies"], pa.decimal128(6, 4)
-                ),
-            }
-        ),
-        tables,
+    tables.append(
+        write_csv(
+            out,
+            "portfolio_reports",
+            pa.table(
+                {
+                    "period_end": pa.array(columns["period_end"], pa.date32()),
+                    "municipality": columns["municipality"],
+                    "first_funded": pa.array(columns["first_funded"], pa.date32()),
+                    "share_work_or_studies": pa.array(
+                        columns["share_work_or_studies"], pa.decimal128(6, 4)
+                    ),
+                }
+            ),
+        )
     )
     return {
         "first_funded": starts,

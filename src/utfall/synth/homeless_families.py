@@ -31,9 +31,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from utfall.synth._io import NullProgress, ProgressReporter, TableInfo
+from utfall.synth._io import NullProgress, ProgressReporter, write_csv
 
 __all__ = ["DEFAULT_SIZE", "generate"]
 
@@ -57,14 +56,6 @@ EVIDENCE = {
     "housed_12_months": "hyresavi",
     "work_or_studies": "anställnings- eller studieintyg",
 }
-
-
-def _write(out: Path, name: str, table: pa.Table) -> TableInfo:
-    path = out / f"{name}.csv"
-    partial = out / f".{name}.csv.partial"
-    pacsv.write_csv(table, partial)
-    partial.replace(path)
-    return TableInfo(name, path.name, table.num_rows, list(table.column_names))
 
 
 def generate(
@@ -146,7 +137,7 @@ def generate(
             "household_type": pa.array(households["household_type"], pa.string()),
         }
     )
-    tables = [_write(out, "participants", people), _write(out, "events", table)]
+    tables = [write_csv(out, "participants", people), write_csv(out, "events", table)]
     by_outcome = {o: sum(1 for e in events if e[1] == o) for o in OUTCOMES}
     return {
         "tables": {t.name: t.as_dict() for t in tables},

@@ -11,6 +11,7 @@ outcome = min(round(share·saving), contract value − activity part).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 from fractions import Fraction
@@ -61,26 +62,14 @@ def day_value(name: str) -> D:
     return to_ore(share * day * loss + (1 - share) * day * (terms["sick_pay_rate"] + loss))
 
 
-def expected_settlement(name: str, given: dict[str, Any], reading: str = "A") -> dict[str, D]:
+def expected_settlement(
+    name: str, given: dict[str, Any], reading: str, days: Callable[..., tuple[Fraction, Fraction]]
+) -> dict[str, D]:
     terms = contract(name).parameters
     value = Fraction(terms["contract_value_sek"].default)
     activity_share = Fraction(terms["activity_share"].default)
     outcome_share = Fraction(terms["outcome_share_of_saving"].default)
-    months = list(
-        zip(
-            given["reference_days_per_employee"],
-            given["observed_days_per_employee"],
-            given["slt"],
-            given["slt_reference"],
-            strict=True,
-        )
-    )
-    if reading == "A":
-        expected_days = sum(Fraction(r) for r, _, _, _ in months)
-        observed = sum(Fraction(o) * Fraction(ref) / Fraction(i) for _, o, i, ref in months)
-    else:
-        expected_days = sum(Fraction(r) * Fraction(i) / Fraction(ref) for r, _, i, ref in months)
-        observed = sum(Fraction(o) for _, o, _, _ in months)
+    expected_days, observed = days(given, reading)
     saving = max(
         to_ore((expected_days - observed) * Fraction(day_value(name)) * given["employees"]),
         D(0),
@@ -115,13 +104,15 @@ def test_activity_share_follows_seed_003(name: str, activity_share: D, commissio
 
 @pytest.mark.parametrize("reading", ["A", "B"])
 @pytest.mark.parametrize("name", MUNICIPALITIES)
-def test_settle_facts_matches_exact_computation(name: str, reading: str) -> None:
+def test_settle_facts_matches_exact_computation(
+    name: str, reading: str, sick_leave_days: Callable[..., tuple[Fraction, Fraction]]
+) -> None:
     given_facts = facts(name)
     assert all(
         isinstance(v, D) for v in given_facts["observed_days_per_employee"]
     )  # read exactly, no floats
     result = settle(contract(name), given_facts, overrides={"reading": reading})
-    wanted = expected_settlement(name, given_facts, reading)
+    wanted = expected_settlement(name, given_facts, reading, sick_leave_days)
     for output, amount in wanted.items():
         assert result.outputs[output] == amount, output
     payments = {p.id: p.amount for p in result.payments}

@@ -41,9 +41,11 @@ def _signed_in(browser, base: str, username: str, viewport: dict, language: str)
 
 
 def _too_wide(page, base: str, path: str) -> str | None:
-    response = page.goto(f"{base}{path}")
+    response = page.goto(f"{base}{path}", wait_until="load")
     assert response is not None and response.status == 200, (path, response and response.status)
-    page.wait_for_load_state("networkidle")
+    if page.query_selector("[data-chart], [hx-trigger]"):
+        # Charts drawn and parts htmx fetches after the load change the width: wait for them.
+        page.wait_for_load_state("networkidle")
     width = page.evaluate(
         "[document.documentElement.scrollWidth, window.innerWidth,"
         " Array.from(document.querySelectorAll('main *')).filter(e => e.getBoundingClientRect()"

@@ -286,11 +286,11 @@ def outcome_definition_set(
     application = analysis.application
     _require_participant(actor, application)
     _open(analysis)
-    findings = [
-        Finding("required", "every level of the outcome definition is needed", field_name=name)
-        for name, text in (("desired_change", desired_change), ("causal_effect", causal_effect))
-        if not text.strip()
-    ]
+    findings = services.blank_texts(
+        "every level of the outcome definition is needed",
+        desired_change=desired_change,
+        causal_effect=causal_effect,
+    )
     if findings:
         raise DeepAnalysisInvalid("the outcome definition was not saved", findings)
     outcome, _ = ApplicationOutcome.objects.update_or_create(

@@ -353,7 +353,7 @@ def _publish(commissioner: Any, log: Any) -> None:
         )
 
 
-def _current_totp_code(secret: str, used: set[str]) -> str:
+def _current_totp_code(secret: str, used: set[str], log: Any) -> str:
     """A TOTP code of the evaluator that sign-off accepts now, as their authenticator app
     shows it: the current period's or, within the tolerance the platform allows for clock
     drift (``MFA_TOTP_TOLERANCE``), a neighbouring one's. A code is accepted once: when this
@@ -372,7 +372,9 @@ def _current_totp_code(secret: str, used: set[str]) -> str:
                 if code not in used:
                     used.add(code)
                     return code
-        time.sleep(period - time.time() % period + 0.1)
+        wait = period - time.time() % period + 0.1
+        log(f"  waiting {wait:.0f} s for the evaluator's next TOTP code")
+        time.sleep(wait)
 
 
 def load_fund_demo(
@@ -415,7 +417,7 @@ def load_fund_demo(
     organisation_services.membership_add(user=evaluator, organisation=evaluation_agency, actor=None)
     secret = _totp(evaluator)
     used: set[str] = set()
-    sign_code = totp_code or (lambda _user: _current_totp_code(secret, used))
+    sign_code = totp_code or (lambda _user: _current_totp_code(secret, used, log))
     commissioner = _user("commissioner")
     _publish(commissioner, log)
     indicator_library_seed()

@@ -28,6 +28,14 @@ TEXTAREA = forms.Textarea(attrs={"rows": 3})
 SCORES = range(6)
 
 
+def _yes_or_no(label: Any, *options: tuple[str, Any]) -> forms.TypedChoiceField:
+    """A required choice of "yes" or "no" (labelled by ``options``, in their order), cleaned
+    to a bool."""
+    return forms.TypedChoiceField(
+        label=label, coerce=lambda v: v == "yes", choices=[("", _("— choose —")), *options]
+    )
+
+
 def _with_figures(message: Any, **figures: str) -> str:
     """``message`` with its example figures written in the active language's form (as
     many decimals as the figure is written with)."""
@@ -200,14 +208,10 @@ MemberFormSet = forms.formset_factory(MemberForm, formset=BaseMemberFormSet, ext
 
 
 class ScreeningForm(forms.Form):
-    qualified = forms.TypedChoiceField(
-        label=_("Decision"),
-        coerce=lambda v: v == "yes",
-        choices=[
-            ("", _("— choose —")),
-            ("yes", _("Qualified for deep analysis")),
-            ("no", _("Not qualified")),
-        ],
+    qualified = _yes_or_no(
+        _("Decision"),
+        ("yes", _("Qualified for deep analysis")),
+        ("no", _("Not qualified")),
     )
     strengths = forms.CharField(label=_("Strengths"), widget=TEXTAREA)
     weaknesses = forms.CharField(label=_("Weaknesses and areas to improve"), widget=TEXTAREA)
@@ -419,14 +423,10 @@ DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class ConflictForm(forms.Form):
-    has_conflict = forms.TypedChoiceField(
-        label=_("Conflict of interest"),
-        coerce=lambda v: v == "yes",
-        choices=[
-            ("", _("— choose —")),
-            ("no", _("I have no conflict of interest in this application")),
-            ("yes", _("I have a conflict of interest and do not score")),
-        ],
+    has_conflict = _yes_or_no(
+        _("Conflict of interest"),
+        ("no", _("I have no conflict of interest in this application")),
+        ("yes", _("I have a conflict of interest and do not score")),
     )
     description = forms.CharField(
         label=_("Describe the conflict of interest"), widget=TEXTAREA, required=False
@@ -473,14 +473,10 @@ class Phase3DecisionForm(forms.Form):
         self.analyses = list(analyses)
         for analysis in self.analyses:
             pk = analysis.application_id
-            self.fields[f"financed_{pk}"] = forms.TypedChoiceField(
-                label=analysis.application.constellation_name,
-                coerce=lambda v: v == "yes",
-                choices=[
-                    ("", _("— choose —")),
-                    ("yes", _("Outcome financing")),
-                    ("no", _("Not financed")),
-                ],
+            self.fields[f"financed_{pk}"] = _yes_or_no(
+                analysis.application.constellation_name,
+                ("yes", _("Outcome financing")),
+                ("no", _("Not financed")),
             )
             self.fields[f"why_{pk}"] = forms.CharField(
                 label=_("Reasons (not financed)"), widget=TEXTAREA, required=False

@@ -572,6 +572,16 @@ def application_submit(
     return application
 
 
+def blank_texts(message: str, **texts: str) -> list[Finding]:
+    """A "required" finding with ``message`` for each of ``texts`` (by field name) that is
+    blank."""
+    return [
+        Finding("required", message, field_name=name)
+        for name, text in texts.items()
+        if not text.strip()
+    ]
+
+
 @transaction.atomic
 def application_screen(
     *,
@@ -586,11 +596,11 @@ def application_screen(
     _require_admin(actor, fund)
     if application.status != ApplicationStatus.SUBMITTED:
         raise UserError("the application has already been screened")
-    findings = [
-        Finding("required", "written feedback is required for every applicant", field_name=name)
-        for name, text in (("strengths", strengths), ("weaknesses", weaknesses))
-        if not text.strip()
-    ]
+    findings = blank_texts(
+        "written feedback is required for every applicant",
+        strengths=strengths,
+        weaknesses=weaknesses,
+    )
     if findings:
         raise ApplicationInvalid("the screening needs written feedback", findings)
     screening = Screening.objects.create(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -14,21 +15,31 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from utfall.errors import UserError
-from utfall.platform.contracts.models import SettlementStatus
-from utfall.platform.fund import charts, selectors, services
+from utfall.platform.contracts.models import Settlement, SettlementStatus
+from utfall.platform.fund import charts, deep_analysis, follow_up, selectors, services
 from utfall.platform.fund import portfolio as fund_portfolio
 from utfall.platform.fund import report as fund_report_module
 from utfall.platform.fund.budget_by_actor import actor_table
 from utfall.platform.fund.forms import (
     ApplicationForm,
     CallForm,
+    ConflictForm,
     CriterionFormSet,
+    DeliverableForm,
+    FairTerminateForm,
+    FidelityForm,
+    FollowOnForm,
     MemberFormSet,
+    OutcomeDefinitionForm,
+    Phase3DecisionForm,
+    PreventionForm,
     ReportForm,
     ReviewForm,
     ScreeningForm,
     SelectionForm,
     SettleForm,
+    SupportCostsForm,
+    SupportStatementForm,
     TerminateForm,
 )
 from utfall.platform.fund.models import (
@@ -38,10 +49,12 @@ from utfall.platform.fund.models import (
     CallStatus,
     Constellation,
     ConstellationStatus,
+    DeepAnalysis,
     Fund,
     Indicator,
     OutcomeReport,
     ReportStatus,
+    SupportPayment,
 )
 from utfall.platform.fund.problems import attach, translated
 from utfall.platform.organisations.models import Organisation
@@ -383,8 +396,6 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
         request.POST if "review" in request.POST else None,
         criteria=application.call.criteria.all(),
     )
-    from utfall.platform.fund import deep_analysis
-    from utfall.platform.fund.forms import ConflictForm
 
     conflict_form = ConflictForm(request.POST if "declare" in request.POST else None)
     context: dict[str, Any] = {"application": application, "admin": admin}
@@ -446,23 +457,35 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
     return render(request, "fund/application.html", context)
 
 
-@login_required
-def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpResponse:
-    """A selected constellation: commitments, reports, evaluations, payments, termination."""
+def _constellation_roles(
+    request: HttpRequest, constellation_id: int, contract_field: str
+) -> tuple[Constellation, bool, bool, bool]:
+    """The constellation and whether the user administers its fund, is a member of its
+    organisation, or evaluates the contract in ``contract_field``; 404 for anyone else."""
     constellation = get_object_or_404(
         Constellation.objects.select_related(
-            "application__call__fund", "application__organisation"
+            "application__call__fund", "application__organisation", contract_field
         ),
         pk=constellation_id,
     )
-    fund = constellation.fund
-    admin = is_fund_administrator(request.user, fund)
+    admin = is_fund_administrator(request.user, constellation.fund)
     member = constellation.application.organisation.memberships.filter(user=request.user).exists()
-    contract = constellation.contract
-    # The evaluator party of the constellation's contract evaluates reports (draft statements).
+    contract = getattr(constellation, contract_field)
     evaluator = contract is not None and can(request.user, Action.PREPARE_SETTLEMENT, contract)
     if not (admin or member or evaluator):
         raise Http404(_("No such constellation."))
+    return constellation, admin, member, evaluator
+
+
+@login_required
+def constellation_detail(request: HttpRequest, constellation_id: int) -> HttpResponse:
+    """A selected constellation: commitments, reports, evaluations, payments, termination."""
+    # The evaluator party of the constellation's contract evaluates reports (draft statements).
+    constellation, admin, member, evaluator = _constellation_roles(
+        request, constellation_id, "contract"
+    )
+    fund = constellation.fund
+    contract = constellation.contract
     indicators = [
         o.indicator for o in constellation.application.outcomes.select_related("indicator")
     ]
@@ -584,7 +607,6 @@ def _report_field(indicators: list[Indicator]) -> Any:
 
 
 def _deliverable_form(request: HttpRequest, deliverable: Any, admin: bool) -> Any:
-    from utfall.platform.fund.forms import DeliverableForm
 
     prefix = f"d{deliverable.pk}"
     posted = request.POST.get("deliverable_id") == str(deliverable.pk)
@@ -606,9 +628,6 @@ def deep_analysis_detail(request: HttpRequest, application_id: int) -> HttpRespo
     """Phase 3 of one qualified application: its deliverables with owner, due date and
     status, the prevention triangle, the outcome definitions at three levels, and the
     delegation's decision with its reasons."""
-    from utfall.platform.fund import deep_analysis
-    from utfall.platform.fund.forms import OutcomeDefinitionForm, PreventionForm
-    from utfall.platform.fund.models import DeepAnalysis
 
     application = get_object_or_404(
         Application.objects.select_related("call__fund", "organisation"), pk=application_id
@@ -704,9 +723,6 @@ def deep_analysis_detail(request: HttpRequest, application_id: int) -> HttpRespo
 def deep_analysis_decision(request: HttpRequest, call_id: int) -> HttpResponse:
     """The delegation's decision at the end of phase 3: who gets outcome financing, and the
     reasons and areas to improve for everyone who does not."""
-    from utfall.platform.fund import deep_analysis
-    from utfall.platform.fund.forms import Phase3DecisionForm
-    from utfall.platform.fund.models import DeepAnalysis
 
     call = get_object_or_404(Call.objects.select_related("fund"), pk=call_id)
     _require_admin(request, call.fund)
@@ -762,7 +778,6 @@ def deep_analysis_decision(request: HttpRequest, call_id: int) -> HttpResponse:
 def follow_up_calendar(request: HttpRequest, fund_id: int) -> HttpResponse:
     """The six-monthly reports of every active constellation on a calendar, the overdue
     view (``?view=overdue``), and the reminders."""
-    from utfall.platform.fund import follow_up
 
     fund = get_object_or_404(Fund, pk=fund_id)
     _require_admin(request, fund)
@@ -792,32 +807,13 @@ def constellation_follow_up(request: HttpRequest, constellation_id: int) -> Http
     """After the phase-3 decision: the constellation's report calendar, the support for its
     project leader (statements through the settlement workflow, then paid), fidelity
     follow-up, termination by the fairness rule, and phase 5 after the contract ends."""
-    from decimal import Decimal
 
-    from utfall.platform.contracts.models import Settlement
-    from utfall.platform.fund import deep_analysis, follow_up
-    from utfall.platform.fund.forms import (
-        FairTerminateForm,
-        FidelityForm,
-        FollowOnForm,
-        SupportCostsForm,
-        SupportStatementForm,
-    )
-    from utfall.platform.fund.models import SupportPayment
-
-    constellation = get_object_or_404(
-        Constellation.objects.select_related(
-            "application__call__fund", "application__organisation", "support_contract"
-        ),
-        pk=constellation_id,
+    # The evaluator party of the support contract reviews the project leader's statements.
+    constellation, admin, member, evaluator = _constellation_roles(
+        request, constellation_id, "support_contract"
     )
     fund = constellation.fund
-    admin = is_fund_administrator(request.user, fund)
-    member = constellation.application.organisation.memberships.filter(user=request.user).exists()
     support = constellation.support_contract
-    evaluator = support is not None and can(request.user, Action.PREPARE_SETTLEMENT, support)
-    if not (admin or member or evaluator):
-        raise Http404(_("No such constellation."))
     today = timezone.localdate()
     here = redirect("fund:constellation_follow_up", constellation_id=constellation.pk)
     post = request.POST
