@@ -344,7 +344,13 @@ def test_a_followed_evaluation_is_an_outcome_metric_that_pays_nothing():
         assert metric["status"] == "PUBLIC"
         assert metric["outcome_validation_method"]["value"].startswith(f"utfall evaluation {name}")
         assert metric["utfall_extension"]["pays"] is False
+        # The targeted number is the inputs' (what the contract pays on), not a followed one's.
+        assert "targeted_number_of_service_users_or_beneficiaries_total" not in metric
     assert all(metrics[name]["utfall_extension"].get("pays", True) for name in contract.inputs)
+    assert all(
+        "targeted_number_of_service_users_or_beneficiaries_total" in metrics[name]
+        for name in contract.inputs
+    )
 
 
 def test_norrkoping_in_indigo_terms():

@@ -889,15 +889,20 @@ def project_document(
         if p.role == "intermediary"
     ]
 
-    # Outcome metrics: everything the contract measures (its inputs), and every evaluation
-    # it follows without paying on it (no input takes it).
+    # Outcome metrics: everything the contract measures (its inputs, with the targeted
+    # number), and every evaluation it follows without paying on it (no input takes it).
     def outcome_metric(
-        name: str, definition: str | None, evaluation: str | None, extension: dict[str, Any]
+        name: str,
+        definition: str | None,
+        evaluation: str | None,
+        extension: dict[str, Any],
+        *,
+        targeted: bool,
     ) -> dict[str, Any]:
         metric: dict[str, Any] = {"id": name, "definition": _v(_text(definition) or name)}
         if population:
             metric["target_population"] = _v(_text(population))
-        if declared is not None and declared.targeted_number is not None:
+        if targeted and declared is not None and declared.targeted_number is not None:
             metric["targeted_number_of_service_users_or_beneficiaries_total"] = _v(
                 declared.targeted_number
             )
@@ -919,6 +924,7 @@ def project_document(
             term.description,
             term.evaluate,
             {"type": term.describe_type(), "unit": term.unit or ""},
+            targeted=True,
         )
         for name, term in contract.inputs.items()
     ]
@@ -934,7 +940,11 @@ def project_document(
         )
         metrics.append(
             outcome_metric(
-                name, definition, name, {"type": "followed evaluation", "unit": "", "pays": False}
+                name,
+                definition,
+                name,
+                {"type": "followed evaluation", "unit": "", "pays": False},
+                targeted=False,
             )
         )
 

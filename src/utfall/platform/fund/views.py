@@ -396,7 +396,6 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
         request.POST if "review" in request.POST else None,
         criteria=application.call.criteria.all(),
     )
-
     conflict_form = ConflictForm(request.POST if "declare" in request.POST else None)
     context: dict[str, Any] = {"application": application, "admin": admin}
     if request.method == "POST" and admin:
@@ -607,7 +606,6 @@ def _report_field(indicators: list[Indicator]) -> Any:
 
 
 def _deliverable_form(request: HttpRequest, deliverable: Any, admin: bool) -> Any:
-
     prefix = f"d{deliverable.pk}"
     posted = request.POST.get("deliverable_id") == str(deliverable.pk)
     return DeliverableForm(
@@ -628,7 +626,6 @@ def deep_analysis_detail(request: HttpRequest, application_id: int) -> HttpRespo
     """Phase 3 of one qualified application: its deliverables with owner, due date and
     status, the prevention triangle, the outcome definitions at three levels, and the
     delegation's decision with its reasons."""
-
     application = get_object_or_404(
         Application.objects.select_related("call__fund", "organisation"), pk=application_id
     )
@@ -723,7 +720,6 @@ def deep_analysis_detail(request: HttpRequest, application_id: int) -> HttpRespo
 def deep_analysis_decision(request: HttpRequest, call_id: int) -> HttpResponse:
     """The delegation's decision at the end of phase 3: who gets outcome financing, and the
     reasons and areas to improve for everyone who does not."""
-
     call = get_object_or_404(Call.objects.select_related("fund"), pk=call_id)
     _require_admin(request, call.fund)
     analyses = list(
@@ -778,7 +774,6 @@ def deep_analysis_decision(request: HttpRequest, call_id: int) -> HttpResponse:
 def follow_up_calendar(request: HttpRequest, fund_id: int) -> HttpResponse:
     """The six-monthly reports of every active constellation on a calendar, the overdue
     view (``?view=overdue``), and the reminders."""
-
     fund = get_object_or_404(Fund, pk=fund_id)
     _require_admin(request, fund)
     today = timezone.localdate()
@@ -807,7 +802,6 @@ def constellation_follow_up(request: HttpRequest, constellation_id: int) -> Http
     """After the phase-3 decision: the constellation's report calendar, the support for its
     project leader (statements through the settlement workflow, then paid), fidelity
     follow-up, termination by the fairness rule, and phase 5 after the contract ends."""
-
     # The evaluator party of the support contract reviews the project leader's statements.
     constellation, admin, member, evaluator = _constellation_roles(
         request, constellation_id, "support_contract"
