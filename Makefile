@@ -6,7 +6,8 @@ SHELL := /bin/bash
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= 3.11
-export UV_LINK_MODE ?= copy
+# uv links packages from its cache (hard links; a copy where the cache is on another disk):
+# a fresh .venv in 2 s, not 11 s.
 # These machines set PYTHONDONTWRITEBYTECODE=1: compile at install, or every `utfall` call
 # and test worker recompiles its imports.
 export UV_COMPILE_BYTECODE := 1
@@ -33,7 +34,12 @@ $(BIN)/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen
 	@touch $@
 
-install: $(BIN)/.synced
+# uv compiles the installed packages, not the project's own source (an editable install).
+$(BIN)/.compiled: $(BIN)/.synced $(shell find src -name '*.py' 2>/dev/null)
+	$(BIN)/python -m compileall -q -j 0 src
+	@touch $@
+
+install: $(BIN)/.compiled
 
 # Prints the reference contracts settled on their example facts; then migrates the embedded
 # SQLite database, loads the reference contracts and synthetic data, prints the demo logins

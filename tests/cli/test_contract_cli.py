@@ -1,4 +1,5 @@
-"""The contract commands through the installed console script."""
+"""The contract commands through the console script's entry point (``tests/cli/conftest.py``);
+the first two through the installed script in a process of its own."""
 
 import json
 
@@ -8,8 +9,8 @@ NORRKOPING = "examples/contracts/norrkoping-placed-children.yaml"
 FACTS = "examples/facts/norrkoping-placed-children.yaml"
 
 
-def test_validate_ok(utfall):
-    result = utfall("contract", "validate", NORRKOPING)
+def test_validate_ok(utfall_script):
+    result = utfall_script("contract", "validate", NORRKOPING)
     assert result.returncode == 0, result.stderr
     assert "norrkoping-placed-children v1.1" in result.stdout
 
@@ -35,8 +36,8 @@ def test_validate_lists_every_problem_and_exits_2(utfall, tmp_path):
     assert lines["payments[0].to"] == 13
 
 
-def test_validate_missing_file_exits_2(utfall, tmp_path):
-    result = utfall("contract", "validate", tmp_path / "nope.yaml")
+def test_validate_missing_file_exits_2(utfall_script, tmp_path):
+    result = utfall_script("contract", "validate", tmp_path / "nope.yaml")
     assert result.returncode == 2
     assert "no such contract file" in result.stdout + result.stderr
 

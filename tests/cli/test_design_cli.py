@@ -33,12 +33,12 @@ def _in_process(*args: str):
     return CliRunner().invoke(app, ["design", *args], env={"COLUMNS": "200"})
 
 
-def test_cohens_table_through_the_console_script(utfall, tmp_path):
+def test_cohens_table_through_the_console_script(utfall_script, tmp_path):
     """Cohen (1992), Table 2: d = .5, two-sided α = .05, power .80 → 64 per group."""
     # The README's example spec.
     spec = Path(__file__).parents[2] / "examples" / "design" / "cohen-means.yaml"
     chart = tmp_path / "power.json"
-    result = utfall("design", spec, "--json", "--chart", chart)
+    result = utfall_script("design", spec, "--json", "--chart", chart)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["n_per_group"] == 64

@@ -1,4 +1,5 @@
-"""``utfall evaluate`` through the installed console script."""
+"""``utfall evaluate`` through the console script: installed (the JSON output) and its entry
+point in this process (``tests/cli/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ def nsw_spec(tmp_path_factory) -> Path:
     return spec
 
 
-def test_json_output_through_the_console_script(utfall, nsw_spec):
-    result = utfall("evaluate", nsw_spec, "--json")
+def test_json_output_through_the_console_script(utfall_script, nsw_spec):
+    result = utfall_script("evaluate", nsw_spec, "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) >= REQUIRED_KEYS

@@ -1,4 +1,4 @@
-"""``utfall knowledge validate|export|fund|schema`` through the installed console script."""
+"""``utfall knowledge validate|export|fund|schema`` through the console script's entry point."""
 
 from __future__ import annotations
 

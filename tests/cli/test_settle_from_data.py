@@ -1,4 +1,5 @@
-"""From raw synthetic data to a settlement in one go, through the real console script.
+"""From raw synthetic data to a settlement in one go, through the console script
+(its entry point; a bad cell through the installed script).
 
 ``utfall synth`` writes the tables a reference contract declares, ``utfall evaluate
 CONTRACT --data-dir`` runs the contract's evaluations on them, and ``utfall settle
@@ -101,7 +102,7 @@ def test_as_of_takes_only_the_data_known_then(utfall, root, norrkoping):
     assert "school_results" in result.stderr and "as of 2017-06-30" in result.stderr
 
 
-def test_a_bad_cell_names_the_file_row_and_column(utfall, root, norrkoping, tmp_path):
+def test_a_bad_cell_names_the_file_row_and_column(utfall_script, root, norrkoping, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     for path in norrkoping.glob("*.*"):
@@ -110,7 +111,7 @@ def test_a_bad_cell_names_the_file_row_and_column(utfall, root, norrkoping, tmp_
     costs[5] = costs[5].rsplit(",", 1)[0] + ",12.345"
     (broken / "cost_records.csv").write_text("\n".join(costs) + "\n", encoding="utf-8")
     contract = root / "examples" / "contracts" / "norrkoping-placed-children.yaml"
-    result = utfall("settle", contract, "--data-dir", broken)
+    result = utfall_script("settle", contract, "--data-dir", broken)
     assert result.returncode == 2
     assert "cost_records.csv" in result.stderr and "row 6" in result.stderr
     assert "amount" in result.stderr and "öre" in result.stderr

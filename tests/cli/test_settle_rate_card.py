@@ -1,4 +1,4 @@
-"""The IPS rate-card contract end to end through the real console script.
+"""The IPS rate-card contract end to end through the console script's entry point.
 
 ``utfall synth ips`` writes participants.csv and events.csv; ``utfall settle --data-dir``
 settles the contract from them (CSV or Parquet, by table name) with no facts at all,

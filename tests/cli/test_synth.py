@@ -1,4 +1,4 @@
-"""``utfall synth`` through the installed console script."""
+"""``utfall synth`` through the console script (the progress bar through the installed one)."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ def test_json_manifest_is_deterministic_for_a_seed(utfall, tmp_path):
     assert costs_a.equals(costs_b)
 
 
-def test_big_runs_show_a_progress_bar(utfall, tmp_path):
-    result = utfall("synth", "sick-leave", "--out", tmp_path, "--size", "14000")
+def test_big_runs_show_a_progress_bar(utfall_script, tmp_path):
+    result = utfall_script("synth", "sick-leave", "--out", tmp_path, "--size", "14000")
     assert result.returncode == 0, result.stderr
     assert "employee months" in result.stderr and "1008000/1008000" in result.stderr
     assert "1,008,000" in result.stdout

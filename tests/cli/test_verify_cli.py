@@ -1,7 +1,6 @@
-"""keygen → settle --sign --bundle → verify, through the installed console script.
-
-Each call starts the console script (about a second or two), so the cases are
-grouped; tests/services/test_bundles*.py cover the same ground in-process in depth.
+"""keygen → settle --sign --bundle → verify, through the console script's entry point (a
+changed payment's exit 1 through the installed script); tests/services/test_bundles*.py
+cover the same ground through the services in depth.
 """
 
 from __future__ import annotations
@@ -84,13 +83,13 @@ def test_sign_and_bundle_go_together(utfall, tmp_path):
     assert "--sign and --bundle go together" in result.stderr
 
 
-def test_a_changed_payment_exits_1_and_names_it(signed, utfall, tmp_path):
+def test_a_changed_payment_exits_1_and_names_it(signed, utfall_script, tmp_path):
     text = signed["bundle"].read_text(encoding="utf-8")
     tampered = tmp_path / "tampered.json"
     tampered.write_text(
         text.replace('"amount_sek":"850000.00"', '"amount_sek":"950000.00"', 1), encoding="utf-8"
     )
-    result = utfall("verify", tampered)
+    result = utfall_script("verify", tampered)
     assert result.returncode == 1
     assert "verification failed" in result.stderr
     assert "payments[premium].amount_sek" in result.stderr

@@ -49,6 +49,11 @@ SKIP_PREFIXES = (
     "/static/",
     "/media/",
 )
+SKIP_SUFFIXES = (
+    # A PDF is a document, not a page: the crawl reads no text in it, and each one is
+    # rendered on request (the reports' own tests read the PDFs' text).
+    ".pdf",
+)
 
 # --- allow-lists -----------------------------------------------------------------------
 
@@ -389,7 +394,7 @@ def _internal(href: str, base: str) -> str | None:
     parts = urlsplit(urljoin(base, href))
     if parts.scheme not in {"http", "https"} or parts.netloc != "testserver":
         return None
-    if parts.path.startswith(SKIP_PREFIXES):
+    if parts.path.startswith(SKIP_PREFIXES) or parts.path.endswith(SKIP_SUFFIXES):
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
