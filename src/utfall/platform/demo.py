@@ -21,6 +21,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from utfall.core.contracts import parse_contract
 from utfall.platform.contracts import services as contract_services
@@ -225,7 +226,7 @@ def load_demo(
     for login in logins:
         if login.username == Role.EVALUATOR.value:
             login.totp_secret = _totp(users[Role.EVALUATOR])
-    logins.append(DemoLogin("admin", DEMO_PASSWORD, "Administrator", _totp(admin)))
+    logins.append(DemoLogin("admin", DEMO_PASSWORD, gettext_lazy("Administrator"), _totp(admin)))
     logins.extend(load_fund_demo(log=log, with_data=with_data, totp_code=totp_code))
     return logins
 

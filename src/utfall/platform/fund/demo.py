@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext_lazy
 
 from utfall.core.fund import PILOT_BUDGET
 from utfall.platform.contracts.models import Contract
@@ -408,9 +409,11 @@ def load_fund_demo(
     for user in (admin, reviewer):
         organisation_services.membership_add(user=user, organisation=administrator, actor=None)
     logins = [
-        DemoLogin("fund_admin", DEMO_PASSWORD, "Fund administrator", None),
-        DemoLogin("fund_reviewer", DEMO_PASSWORD, "Fund administrator (reviewer)", None),
-        DemoLogin("constellation", DEMO_PASSWORD, "Applicant constellation", None),
+        DemoLogin("fund_admin", DEMO_PASSWORD, gettext_lazy("Fund administrator"), None),
+        DemoLogin(
+            "fund_reviewer", DEMO_PASSWORD, gettext_lazy("Fund administrator (reviewer)"), None
+        ),
+        DemoLogin("constellation", DEMO_PASSWORD, gettext_lazy("Applicant constellation"), None),
     ]
     evaluation_agency = _organisation(ORGANISATIONS[Role.EVALUATOR])
     evaluator = _user(Role.EVALUATOR.value)
