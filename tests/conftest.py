@@ -7,6 +7,14 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis times each example (a 200 ms deadline) and the drawing of inputs (the too_slow
+# health check). On two cores shared by three workers, Chromium and a PostgreSQL child run,
+# a draw that takes 1.25 s says nothing about the code: timing is measured by the
+# benchmarks in benchmarks/, not here. Each test's own settings still apply on top.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 SickLeaveDays = Callable[[Mapping[str, Any], str], tuple[Fraction, Fraction]]
 
