@@ -20,6 +20,7 @@ import subprocess
 import sys
 import traceback
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -76,8 +77,8 @@ def utfall():
         code = 0
         with (
             runner.isolation(env=ENV) as (out, err, _),
-            _working_directory(cwd or ROOT),
-            _argv(argv),
+            contextlib.chdir(cwd or ROOT),
+            mock.patch.object(sys, "argv", argv),
             _consoles_sized_by_the_environment(),
         ):
             try:
@@ -127,23 +128,3 @@ def _consoles_sized_by_the_environment():
     finally:
         for console, width in zip(consoles, widths, strict=True):
             console._width = width
-
-
-@contextlib.contextmanager
-def _working_directory(path: Path):
-    before = Path.cwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(before)
-
-
-@contextlib.contextmanager
-def _argv(argv: list[str]):
-    before = sys.argv
-    sys.argv = argv
-    try:
-        yield
-    finally:
-        sys.argv = before

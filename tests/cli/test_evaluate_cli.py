@@ -60,33 +60,20 @@ def test_json_output_through_the_console_script(utfall_script, nsw_spec):
     assert all(set(s) >= REQUIRED_KEYS - {"subgroups"} for s in data["subgroups"])
 
 
-def _in_process(*args: str) -> tuple[int, str]:
-    """The same command in this process (the console script is tested above)."""
-    import typer
-    from typer.testing import CliRunner
-
-    from utfall.cli import evaluate
-
-    app = typer.Typer()
-    evaluate.register(app)
-
-    @app.command("version")  # a second command keeps "evaluate" a subcommand
-    def _version() -> None:
-        pass
-
-    result = CliRunner().invoke(app, ["evaluate", *args], env={"COLUMNS": "200"})
-    return result.exit_code, result.output
+def test_same_seed_same_output(utfall, nsw_spec):
+    first, second = utfall("evaluate", nsw_spec, "--json"), utfall("evaluate", nsw_spec, "--json")
+    assert first.returncode == 0
+    assert (first.returncode, first.stdout, first.stderr) == (
+        second.returncode,
+        second.stdout,
+        second.stderr,
+    )
 
 
-def test_same_seed_same_output(nsw_spec):
-    first, second = _in_process(str(nsw_spec), "--json"), _in_process(str(nsw_spec), "--json")
-    assert first[0] == 0
-    assert first == second
-
-
-def test_table_output(nsw_spec):
-    code, output = _in_process(str(nsw_spec))
-    assert code == 0, output
+def test_table_output(utfall, nsw_spec):
+    result = utfall("evaluate", nsw_spec)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
     assert "difference_in_means" in output
     assert "1,794.3" in output
     assert "interval: permutation, seed 11" in output
