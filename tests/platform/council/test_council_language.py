@@ -236,6 +236,8 @@ def test_a_new_day_is_computed_in_the_background_with_progress(council_world, cl
     page = first.content.decode()
     assert 'data-testid="task-progress"' in page and "Översikten beräknas" in page
     assert 'data-testid="key-figures"' not in page
+    # The small-cell rule is stated with its number before the figures are computed too.
+    assert "när gruppen har färre än 5 individer" in _visible(page)
     assert len(queued_tasks.results) == 1
     # Asked again while it runs: no second job.
     assert client.get(base, {"as_of": world.as_of.isoformat()}).status_code == 200

@@ -41,6 +41,7 @@ from utfall.platform.params import id_param, language_param
 from utfall.platform.permissions import Action, can, individual_status_roles
 from utfall.platform.web.middleware import content_security_policy_for_document
 from utfall.platform.web.views import _contract, _contract_context
+from utfall.services.council.suppression import MIN_CELL
 
 
 def _as_of(request: HttpRequest) -> dt.date | None:
@@ -212,6 +213,8 @@ def dashboard(request: HttpRequest, identifier: str) -> HttpResponse:
     if data is None and (state or {}).get("state") == "busy":
         return _busy()
     context = _contract_context(request, contract, "council")
+    # Said above the figures before they are computed too (the dashboard's own min_cell).
+    context["min_cell"] = MIN_CELL
     if "view_individual_status" not in context["allowed"]:
         context["status_roles"] = _status_roles(contract)
     if data is None:
