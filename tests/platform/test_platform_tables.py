@@ -1,10 +1,9 @@
 """Stored tables: segments merged under the newest declaration, the version rule at upload,
-the data state for caches, and the speed of reading 100,000 participants and 300,000 events."""
+the data state for caches, and 100,000 participants and 300,000 events read once per data state."""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pyarrow as pa
@@ -190,7 +189,10 @@ def _bulk(contract, version, table, data: pa.Table, user, part: int = 0) -> None
     )
 
 
-def test_reading_100000_participants_and_300000_events_is_fast(world):
+def test_100000_participants_and_300000_events_are_read_once_per_data_state(world):
+    # How fast is a benchmark's question (benchmarks/platform_stored.py: the settlement
+    # from stored rows, cold and warm); here: the rows are right, and a second reader of
+    # the same data state takes them from the cache without fetching a segment again.
     from utfall.platform.contracts.services import contract_create
 
     contract = contract_create(
@@ -231,20 +233,39 @@ def test_reading_100000_participants_and_300000_events_is_fast(world):
     # Three imports of events, as a provider would send them month by month.
     for part in range(3):
         _bulk(contract, version, "visits", visits.slice(part * 100_000, 100_000), user, part)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from utfall.platform.tables import _CACHE
 
     _CACHE.clear()
-    began = time.perf_counter()
     tables = StoredTables(contract)
-    assert tables.table("participants").num_rows == people
-    assert tables.table("visits").num_rows == events
-    first = time.perf_counter() - began
-    began = time.perf_counter()
+    with CaptureQueriesContext(connection) as first:
+        assert tables.table("participants").num_rows == people
+        assert tables.table("visits").num_rows == events
+    assert len(_segment_reads(first)) == 2  # one query per table, every segment in it
+    visits_read = tables.table("visits")
+    assert visits_read.column("participant").null_count == 0
+    assert sorted(visits_read.column("minutes").to_pylist()[:3]) == [0, 1, 2]
+
     again = StoredTables(contract)
-    again.state_key()
-    assert again.table("visits").num_rows == events
-    assert again.table("participants").num_rows == people
-    repeated = time.perf_counter() - began
-    print(f"\nfirst read {first * 1000:.0f} ms, repeated {repeated * 1000:.1f} ms")
-    assert first < 0.8, f"{first:.2f} s"
-    assert repeated < 0.05, f"{repeated * 1000:.0f} ms"
+    with CaptureQueriesContext(connection) as repeated:
+        key = again.state_key()
+        assert again.table("visits").num_rows == events
+        assert again.table("participants").num_rows == people
+    assert _segment_reads(repeated) == []
+    assert again.with_batches("visits") is tables.with_batches("visits")
+
+    # A fourth import is a new data state: the next reader reads the segments again.
+    _bulk(contract, version, "visits", visits.slice(0, 10), user, 3)
+    fresh = StoredTables(contract)
+    with CaptureQueriesContext(connection) as after:
+        assert fresh.state_key() != key
+        assert fresh.table("visits").num_rows == events + 10
+    assert len(_segment_reads(after)) == 1
+
+
+def _segment_reads(captured) -> list[str]:
+    """The queries that fetched stored segments' rows (their ``data`` column)."""
+    table = TableSegment._meta.db_table
+    return [q["sql"] for q in captured.captured_queries if f'"{table}"."data"' in q["sql"]]

@@ -257,13 +257,11 @@ def test_divisions_without_rounding_stay_within_their_error_bound_or_fall_back()
     assert float(bounds.max()) < 1e-11  # days: far below anything that matters
 
 
-def test_one_million_norrkoping_scenarios_in_well_under_a_second():
+def test_one_million_norrkoping_scenarios_at_once_agree_with_the_exact_engine():
+    # How fast: benchmarks/simulate_bench.py (the vectorised evaluator against the exact loop).
     size = 1_000_000
     rng = np.random.default_rng(1)
     savings, _ = fixed_from_floats(rng.normal(8e6, 5e6, size), 2)
-    import time
-
-    start = time.perf_counter()
     result = settle_vectorised(
         NORRKOPING,
         {
@@ -275,8 +273,6 @@ def test_one_million_norrkoping_scenarios_in_well_under_a_second():
         },
         size=size,
     )
-    elapsed = time.perf_counter() - start
-    assert elapsed < 3.0  # about 0.2 s on a laptop; generous for a loaded CI machine
     assert result.valid.all() and not result.fallback
     premium = result.ore("premium")
     assert premium.max() == 200_000_000 and premium.min() == 0
